@@ -1,0 +1,25 @@
+//! # samrpc
+//!
+//! A pure-Rust MS-SAMR client: change and reset Windows and Active Directory account passwords
+//! over SMB2/3 named pipes, from any platform Rust runs on.
+//!
+//! The crate is layered: a pure, sans-IO core (wire codecs, NDR, DCE/RPC, SAMR calls, SMB2/3,
+//! NTLM/SPNEGO, SAMR crypto) that takes bytes, time and randomness as arguments, and a thin
+//! tokio shell on top (feature `tokio`, on by default).
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod auth;
+pub mod crypto;
+pub mod dcerpc;
+pub mod ndr;
+pub mod rng;
+pub mod samr;
+pub mod secret;
+pub mod smb2;
+pub mod status;
+pub mod wire;
+
+pub use secret::{NtHash, Password, SessionKey};
+pub use status::{NtStatus, RpcFault};

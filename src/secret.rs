@@ -1,0 +1,278 @@
+//! Secret material as types.
+//!
+//! Passwords, NT hashes, session keys, derived keys and password plaintext buffers live in the
+//! types below. Each one:
+//! - is zeroized when dropped;
+//! - prints as `TypeName(..)` under `Debug` and has no `Display`;
+//! - gives its bytes only through a greppable `expose()` (or `expose_mut()`);
+//! - compares (where comparison exists) in constant time.
+//!
+//! Grep for `expose(` to audit every place a secret leaves its type.
+
+use core::fmt;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// A password, held as a zeroizing UTF-8 string.
+///
+/// Built by move from a `String` so no unzeroized copy is left behind by this crate.
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// Take ownership of `s`.
+    pub fn new(s: String) -> Self {
+        Self(Zeroizing::new(s))
+    }
+
+    /// The password text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The number of UTF-16 code units the password encodes to (characters outside the BMP
+    /// count twice, as surrogate pairs).
+    pub fn utf16_len(&self) -> usize {
+        self.0.encode_utf16().count()
+    }
+
+    /// The UTF-16LE encoding of the password, in a zeroizing buffer.
+    pub fn to_utf16le(&self) -> SecretBytes {
+        let mut v = Vec::with_capacity(self.0.len() * 2);
+        for u in self.0.encode_utf16() {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+        SecretBytes::new(v)
+    }
+
+    /// Whether the password is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Password {
+    fn from(s: String) -> Self {
+        Self::new(s)
+    }
+}
+
+impl From<&str> for Password {
+    fn from(s: &str) -> Self {
+        Self::new(s.to_owned())
+    }
+}
+
+impl Clone for Password {
+    fn clone(&self) -> Self {
+        Self::new(self.0.as_str().to_owned())
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// A variable-length secret byte buffer (plaintext password buffers, tokens with key material).
+#[derive(Clone, Default)]
+pub struct SecretBytes(Zeroizing<Vec<u8>>);
+
+impl SecretBytes {
+    /// Take ownership of `v`.
+    pub fn new(v: Vec<u8>) -> Self {
+        Self(Zeroizing::new(v))
+    }
+    /// A buffer of `n` zero bytes.
+    pub fn zeroed(n: usize) -> Self {
+        Self::new(vec![0; n])
+    }
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+    /// The bytes, mutably.
+    pub fn expose_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes(..{} bytes)", self.0.len())
+    }
+}
+
+impl PartialEq for SecretBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && bool::from(self.0.as_slice().ct_eq(other.0.as_slice()))
+    }
+}
+impl Eq for SecretBytes {}
+
+/// Define a fixed-size secret array type: zeroized on drop, redacted `Debug`,
+/// constant-time `PartialEq`, bytes only through `expose()`.
+macro_rules! secret_array {
+    ($(#[$meta:meta])* $name:ident, $n:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+        pub struct $name([u8; $n]);
+
+        impl $name {
+            /// The size of this secret in bytes.
+            pub const LEN: usize = $n;
+
+            /// Wrap `bytes` (moved in; the caller's copy is the caller's to zeroize).
+            pub const fn new(bytes: [u8; $n]) -> Self {
+                Self(bytes)
+            }
+
+            /// Copy from a slice of exactly [`Self::LEN`] bytes.
+            pub fn from_slice(s: &[u8]) -> Option<Self> {
+                let a: [u8; $n] = s.try_into().ok()?;
+                Some(Self(a))
+            }
+
+            /// The raw bytes.
+            pub fn expose(&self) -> &[u8; $n] {
+                &self.0
+            }
+
+            /// The raw bytes, mutably.
+            pub fn expose_mut(&mut self) -> &mut [u8; $n] {
+                &mut self.0
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                bool::from(self.0.ct_eq(&other.0))
+            }
+        }
+        impl Eq for $name {}
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use secret_array;
+
+secret_array!(
+    /// An NT hash (NTOWFv1): MD4 over the UTF-16LE password. Knowing it is as good as knowing
+    /// the password for NTLM and SAMR, so it is a secret.
+    NtHash,
+    16
+);
+
+secret_array!(
+    /// A 16-byte session key: the NTLM exported session key, the SMB `Session.SessionKey`, or
+    /// the SMB `ApplicationKey` that SAMR password-set levels are keyed with.
+    SessionKey,
+    16
+);
+
+secret_array!(
+    /// A 16-byte symmetric key (SMB signing/sealing keys, NTLM sign/seal keys, the SAMR CEK).
+    Key16,
+    16
+);
+
+secret_array!(
+    /// A 32-byte symmetric key (AES-256 keys).
+    Key32,
+    32
+);
+
+secret_array!(
+    /// A 64-byte symmetric key (HMAC-SHA512 MAC keys).
+    Key64,
+    64
+);
+
+impl NtHash {
+    /// Parse 32 hexadecimal digits (either case). Returns `None` for anything else.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if s.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, chunk) in s.as_bytes().chunks_exact(2).enumerate() {
+            let hi = hex_val(chunk[0])?;
+            let lo = hex_val(chunk[1])?;
+            out[i] = (hi << 4) | lo;
+        }
+        Some(Self(out))
+    }
+}
+
+const fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Constant-time equality of two byte slices (different lengths compare unequal; the length
+/// itself is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_every_secret_type_is_redacted() {
+        let pw = Password::from("hunter2-Sécret");
+        let h = NtHash::new([0xAB; 16]);
+        let k = SessionKey::new([0xCD; 16]);
+        let k16 = Key16::new([0x11; 16]);
+        let k32 = Key32::new([0x22; 32]);
+        let k64 = Key64::new([0x33; 64]);
+        let b = SecretBytes::new(b"topsecret".to_vec());
+        let all = format!("{pw:?} {h:?} {k:?} {k16:?} {k32:?} {k64:?} {b:?}");
+        assert!(!all.contains("hunter2"));
+        for needle in ["ab", "AB", "171", "cd", "CD", "205", "11", "22", "33", "topsecret"] {
+            assert!(!all.contains(needle), "{needle} leaked in {all}");
+        }
+        assert_eq!(format!("{h:?}"), "NtHash(..)");
+    }
+
+    #[test]
+    fn nt_hash_hex() {
+        let h = NtHash::from_hex("f84854deb8361033caea5c9596669938").unwrap();
+        assert_eq!(h.expose()[0], 0xf8);
+        assert!(NtHash::from_hex("f84854deb8361033caea5c959666993").is_none());
+        assert!(NtHash::from_hex("g84854deb8361033caea5c9596669938").is_none());
+    }
+
+    #[test]
+    fn utf16_counts_surrogate_pairs() {
+        let p = Password::from("a😀");
+        assert_eq!(p.utf16_len(), 3);
+        assert_eq!(p.to_utf16le().len(), 6);
+    }
+
+    #[test]
+    fn zeroize_clears_array() {
+        let mut k = Key32::new([7; 32]);
+        k.zeroize();
+        assert_eq!(k.expose(), &[0; 32]);
+    }
+}
