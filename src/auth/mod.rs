@@ -1,2 +1,58 @@
 //! Authentication: NTLMv2 ([MS-NLMP]) wrapped in SPNEGO ([RFC 4178], [MS-SPNG]) behind a step
-//! interface.
+//! interface, so another mechanism (Kerberos) can plug in later without touching SMB code.
+
+use crate::secret::SessionKey;
+
+/// The result of one authentication step.
+#[derive(Debug)]
+pub enum Step {
+    /// Send this token to the server and feed its answer to the next `step`.
+    Send(Vec<u8>),
+    /// Authentication is complete on the client side.
+    Done {
+        /// A last token to send, if the mechanism has one (none for SPNEGO/NTLM over SMB2).
+        token: Option<Vec<u8>>,
+        /// The exported session key; `None` for an anonymous (null) session.
+        session_key: Option<SessionKey>,
+    },
+}
+
+/// Why authentication failed on the client side.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// A server token could not be decoded.
+    #[error("malformed {0} from the server")]
+    Malformed(&'static str),
+    /// The server's token was well-formed but not acceptable (e.g. no NTLM offered, wrong
+    /// message type, a bad mechListMIC).
+    #[error("authentication protocol error: {0}")]
+    Protocol(&'static str),
+    /// The server rejected the authentication (SPNEGO negState reject).
+    #[error("the server rejected the authentication")]
+    Rejected,
+    /// `step` was called after the exchange finished or out of order.
+    #[error("authentication step called in the wrong state")]
+    State,
+}
+
+/// A client authentication mechanism driven one token at a time.
+///
+/// The first call passes `None` (or the server's initial hint token, which may be ignored);
+/// every later call passes the server's latest token. Randomness and time come in as
+/// arguments so the mechanism stays pure.
+pub trait Authenticator: Send {
+    /// Advance the exchange.
+    ///
+    /// `now_filetime` is the current time as a Windows FILETIME (100 ns since 1601-01-01 UTC),
+    /// used when the server supplies no timestamp.
+    fn step(
+        &mut self,
+        input: Option<&[u8]>,
+        rng: &mut dyn crate::rng::SecureRandom,
+        now_filetime: u64,
+    ) -> Result<Step, AuthError>;
+
+    /// Whether this is an anonymous (null-session) authenticator.
+    fn is_anonymous(&self) -> bool;
+}
