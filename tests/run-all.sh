@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing (Samba 4.22 from
+# bookworm-backports, tshark), starts the real test servers, then runs formatting, lints,
+# every test (unit, integration against the servers, doc tests), the no-default-features
+# core tests and the docs build with warnings denied.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+    # shellcheck disable=SC1091
+    [[ -f $HOME/.cargo/env ]] && . "$HOME/.cargo/env"
+fi
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install a Rust toolchain (rustup)" >&2; exit 1; }
+
+step "test servers (tests/samba/samba.sh up)"
+bash tests/samba/samba.sh up
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features, warnings denied)"
+cargo clippy --all-targets --all-features -- -D warnings
+
+step "cargo test --all-features"
+cargo test --all-features
+
+step "cargo test --no-default-features --lib (the pure core, without tokio)"
+cargo test --no-default-features --lib
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
+
+step "all checks passed"
