@@ -10,9 +10,13 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+#[cfg(feature = "tokio")]
+pub mod api;
 pub mod auth;
+pub mod config;
 pub mod crypto;
 pub mod dcerpc;
+pub mod error;
 pub mod ndr;
 pub mod rng;
 pub mod samr;
@@ -21,5 +25,7 @@ pub mod smb2;
 pub mod status;
 pub mod wire;
 
+pub use config::{ClientConfig, Credentials, Secret};
+pub use error::{Error, ErrorKind, Operation};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};

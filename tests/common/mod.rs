@@ -40,7 +40,8 @@ pub fn root() -> PathBuf {
 }
 
 fn state_dir() -> PathBuf {
-    std::env::var_os("SAMRPC_SAMBA_DIR").map_or_else(|| PathBuf::from("/tmp/samrpc-samba"), PathBuf::from)
+    std::env::var_os("SAMRPC_SAMBA_DIR")
+        .map_or_else(|| PathBuf::from("/tmp/samrpc-samba"), PathBuf::from)
 }
 
 fn script() -> PathBuf {
@@ -57,7 +58,9 @@ pub fn require_servers() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         ),
-        Err(e) => panic!("cannot run {}: {e}; start the servers with `{SETUP}`", script().display()),
+        Err(e) => {
+            panic!("cannot run {}: {e}; start the servers with `{SETUP}`", script().display())
+        }
     }
 }
 
@@ -65,7 +68,9 @@ pub fn require_servers() {
 pub fn admin_password() -> String {
     let p = state_dir().join("admin-password");
     std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; start the servers with `{SETUP}`", p.display()))
+        .unwrap_or_else(|e| {
+            panic!("cannot read {}: {e}; start the servers with `{SETUP}`", p.display())
+        })
         .trim()
         .to_owned()
 }
@@ -74,10 +79,7 @@ pub fn admin_password() -> String {
 pub fn unique_user(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
         % 100_000;
     format!("{prefix}{}{t:05}{n}", std::process::id() % 1000)
 }
@@ -110,8 +112,11 @@ pub fn login(server: Server, user: &str, password: &str) -> Result<(), String> {
         .arg("-c")
         .arg("getusername")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run rpcclient ({e}); install the servers with `{SETUP}`"));
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        .unwrap_or_else(|e| {
+            panic!("cannot run rpcclient ({e}); install the servers with `{SETUP}`")
+        });
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     if o.status.success() && text.contains(&format!("Account Name: {user}")) {
         Ok(())
     } else {
@@ -122,14 +127,19 @@ pub fn login(server: Server, user: &str, password: &str) -> Result<(), String> {
 /// Assert that `password` logs `user` in.
 pub fn assert_login_ok(server: Server, user: &str, password: &str) {
     if let Err(e) = login(server, user, password) {
-        panic!("{user} could not log in to {} ({}) with the expected password: {e}", server.ip, server.role);
+        panic!(
+            "{user} could not log in to {} ({}) with the expected password: {e}",
+            server.ip, server.role
+        );
     }
 }
 
 /// Assert that `password` is rejected for `user`, with a status containing `expected`.
 pub fn assert_login_fails(server: Server, user: &str, password: &str, expected: &str) {
     match login(server, user, password) {
-        Ok(()) => panic!("{user} logged in to {} with a password that should be rejected", server.ip),
+        Ok(()) => {
+            panic!("{user} logged in to {} with a password that should be rejected", server.ip)
+        }
         Err(e) => assert!(e.contains(expected), "expected {expected}, got: {e}"),
     }
 }

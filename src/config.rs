@@ -1,0 +1,136 @@
+//! Where to connect, as whom, and under which security policy.
+
+use crate::secret::{NtHash, Password};
+use core::fmt;
+use std::time::Duration;
+
+/// The secret that proves an identity: a password or its NT hash.
+#[derive(Clone, Debug)]
+pub enum Secret {
+    /// The password itself.
+    Password(Password),
+    /// The NT hash (MD4 of the UTF-16LE password).
+    NtHash(NtHash),
+}
+
+/// Who to authenticate as.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A named account.
+    User {
+        /// The account name (no `DOMAIN\` prefix).
+        user: String,
+        /// The NetBIOS domain (or the computer name for a local account). `None` uses the
+        /// domain the server announces in its NTLM CHALLENGE: NTLMv2 mixes the domain into the
+        /// proof, so guessing it wrong fails with STATUS_LOGON_FAILURE even with the right
+        /// password. An explicit domain always wins.
+        domain: Option<String>,
+        /// The password or NT hash.
+        secret: Secret,
+    },
+    /// An anonymous (null) session: no identity, no signing. Enough for the handle-less
+    /// password change calls on servers that allow it (expired passwords).
+    Anonymous,
+}
+
+impl Credentials {
+    /// A named account with a password.
+    pub fn password(user: impl Into<String>, domain: Option<String>, password: Password) -> Self {
+        Self::User { user: user.into(), domain, secret: Secret::Password(password) }
+    }
+
+    /// Parse `DOMAIN\NAME`, `NAME@DOMAIN` or `NAME` into (name, domain).
+    pub fn split_account(s: &str) -> (String, Option<String>) {
+        if let Some((d, n)) = s.split_once('\\') {
+            (n.to_owned(), Some(d.to_owned()).filter(|d| !d.is_empty()))
+        } else if let Some((n, d)) = s.rsplit_once('@') {
+            (n.to_owned(), Some(d.to_owned()).filter(|d| !d.is_empty()))
+        } else {
+            (s.to_owned(), None)
+        }
+    }
+
+    /// Whether these are anonymous credentials.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Self::Anonymous)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User { user, domain, secret } => f
+                .debug_struct("User")
+                .field("user", user)
+                .field("domain", domain)
+                .field("secret", secret)
+                .finish(),
+            Self::Anonymous => f.write_str("Anonymous"),
+        }
+    }
+}
+
+/// Connection settings and security policy. The defaults are the secure ones.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// TCP port of the SMB server (445).
+    pub port: u16,
+    /// Time allowed for the TCP connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for each request/response exchange.
+    pub request_timeout: Duration,
+    /// Require SMB signing on authenticated sessions (default `true`). Anonymous sessions
+    /// cannot sign.
+    pub require_signing: bool,
+    /// Require SMB3 encryption even when the server does not ask for it (default `false`;
+    /// it is always used when the server requires it).
+    pub require_encryption: bool,
+    /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
+    /// levels 25/23) when the server lacks the AES ones (default `false`).
+    pub allow_rc4: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            port: 445,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            require_signing: true,
+            require_encryption: false,
+            allow_rc4: false,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Use `timeout` for both connecting and each request.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self.request_timeout = timeout;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_forms() {
+        assert_eq!(Credentials::split_account("SAMR\\bob"), ("bob".into(), Some("SAMR".into())));
+        assert_eq!(
+            Credentials::split_account("bob@SAMR.TEST"),
+            ("bob".into(), Some("SAMR.TEST".into()))
+        );
+        assert_eq!(Credentials::split_account("bob"), ("bob".into(), None));
+    }
+
+    #[test]
+    fn debug_redacts_secret() {
+        let c = Credentials::password("bob", None, Password::from("S3cret!"));
+        let s = format!("{c:?}");
+        assert!(!s.contains("S3cret"));
+        assert!(s.contains("bob"));
+    }
+}
