@@ -171,6 +171,8 @@ pub struct VerifierParams {
 
 /// Per-PDU message protection for REQUEST and RESPONSE fragments.
 ///
+/// FAULT PDUs are not passed through it: their status ends the call either way.
+///
 /// Implemented later by the NTLM layer (sign/seal with sequence numbers, notes 4.7); the
 /// association calls it once per fragment, in order, so stateful ciphers (RC4) and sequence
 /// numbers advance correctly.

@@ -121,6 +121,61 @@ mod tests {
     }
 
     #[test]
+    fn every_pdu_rejects_bad_version_and_drep() {
+        use crate::dcerpc::tests::hexs;
+        let samples = [
+            hexs(crate::dcerpc::bind::tests::BIND_EXAMPLE),
+            crate::dcerpc::testing::MockDc::render(
+                1,
+                crate::dcerpc::testing::CallReply::Response { stub: vec![1, 2, 3], fragments: 1 },
+            )
+            .unwrap(),
+            crate::dcerpc::testing::MockDc::render(
+                1,
+                crate::dcerpc::testing::CallReply::Fault(crate::RpcFault::NCA_S_UNKNOWN_IF),
+            )
+            .unwrap(),
+        ];
+        for pdu in samples {
+            decode_pdu(&pdu).unwrap();
+            // rpc_vers, rpc_vers_minor, and each packed_drep byte.
+            for (i, v) in [(0, 4u8), (1, 1), (4, 0x00), (4, 0x11), (5, 0x01), (6, 1), (7, 1)] {
+                let mut b = pdu.clone();
+                b[i] = v;
+                let err = decode_pdu(&b).unwrap_err();
+                assert_eq!(err.kind, crate::wire::DecodeErrorKind::Invalid, "byte {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn error_messages_are_clear() {
+        use crate::dcerpc::RpcError;
+        let e = RpcError::from(
+            decode_pdu(&[5, 0, 2, 3, 0, 0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0]).unwrap_err(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "malformed DCE/RPC PDU: invalid packed_drep (only little-endian ASCII IEEE is supported)"
+        );
+        assert_eq!(
+            RpcError::Protocol("response fragment has the wrong call id").to_string(),
+            "DCE/RPC protocol violation: response fragment has the wrong call id"
+        );
+        assert_eq!(
+            RpcError::Fault(crate::RpcFault::NCA_S_OP_RNG_ERROR).fault(),
+            Some(crate::RpcFault::NCA_S_OP_RNG_ERROR)
+        );
+        assert_eq!(RpcError::Protocol("x").fault(), None);
+    }
+
+    #[test]
+    fn fuzz_helper_never_panics() {
+        let (mut b, id) = crate::dcerpc::testing::bound_with_pending_call().unwrap();
+        assert!(b.receive(id, &[0xff; 40]).is_err());
+    }
+
+    #[test]
     fn rejects_unknown_ptype() {
         let b = [5, 0, 17, 3, 0x10, 0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0];
         assert!(decode_pdu(&b).is_err());

@@ -5,6 +5,8 @@
 //! call id, context id, opnum, `alloc_hint`, fragment size), records each call, and answers it
 //! with the next scripted [`CallReply`]:
 //!
+//! For fuzz targets, [`bound_with_pending_call`] gives a bound association awaiting a response.
+//!
 //! ```
 //! use samrpc::dcerpc::testing::{CallReply, MockDc};
 //! use samrpc::dcerpc::{Association, AssociationConfig, Progress};
@@ -23,7 +25,7 @@
 
 use std::collections::VecDeque;
 
-use super::association::{DEFAULT_FRAG, OutgoingCall};
+use super::association::{Association, AssociationConfig, Bound, DEFAULT_FRAG, OutgoingCall};
 use super::bind::Bind;
 use super::bind_ack::{BindAck, BindResult, ContextResult};
 use super::bind_nak::{BindNak, BindNakReason};
@@ -316,6 +318,17 @@ impl MockDc {
             }
         }
     }
+}
+
+/// A [`Bound`] association (default config, bound against a default [`MockDc`]) with one call
+/// in progress, and that call's id: the starting point for fuzzing [`Bound::receive`].
+pub fn bound_with_pending_call() -> Result<(Bound, u32), RpcError> {
+    let mut dc = MockDc::new();
+    let mut unbound = Association::new(AssociationConfig::default());
+    let ack = dc.answer_bind(&unbound.bind_pdu()?)?;
+    let mut bound = unbound.handle_bind_response(&ack)?;
+    let call = bound.request(1, &[])?;
+    Ok((bound, call.call_id))
 }
 
 fn zero_syntax() -> SyntaxId {
