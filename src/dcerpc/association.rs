@@ -252,6 +252,7 @@ pub struct OutgoingCall {
 
 /// Result of feeding response bytes to [`Bound::receive`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
 pub enum Progress {
     /// The call is not complete: read more bytes from the pipe and feed them.
     NeedMore,
