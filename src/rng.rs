@@ -52,10 +52,12 @@ impl<T: SecureRandom + ?Sized> SecureRandomExt for T {}
 /// A deterministic byte source that repeats a fixed pattern. **For tests only**: never use it
 /// for real traffic.
 #[cfg(test)]
+#[allow(dead_code)] // used by the crypto and auth vector tests
 #[derive(Clone, Debug)]
 pub(crate) struct FixedRandom(pub(crate) Vec<u8>, usize);
 
 #[cfg(test)]
+#[allow(dead_code)]
 impl FixedRandom {
     pub(crate) fn new(pattern: Vec<u8>) -> Self {
         Self(pattern, 0)

@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn severity() {
         assert!(NtStatus::STATUS_SUCCESS.is_success());
-        assert!(NtStatus::STATUS_BUFFER_OVERFLOW.is_success() == false);
+        assert!(!NtStatus::STATUS_BUFFER_OVERFLOW.is_success());
         assert!(!NtStatus::STATUS_BUFFER_OVERFLOW.is_error());
         assert!(NtStatus::STATUS_ACCESS_DENIED.is_error());
     }

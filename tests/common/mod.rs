@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests: the real Samba servers started by
 //! `tests/samba/samba.sh`, user creation and login checks through Samba's own `rpcclient`.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::Command;
