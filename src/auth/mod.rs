@@ -5,6 +5,11 @@ pub mod ntlm;
 pub mod spnego;
 mod spnego_ntlm;
 
+#[cfg(test)]
+mod proptests;
+
+pub use ntlm::authenticate::decode_authenticate;
+pub use ntlm::challenge::decode_challenge;
 pub use ntlm::{NtlmCredentials, NtlmSecret};
 pub use spnego::decode_spnego;
 pub use spnego_ntlm::SpnegoNtlm;

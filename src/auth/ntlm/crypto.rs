@@ -30,10 +30,25 @@ pub fn nt_hash(password: &Password) -> NtHash {
     NtHash::new(d.into())
 }
 
+/// Uppercase the way Windows' `RtlUpcaseUnicodeString` does: character by character, with
+/// no length-changing mappings (so `ß` stays `ß` instead of becoming `SS`).
+pub fn upcase_like_windows(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 /// NTOWFv2 = HMAC_MD5(NT hash, UTF-16LE(UPPERCASE(user) ‖ domain)). The domain is used
-/// exactly as given (not uppercased) — notes 8.3.
+/// exactly as given (not uppercased) — notes 8.3. The user is uppercased per character
+/// ([`upcase_like_windows`]).
 pub fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
-    let upper = user.to_uppercase();
+    let upper = upcase_like_windows(user);
     let u = super::utf16le(&upper);
     let d = super::utf16le(domain);
     Key16::new(hmac_md5(nt_hash.expose(), &[&u, &d]))
@@ -193,6 +208,12 @@ mod tests {
         // Only the user is uppercased: a different domain case gives a different key.
         assert_ne!(ntowfv2(&nt, "User", "DOMAIN").expose(), k.expose());
         assert_eq!(ntowfv2(&nt, "user", "Domain").expose(), k.expose());
+    }
+
+    #[test]
+    fn upcase_is_per_character() {
+        assert_eq!(upcase_like_windows("straße-é"), "STRAßE-É");
+        assert_eq!(upcase_like_windows("Administrator"), "ADMINISTRATOR");
     }
 
     /// [MS-NLMP] 4.2.4.1.2, 4.2.4.1.3, 4.2.4.2.1, 4.2.4.2.2 (notes 7.7), time = 0.
