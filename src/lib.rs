@@ -23,6 +23,8 @@ pub mod samr;
 pub mod secret;
 pub mod smb2;
 pub mod status;
+#[cfg(feature = "tokio")]
+pub mod transport;
 pub mod wire;
 
 pub use config::{ClientConfig, Credentials, Secret};

@@ -1,6 +1,19 @@
 //! Authentication: NTLMv2 ([MS-NLMP]) wrapped in SPNEGO ([RFC 4178], [MS-SPNG]) behind a step
 //! interface, so another mechanism (Kerberos) can plug in later without touching SMB code.
 
+pub mod ntlm;
+pub mod spnego;
+mod spnego_ntlm;
+
+#[cfg(test)]
+mod proptests;
+
+pub use ntlm::authenticate::decode_authenticate;
+pub use ntlm::challenge::decode_challenge;
+pub use ntlm::{NtlmCredentials, NtlmSecret};
+pub use spnego::decode_spnego;
+pub use spnego_ntlm::SpnegoNtlm;
+
 use crate::secret::SessionKey;
 
 /// The result of one authentication step.
@@ -34,6 +47,12 @@ pub enum AuthError {
     /// `step` was called after the exchange finished or out of order.
     #[error("authentication step called in the wrong state")]
     State,
+    /// The credentials cannot be used (e.g. a name too long to encode).
+    #[error("unusable credentials: {0}")]
+    Credentials(&'static str),
+    /// An NTLM message signature did not verify.
+    #[error("bad NTLM message signature")]
+    BadSignature,
 }
 
 /// A client authentication mechanism driven one token at a time.

@@ -1,0 +1,749 @@
+//! The tokio shell around the sans-IO SMB2/3 core: resolve, connect, negotiate, authenticate,
+//! tree-connect IPC$ and open a named pipe, then move DCE/RPC PDUs through it.
+//!
+//! Every network step runs under a timeout and fails with a typed [`TransportError`]. Errors
+//! raised after a request left this host say so ([`TransportError::request_sent`]), so that a
+//! caller can report "outcome unknown" for change requests.
+
+use crate::auth::{AuthError, Authenticator, Step as AuthStep};
+use crate::rng::SecureRandom;
+use crate::secret::SessionKey;
+use crate::smb2::connection::{Outgoing, PipeData, Received, Response, SetupStep};
+use crate::smb2::create::FileId;
+use crate::smb2::framing::{FRAME_HEADER_LEN, frame_header, parse_frame_len};
+use crate::smb2::{Cipher, Connection, ConnectionConfig, Dialect, SigningAlgorithm, Smb2Error};
+use crate::status::NtStatus;
+use core::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Connection settings for [`SmbPipe::connect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// TCP port (445).
+    pub port: u16,
+    /// Timeout for name resolution and for each TCP connect attempt.
+    pub connect_timeout: Duration,
+    /// Timeout for each request/response exchange.
+    pub request_timeout: Duration,
+    /// Optional overall limit for the whole `connect` (all steps together).
+    pub operation_timeout: Option<Duration>,
+    /// The lowest SMB dialect accepted (default 2.1).
+    pub min_dialect: Dialect,
+    /// The highest SMB dialect offered (default 3.1.1).
+    pub max_dialect: Dialect,
+    /// Require signing on authenticated sessions (default true). Anonymous sessions cannot
+    /// sign and are allowed unsigned.
+    pub require_signing: bool,
+    /// Require encryption (default false); fails clearly if the server cannot encrypt.
+    pub require_encryption: bool,
+    /// The largest frame accepted from the server, in bytes (default 1 MiB + headers).
+    pub max_frame: usize,
+    /// The pipe to open (default `samr`).
+    pub pipe: String,
+    /// The server name used in the `\\server\IPC$` path (default: the host as given).
+    pub server_name: Option<String>,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            port: 445,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            operation_timeout: None,
+            min_dialect: Dialect::SMB210,
+            max_dialect: Dialect::SMB311,
+            require_signing: true,
+            require_encryption: false,
+            max_frame: (1 << 20) + 4096,
+            pipe: "samr".to_owned(),
+            server_name: None,
+        }
+    }
+}
+
+/// The network step that failed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportStep {
+    /// Resolving the host name.
+    Resolve,
+    /// The TCP connect.
+    Connect,
+    /// SMB2 NEGOTIATE.
+    Negotiate,
+    /// SMB2 SESSION_SETUP (authentication).
+    SessionSetup,
+    /// SMB2 TREE_CONNECT to IPC$.
+    TreeConnect,
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO.
+    ValidateNegotiate,
+    /// SMB2 CREATE of the pipe.
+    OpenPipe,
+    /// A pipe transceive.
+    Transceive,
+    /// A pipe write.
+    Write,
+    /// A pipe read.
+    Read,
+    /// CLOSE / TREE_DISCONNECT / LOGOFF.
+    Close,
+    /// The whole connect (operation timeout).
+    Operation,
+}
+
+impl fmt::Display for TransportStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Resolve => "resolving the host",
+            Self::Connect => "connecting",
+            Self::Negotiate => "SMB negotiate",
+            Self::SessionSetup => "SMB session setup",
+            Self::TreeConnect => "SMB tree connect to IPC$",
+            Self::ValidateNegotiate => "SMB validate negotiate",
+            Self::OpenPipe => "opening the pipe",
+            Self::Transceive => "pipe transceive",
+            Self::Write => "pipe write",
+            Self::Read => "pipe read",
+            Self::Close => "closing the session",
+            Self::Operation => "the whole operation",
+        })
+    }
+}
+
+/// Why the transport failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The host name could not be resolved.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The host as given.
+        host: String,
+        /// The resolver's error.
+        source: io::Error,
+    },
+    /// The host name resolved to no address.
+    #[error("{host} resolved to no address")]
+    NoAddress {
+        /// The host as given.
+        host: String,
+    },
+    /// The TCP connect failed (refused, unreachable, …).
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The address tried last.
+        addr: SocketAddr,
+        /// The error kind (e.g. `ConnectionRefused`).
+        kind: io::ErrorKind,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// A step did not finish in time.
+    #[error("timed out during {step}")]
+    Timeout {
+        /// The step.
+        step: TransportStep,
+        /// Whether the request had been fully written before the timeout.
+        request_sent: bool,
+    },
+    /// A socket error during a step.
+    #[error("network error during {step}: {source}")]
+    Io {
+        /// The step.
+        step: TransportStep,
+        /// The error kind.
+        kind: io::ErrorKind,
+        /// The I/O error.
+        source: io::Error,
+        /// Whether the request had been fully written.
+        request_sent: bool,
+    },
+    /// The server closed the connection.
+    #[error("the server closed the connection during {step}")]
+    Closed {
+        /// The step.
+        step: TransportStep,
+        /// Whether the request had been fully written.
+        request_sent: bool,
+    },
+    /// An SMB2 protocol or status failure.
+    #[error("{step}: {source}")]
+    Smb2 {
+        /// The step.
+        step: TransportStep,
+        /// The SMB2 error.
+        source: Smb2Error,
+        /// Whether the request had been fully written.
+        request_sent: bool,
+    },
+    /// The authenticator failed.
+    #[error("authentication failed: {0}")]
+    Auth(#[from] AuthError),
+    /// The pipe is unusable after an earlier failure.
+    #[error("the SMB connection is broken by an earlier error")]
+    Broken,
+}
+
+impl TransportError {
+    /// Whether the request had been fully written when the error happened (the server may
+    /// have acted on it: the outcome is unknown).
+    pub fn request_sent(&self) -> bool {
+        match self {
+            Self::Timeout { request_sent, .. }
+            | Self::Io { request_sent, .. }
+            | Self::Closed { request_sent, .. }
+            | Self::Smb2 { request_sent, .. } => *request_sent,
+            _ => false,
+        }
+    }
+
+    /// The server's NTSTATUS, if the server answered with a failure status.
+    pub fn status(&self) -> Option<NtStatus> {
+        match self {
+            Self::Smb2 { source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// The SMB2 error, if any.
+    pub fn smb2(&self) -> Option<&Smb2Error> {
+        match self {
+            Self::Smb2 { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The I/O error kind for connect and socket failures.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Self::Connect { kind, .. } | Self::Io { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// How the session is protected and who the server is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The SMB dialect (`Display` gives e.g. "3.1.1").
+    pub dialect: Dialect,
+    /// Whether messages are signed.
+    pub signing: bool,
+    /// The signing algorithm, when signing.
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    /// Whether messages are encrypted.
+    pub encryption: bool,
+    /// The cipher, when encrypting.
+    pub cipher: Option<Cipher>,
+    /// Whether the session is anonymous.
+    pub anonymous: bool,
+    /// The address connected to.
+    pub peer: SocketAddr,
+    /// The server name used for the tree connect.
+    pub server_name: String,
+}
+
+/// The current time as a Windows FILETIME (100 ns intervals since 1601-01-01 UTC).
+pub fn now_filetime() -> u64 {
+    const EPOCH_DIFF: u64 = 116_444_736_000_000_000;
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    EPOCH_DIFF
+        .saturating_add(d.as_secs().saturating_mul(10_000_000))
+        .saturating_add(u64::from(d.subsec_nanos() / 100))
+}
+
+/// The cap on one reassembled pipe message.
+const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// An authenticated SMB2/3 session with one named pipe open on IPC$.
+pub struct SmbPipe {
+    stream: TcpStream,
+    conn: Connection,
+    file_id: FileId,
+    cfg: TransportConfig,
+    peer: SocketAddr,
+    server_name: String,
+    broken: bool,
+    use_write_read: bool,
+}
+
+impl fmt::Debug for SmbPipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmbPipe")
+            .field("peer", &self.peer)
+            .field("server_name", &self.server_name)
+            .field("conn", &self.conn)
+            .finish_non_exhaustive()
+    }
+}
+
+fn smb(step: TransportStep, request_sent: bool) -> impl FnOnce(Smb2Error) -> TransportError {
+    move |source| TransportError::Smb2 { step, source, request_sent }
+}
+
+fn io_err(step: TransportStep, request_sent: bool, e: io::Error) -> TransportError {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        TransportError::Closed { step, request_sent }
+    } else {
+        TransportError::Io { step, kind: e.kind(), source: e, request_sent }
+    }
+}
+
+async fn resolve(
+    host: &str,
+    port: u16,
+    limit: Duration,
+) -> Result<Vec<SocketAddr>, TransportError> {
+    // Accept a bracketed IPv6 literal as well as a bare one.
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    let fut = tokio::net::lookup_host((h, port));
+    let addrs = timeout(limit, fut)
+        .await
+        .map_err(|_| TransportError::Timeout { step: TransportStep::Resolve, request_sent: false })?
+        .map_err(|source| TransportError::Resolve { host: host.to_owned(), source })?;
+    let v: Vec<SocketAddr> = addrs.collect();
+    if v.is_empty() {
+        return Err(TransportError::NoAddress { host: host.to_owned() });
+    }
+    Ok(v)
+}
+
+async fn connect_any(
+    addrs: &[SocketAddr],
+    limit: Duration,
+) -> Result<(TcpStream, SocketAddr), TransportError> {
+    let mut last = None;
+    for &addr in addrs {
+        match timeout(limit, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                // Small request/response exchanges: do not wait for Nagle.
+                let _ = s.set_nodelay(true);
+                return Ok((s, addr));
+            }
+            Ok(Err(source)) => {
+                last = Some(TransportError::Connect { addr, kind: source.kind(), source });
+            }
+            Err(_) => {
+                last = Some(TransportError::Timeout {
+                    step: TransportStep::Connect,
+                    request_sent: false,
+                });
+            }
+        }
+    }
+    Err(last
+        .unwrap_or(TransportError::Timeout { step: TransportStep::Connect, request_sent: false }))
+}
+
+/// Send one request and wait for its final response (skipping STATUS_PENDING interims).
+async fn round_trip(
+    stream: &mut TcpStream,
+    conn: &mut Connection,
+    out: Outgoing,
+    step: TransportStep,
+    cfg: &TransportConfig,
+) -> Result<Response, TransportError> {
+    let hdr = frame_header(out.bytes.len()).map_err(smb(step, false))?;
+    let mut framed = Vec::with_capacity(FRAME_HEADER_LEN + out.bytes.len());
+    framed.extend_from_slice(&hdr);
+    framed.extend_from_slice(&out.bytes);
+    timeout(cfg.request_timeout, stream.write_all(&framed))
+        .await
+        .map_err(|_| TransportError::Timeout { step, request_sent: false })?
+        .map_err(|e| io_err(step, false, e))?;
+    let max = cfg.max_frame.min(conn.max_frame_len().saturating_add(4096)).max(65536 + 4096);
+    loop {
+        let msg = timeout(cfg.request_timeout, read_frame(stream, max))
+            .await
+            .map_err(|_| TransportError::Timeout { step, request_sent: true })??;
+        match conn.receive(&msg).map_err(smb(step, true))? {
+            Received::Interim { message_id } if message_id == out.message_id => continue,
+            Received::Interim { .. } => {
+                return Err(smb(step, true)(Smb2Error::Protocol(
+                    "interim response for another request",
+                )));
+            }
+            Received::Final(r) if r.header.message_id == out.message_id => return Ok(r),
+            Received::Final(_) => {
+                return Err(smb(step, true)(Smb2Error::Protocol(
+                    "final response for another request",
+                )));
+            }
+        }
+    }
+}
+
+async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Vec<u8>, TransportError> {
+    let step = TransportStep::Read;
+    let mut hdr = [0u8; FRAME_HEADER_LEN];
+    stream.read_exact(&mut hdr).await.map_err(|e| io_err(step, true, e))?;
+    let len = parse_frame_len(hdr, max).map_err(smb(step, true))?;
+    let mut buf = vec![0u8; len];
+    stream.read_exact(&mut buf).await.map_err(|e| io_err(step, true, e))?;
+    Ok(buf)
+}
+
+impl SmbPipe {
+    /// Resolve `host` (name, IPv4 or IPv6 literal), connect, negotiate, authenticate with
+    /// `authenticator`, tree-connect `\\host\IPC$` and open the configured pipe.
+    pub async fn connect(
+        host: &str,
+        config: TransportConfig,
+        authenticator: Box<dyn Authenticator>,
+        rng: &mut (dyn SecureRandom + Send),
+    ) -> Result<Self, TransportError> {
+        match config.operation_timeout {
+            Some(limit) => timeout(limit, Self::connect_inner(host, config, authenticator, rng))
+                .await
+                .map_err(|_| TransportError::Timeout {
+                    step: TransportStep::Operation,
+                    request_sent: false,
+                })?,
+            None => Self::connect_inner(host, config, authenticator, rng).await,
+        }
+    }
+
+    async fn connect_inner(
+        host: &str,
+        cfg: TransportConfig,
+        mut auth: Box<dyn Authenticator>,
+        rng: &mut (dyn SecureRandom + Send),
+    ) -> Result<Self, TransportError> {
+        let addrs = resolve(host, cfg.port, cfg.connect_timeout).await?;
+        let (mut stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
+        let anonymous = auth.is_anonymous();
+        let ccfg = ConnectionConfig {
+            min_dialect: cfg.min_dialect,
+            max_dialect: cfg.max_dialect,
+            require_signing: cfg.require_signing && !anonymous,
+            require_encryption: cfg.require_encryption,
+            anonymous,
+            ..ConnectionConfig::default()
+        };
+        let mut conn = Connection::new(ccfg, rng).map_err(smb(TransportStep::Negotiate, false))?;
+
+        // NEGOTIATE
+        let step = TransportStep::Negotiate;
+        let out = conn.negotiate_request().map_err(smb(step, false))?;
+        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
+        conn.handle_negotiate(&r).map_err(smb(step, true))?;
+
+        // SESSION_SETUP legs
+        let step = TransportStep::SessionSetup;
+        let mut server_token: Option<Vec<u8>> = None;
+        let mut success = false;
+        let session_key: Option<SessionKey> = loop {
+            match auth.step(server_token.as_deref(), rng, now_filetime())? {
+                AuthStep::Send(token) => {
+                    if success {
+                        return Err(smb(step, true)(Smb2Error::Protocol(
+                            "the authenticator continued after the server accepted the logon",
+                        )));
+                    }
+                    let out = conn.session_setup_request(&token).map_err(smb(step, false))?;
+                    let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
+                    match conn.handle_session_setup(&r).map_err(smb(step, true))? {
+                        SetupStep::More { token } => server_token = Some(token),
+                        SetupStep::Success { token } => {
+                            success = true;
+                            server_token = Some(token);
+                        }
+                    }
+                }
+                AuthStep::Done { token, session_key } => {
+                    if let Some(token) = token {
+                        if success {
+                            return Err(smb(step, true)(Smb2Error::Protocol(
+                                "the authenticator sent a token after the server accepted the logon",
+                            )));
+                        }
+                        let out = conn.session_setup_request(&token).map_err(smb(step, false))?;
+                        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
+                        match conn.handle_session_setup(&r).map_err(smb(step, true))? {
+                            SetupStep::More { .. } => {
+                                return Err(smb(step, true)(Smb2Error::Protocol(
+                                    "the server wants more authentication legs than the authenticator has",
+                                )));
+                            }
+                            SetupStep::Success { .. } => {}
+                        }
+                    } else if !success {
+                        return Err(smb(step, true)(Smb2Error::Protocol(
+                            "the authenticator finished before the server accepted the logon",
+                        )));
+                    }
+                    break session_key;
+                }
+            }
+        };
+        conn.complete_session(session_key).map_err(smb(step, true))?;
+
+        // TREE_CONNECT IPC$
+        let server_name = cfg
+            .server_name
+            .clone()
+            .unwrap_or_else(|| host.trim_start_matches('[').trim_end_matches(']').to_owned());
+        let step = TransportStep::TreeConnect;
+        let out = conn.tree_connect_request(&server_name).map_err(smb(step, false))?;
+        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
+        conn.handle_tree_connect(&r).map_err(smb(step, true))?;
+
+        if conn.needs_validate_negotiate() {
+            let step = TransportStep::ValidateNegotiate;
+            let out = conn.validate_negotiate_request().map_err(smb(step, false))?;
+            let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
+            conn.handle_validate_negotiate(&r).map_err(smb(step, true))?;
+        }
+
+        let step = TransportStep::OpenPipe;
+        let out = conn.create_pipe_request(&cfg.pipe).map_err(smb(step, false))?;
+        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
+        let file_id = conn.handle_create(&r).map_err(smb(step, true))?;
+
+        Ok(Self {
+            stream,
+            conn,
+            file_id,
+            cfg,
+            peer,
+            server_name,
+            broken: false,
+            use_write_read: false,
+        })
+    }
+
+    async fn exchange(
+        &mut self,
+        out: Outgoing,
+        step: TransportStep,
+    ) -> Result<Response, TransportError> {
+        if self.broken {
+            return Err(TransportError::Broken);
+        }
+        let r = round_trip(&mut self.stream, &mut self.conn, out, step, &self.cfg).await;
+        if let Err(e) = &r {
+            // A status failure leaves the connection usable; anything else breaks it.
+            if e.status().is_none() {
+                self.broken = true;
+            }
+        }
+        r
+    }
+
+    /// Write one RPC PDU and read the answer (FSCTL_PIPE_TRANSCEIVE, continued with READ on
+    /// STATUS_BUFFER_OVERFLOW; WRITE then READ if the server does not support the FSCTL).
+    pub async fn transceive(&mut self, pdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.broken {
+            return Err(TransportError::Broken);
+        }
+        if self.use_write_read {
+            self.write(pdu).await?;
+            return self.read().await;
+        }
+        let step = TransportStep::Transceive;
+        let out = self.conn.transceive_request(self.file_id, pdu).map_err(smb(step, false))?;
+        let r = self.exchange(out, step).await?;
+        match self.conn.handle_transceive(&r) {
+            Ok(PipeData { data, more }) => {
+                if more {
+                    self.read_rest(data, step).await
+                } else {
+                    Ok(data)
+                }
+            }
+            Err(Smb2Error::Status { status, .. })
+                if status == NtStatus::STATUS_NOT_SUPPORTED
+                    || status == NtStatus(0xC000_0010) /* STATUS_INVALID_DEVICE_REQUEST */ =>
+            {
+                // The FSCTL did not execute: fall back to WRITE + READ for good.
+                self.use_write_read = true;
+                self.write(pdu).await?;
+                self.read().await
+            }
+            Err(e) => {
+                if e.status().is_none() {
+                    self.broken = true;
+                }
+                Err(smb(step, true)(e))
+            }
+        }
+    }
+
+    async fn read_rest(
+        &mut self,
+        mut data: Vec<u8>,
+        step: TransportStep,
+    ) -> Result<Vec<u8>, TransportError> {
+        loop {
+            let out = self.conn.read_request(self.file_id).map_err(smb(step, true))?;
+            let r = self.exchange(out, step).await?;
+            let pd = self.conn.handle_read(&r).map_err(smb(step, true))?;
+            if data.len().saturating_add(pd.data.len()) > MAX_PIPE_MESSAGE {
+                self.broken = true;
+                return Err(smb(step, true)(Smb2Error::Protocol("pipe message too large")));
+            }
+            data.extend_from_slice(&pd.data);
+            if !pd.more {
+                return Ok(data);
+            }
+        }
+    }
+
+    /// Write bytes to the pipe (split into WRITEs of at most the server's MaxWriteSize).
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), TransportError> {
+        let step = TransportStep::Write;
+        let chunk = self.conn.max_write().max(1);
+        let mut sent_any = false;
+        for part in data.chunks(chunk) {
+            let out = self.conn.write_request(self.file_id, part).map_err(smb(step, sent_any))?;
+            let r = self.exchange(out, step).await?;
+            let n = self.conn.handle_write(&r).map_err(smb(step, true))?;
+            sent_any = true;
+            if n as usize != part.len() {
+                self.broken = true;
+                return Err(smb(step, true)(Smb2Error::Protocol("short pipe write")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one message from the pipe (continuing on STATUS_BUFFER_OVERFLOW).
+    pub async fn read(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.read_rest(Vec::new(), TransportStep::Read).await
+    }
+
+    /// The SMB ApplicationKey (3.x: KDF output; 2.x: the session key) that SAMR
+    /// password-set levels are keyed with. `None` for anonymous sessions.
+    pub fn application_key(&self) -> Option<&SessionKey> {
+        self.conn.application_key()
+    }
+
+    /// How the session is protected.
+    pub fn info(&self) -> SessionInfo {
+        let i = self.conn.info();
+        SessionInfo {
+            dialect: i.as_ref().map(|i| i.dialect).unwrap_or(Dialect(0)),
+            signing: i.as_ref().is_some_and(|i| i.signing),
+            signing_algorithm: i.as_ref().and_then(|i| i.signing_algorithm),
+            encryption: i.as_ref().is_some_and(|i| i.encryption),
+            cipher: i.as_ref().and_then(|i| i.cipher),
+            anonymous: i.as_ref().is_some_and(|i| i.anonymous),
+            peer: self.peer,
+            server_name: self.server_name.clone(),
+        }
+    }
+
+    /// The largest pipe output asked for in one exchange (a hint for DCE/RPC max_recv_frag).
+    pub fn max_transact(&self) -> usize {
+        self.conn.info().map(|i| i.max_transact_size as usize).unwrap_or(4280)
+    }
+
+    /// CLOSE the pipe, TREE_DISCONNECT and LOGOFF, then shut the socket down.
+    pub async fn close(mut self) -> Result<(), TransportError> {
+        let step = TransportStep::Close;
+        if self.broken {
+            return Err(TransportError::Broken);
+        }
+        let out = self.conn.close_request(self.file_id).map_err(smb(step, false))?;
+        let r = self.exchange(out, step).await?;
+        self.conn.handle_close(&r).map_err(smb(step, true))?;
+        let out = self.conn.tree_disconnect_request().map_err(smb(step, false))?;
+        let r = self.exchange(out, step).await?;
+        self.conn.handle_tree_disconnect(&r).map_err(smb(step, true))?;
+        let out = self.conn.logoff_request().map_err(smb(step, false))?;
+        let r = self.exchange(out, step).await?;
+        self.conn.handle_logoff(&r).map_err(smb(step, true))?;
+        let _ = timeout(self.cfg.request_timeout, self.stream.shutdown()).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetime_is_after_2020() {
+        // 2020-01-01 as FILETIME.
+        assert!(now_filetime() > 132_223_104_000_000_000);
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_typed() {
+        // Bind then drop a listener so the port is (very likely) closed.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let addrs = resolve("127.0.0.1", port, Duration::from_secs(2)).await.unwrap();
+        let e = connect_any(&addrs, Duration::from_secs(2)).await.unwrap_err();
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::ConnectionRefused), "{e}");
+        assert!(!e.request_sent());
+    }
+
+    #[tokio::test]
+    async fn resolves_ipv6_literals() {
+        let a = resolve("[::1]", 445, Duration::from_secs(2)).await.unwrap();
+        assert!(a[0].is_ipv6());
+        let a = resolve("::1", 445, Duration::from_secs(2)).await.unwrap();
+        assert!(a[0].is_ipv6());
+    }
+
+    #[tokio::test]
+    async fn silent_server_times_out_with_request_sent() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let accept = tokio::spawn(async move { l.accept().await.map(|(s, _)| s) });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let _server = accept.await.unwrap().unwrap();
+        let mut conn =
+            Connection::new(ConnectionConfig::default(), &mut crate::rng::OsRandom).unwrap();
+        let out = conn.negotiate_request().unwrap();
+        let cfg =
+            TransportConfig { request_timeout: Duration::from_millis(100), ..Default::default() };
+        let e = round_trip(&mut stream, &mut conn, out, TransportStep::Negotiate, &cfg)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TransportError::Timeout { step: TransportStep::Negotiate, request_sent: true }
+            ),
+            "{e}"
+        );
+        assert!(e.request_sent());
+    }
+
+    #[tokio::test]
+    async fn oversized_frame_is_rejected_before_allocation() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf).await;
+            s.write_all(&[0, 0xFF, 0xFF, 0xFF]).await.unwrap();
+            s
+        });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut conn =
+            Connection::new(ConnectionConfig::default(), &mut crate::rng::OsRandom).unwrap();
+        let out = conn.negotiate_request().unwrap();
+        let e = round_trip(
+            &mut stream,
+            &mut conn,
+            out,
+            TransportStep::Negotiate,
+            &TransportConfig::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e.smb2(), Some(Smb2Error::FrameTooLarge { .. })), "{e}");
+        let _ = server.await;
+    }
+}
