@@ -11,6 +11,10 @@ use crate::samr::consts::{
     USER_INTERNAL5_INFORMATION, USER_INTERNAL5_INFORMATION_NEW, USER_INTERNAL7_INFORMATION,
     USER_INTERNAL8_INFORMATION,
 };
+use crate::samr::consts::{
+    USER_ACCOUNT_AUTO_LOCKED, USER_ACCOUNT_DISABLED, USER_DONT_EXPIRE_PASSWORD,
+    USER_PASSWORD_EXPIRED,
+};
 use crate::wire::DecodeError;
 
 /// Largest `cbCipher` accepted when decoding a SAMPR_ENCRYPTED_PASSWORD_AES.
@@ -521,6 +525,26 @@ pub struct UserAllInformation {
 }
 
 impl UserAllInformation {
+    /// USER_ACCOUNT_DISABLED is set.
+    pub const fn is_disabled(&self) -> bool {
+        self.user_account_control & USER_ACCOUNT_DISABLED != 0
+    }
+    /// USER_ACCOUNT_AUTO_LOCKED is set (the account is locked out).
+    pub const fn is_locked_out(&self) -> bool {
+        self.user_account_control & USER_ACCOUNT_AUTO_LOCKED != 0
+    }
+    /// USER_DONT_EXPIRE_PASSWORD is set.
+    pub const fn password_never_expires(&self) -> bool {
+        self.user_account_control & USER_DONT_EXPIRE_PASSWORD != 0
+    }
+    /// The password has expired or must be changed at next logon: PasswordExpired is set, or
+    /// USER_PASSWORD_EXPIRED is in the account control, or PasswordLastSet is 0.
+    pub const fn must_change_password(&self) -> bool {
+        self.password_expired != 0
+            || self.user_account_control & USER_PASSWORD_EXPIRED != 0
+            || self.password_last_set == 0
+    }
+
     fn strings(&self) -> [&RpcUnicodeString; 13] {
         [
             &self.user_name,
