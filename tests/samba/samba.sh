@@ -234,8 +234,11 @@ cmd_add_user() {
         local n=${ip##*.} conf
         conf=$(standalone_conf "$n")
         [[ -f $conf ]] || die "server $ip is not set up: run 'bash tests/samba/samba.sh up'"
-        id "$name" >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin "$name" >/dev/null 2>&1 \
-            || id "$name" >/dev/null 2>&1 || die "useradd $name failed"
+        # A local Unix account (not `id`: it would also find DC accounts through winbind).
+        if ! grep -q "^$name:" /etc/passwd; then
+            useradd -M -N -s /usr/sbin/nologin "$name" >/dev/null 2>&1 \
+                || grep -q "^$name:" /etc/passwd || die "useradd $name failed"
+        fi
         _NO_WINBINDD=1 pdbedit -s "$conf" -x -u "$name" >/dev/null 2>&1 || true
         printf '%s\n%s\n' "$pw" "$pw" | _NO_WINBINDD=1 smbpasswd -c "$conf" -a -s "$name" >/dev/null \
             || die "smbpasswd -a $name failed"
