@@ -365,6 +365,29 @@ mod tests {
         ));
     }
 
+    /// Replays the captured Samba leg-1 token (spnego tests): the client answers with an
+    /// AUTHENTICATE the scripted server check accepts, hashed with the domain "SRV2" taken
+    /// from the CHALLENGE, and with the server's timestamp in the blob.
+    #[test]
+    fn captured_samba_challenge() {
+        use crate::auth::spnego::tests::{SAMBA_LEG1, SAMBA_STANDALONE_HINT};
+        let mut a = SpnegoNtlm::new(creds(None));
+        let mut rng = FixedRandom::new(vec![9, 8, 7]);
+        let hint = hex::decode(SAMBA_STANDALONE_HINT).unwrap();
+        let t1 = send(a.step(Some(&hint), &mut rng, 0).unwrap());
+        let neg = NegTokenInit::decode(&t1).unwrap().mech_token.unwrap();
+        let leg1 = hex::decode(SAMBA_LEG1).unwrap();
+        let t2 = send(a.step(Some(&leg1), &mut rng, 0).unwrap());
+        let auth = NegTokenResp::decode(&t2).unwrap().response_token.unwrap();
+        let chal = NegTokenResp::decode(&leg1).unwrap().response_token.unwrap();
+        let key = server_verify(&auth, &chal, &neg, &nt_hash(&Password::from("Password"))).unwrap();
+        assert_eq!(a.session_key().unwrap(), key);
+        assert_eq!(a.domain_used(), Some("SRV2"));
+        let a3 = Authenticate::decode(&auth).unwrap();
+        assert_eq!(a3.nt_response[24..32], 0x01dd_7a2e_d461_a6e6u64.to_le_bytes());
+        assert_eq!(a3.lm_response, vec![0; 24]);
+    }
+
     #[test]
     fn anonymous_flow() {
         let mut a = SpnegoNtlm::anonymous();
