@@ -16,7 +16,7 @@ use crate::wire::{DecodeError, Reader};
 pub use authenticate::Authenticate;
 pub use av_pair::{AvId, AvPairs};
 pub use challenge::Challenge;
-pub use client::{NtlmClient, NtlmOutcome};
+pub use client::{NtlmClient, NtlmExpectChallenge, NtlmOutcome};
 pub use negotiate::Negotiate;
 pub use sealer::NtlmSealer;
 
