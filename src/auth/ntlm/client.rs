@@ -21,6 +21,7 @@ pub const MAX_NAME_UNITS: usize = 512;
 pub struct NtlmClient {
     creds: Option<NtlmCredentials>,
     target_spn: Option<String>,
+    channel_bindings: Option<[u8; 16]>,
 }
 
 /// An NTLM client that sent NEGOTIATE and waits for the server's CHALLENGE.
@@ -69,12 +70,12 @@ fn check_name(s: &str) -> Result<(), AuthError> {
 impl NtlmClient {
     /// A client for `creds`.
     pub fn new(creds: NtlmCredentials) -> Self {
-        Self { creds: Some(creds), target_spn: None }
+        Self { creds: Some(creds), target_spn: None, channel_bindings: Some([0; 16]) }
     }
 
     /// An anonymous (null session) client.
     pub fn anonymous() -> Self {
-        Self { creds: None, target_spn: None }
+        Self { creds: None, target_spn: None, channel_bindings: Some([0; 16]) }
     }
 
     /// Whether this client is anonymous.
@@ -85,6 +86,13 @@ impl NtlmClient {
     /// Set the SPN sent as MsvAvTargetName (e.g. `cifs/server`); `None` omits the pair.
     pub fn set_target_spn(&mut self, spn: Option<String>) {
         self.target_spn = spn;
+    }
+
+    /// Set the MsvAvChannelBindings value: the default is 16 zero bytes ("no channel
+    /// bindings", what Windows and Samba send without TLS); `None` omits the pair (only for
+    /// reproducing published vectors).
+    pub fn set_channel_bindings(&mut self, hash: Option<[u8; 16]>) {
+        self.channel_bindings = hash;
     }
 
     /// Builder form of [`Self::set_target_spn`].
@@ -171,7 +179,9 @@ impl NtlmExpectChallenge {
             let f = pairs.av_flags().unwrap_or(0) | AV_FLAG_MIC_PRESENT;
             pairs.set(AvId::FLAGS, f.to_le_bytes().to_vec());
         }
-        pairs.set(AvId::CHANNEL_BINDINGS, vec![0; 16]);
+        if let Some(cb) = self.client.channel_bindings {
+            pairs.set(AvId::CHANNEL_BINDINGS, cb.to_vec());
+        }
         if let Some(spn) = &self.client.target_spn {
             pairs.set(AvId::TARGET_NAME, utf16le(spn));
         }
@@ -324,6 +334,37 @@ pub(crate) mod tests {
         let mut a = out.sealer().unwrap();
         let mut b = NtlmSealer::new_server(&srv, out.flags);
         b.verify(b"x", &a.sign(b"x")).unwrap();
+    }
+
+    /// [MS-NLMP] 4.2.4 end to end (notes 7.7): User/Domain/Password, Workstation COMPUTER,
+    /// the 4.2.4.3 CHALLENGE, Time 0, ClientChallenge 0xaa x8 and RandomSessionKey 0x55 x16
+    /// from a fixed RNG, no channel-bindings or SPN pairs added.
+    #[test]
+    fn spec_4_2_4_through_the_client() {
+        let mut cr = creds(Some("Domain"));
+        cr.workstation = Some("COMPUTER".into());
+        let mut c = NtlmClient::new(cr);
+        c.set_channel_bindings(None);
+        let (c, neg) = c.negotiate();
+        let chal = spec_challenge_bytes();
+        let mut rng = FixedRandom::new([[0xaa; 8].as_slice(), &[0x55; 16]].concat());
+        let out = c.authenticate(&chal, &mut rng, 0).unwrap();
+        let a = Authenticate::decode(&out.authenticate).unwrap();
+        assert_eq!(hex::encode(&a.nt_response[..16]), "68cd0ab851e51c96aabc927bebef6a1c"); // NTProofStr
+        assert_eq!(
+            hex::encode(&a.lm_response),
+            concat!("86c35097ac9cec102554764a57cccc19", "aaaaaaaaaaaaaaaa") // LMv2
+        );
+        assert_eq!(hex::encode(&a.encrypted_session_key), "c5dad2544fc9799094ce1ce90bc9d03e");
+        assert_eq!(out.exported_session_key.as_ref().unwrap().expose(), &[0x55; 16]);
+        assert_eq!(a.workstation, utf16le("COMPUTER"));
+        assert_eq!(a.domain, utf16le("Domain"));
+        // 4.2.4.4: the resulting sealer reproduces the spec signature.
+        let mut s = out.sealer().unwrap();
+        let mut m = utf16le("Plaintext");
+        assert_eq!(hex::encode(s.seal(&mut m)), "010000007fb38ec5c55d497600000000");
+        let h = nt_hash(&Password::from("Password"));
+        assert!(server_verify(&out.authenticate, &chal, &neg, &h).is_some());
     }
 
     #[test]
