@@ -273,6 +273,8 @@ mod tests {
     fn full_flow_with_server_mech_list_mic() {
         let mut a = SpnegoNtlm::new(creds(None)).with_target_spn("cifs/Server");
         let (neg, chal, resp) = run_to_auth(&mut a);
+        // Leg 2 carries only responseToken and mechListMIC (as Windows clients send).
+        assert_eq!((resp.neg_state, resp.supported_mech.as_ref()), (None, None));
         let auth = resp.response_token.unwrap();
         let h = nt_hash(&Password::from("Password"));
         let key = server_verify(&auth, &chal, &neg, &h).expect("server accepts");
