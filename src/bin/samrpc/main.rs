@@ -92,14 +92,14 @@ checklist says which). With -U the steps run authenticated; the password comes f
 SAMRPC_PASSWORD, else the first line of standard input, else a prompt without echo.";
 
 /// Change and reset Windows / Active Directory passwords over SMB (MS-SAMR).
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "samrpc", version, after_help = EXIT_CODES, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
     #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES)]
@@ -119,7 +119,7 @@ enum Command {
 }
 
 /// Options every command takes.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Args)]
 struct Common {
     /// TCP port of the SMB server
     #[arg(long, value_name = "P", default_value_t = 445,
@@ -138,7 +138,7 @@ struct Common {
     verbose: u8,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 struct PasswdArgs {
     /// Server host name or address (a domain controller for a domain account)
     #[arg(value_name = "HOST")]
@@ -172,7 +172,7 @@ struct PasswdArgs {
     common: Common,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 struct ResetArgs {
     /// Server host name or address (a domain controller for a domain account)
     #[arg(value_name = "HOST")]
@@ -194,7 +194,7 @@ struct ResetArgs {
     common: Common,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 struct PolicyArgs {
     /// Server host name or address
     #[arg(value_name = "HOST")]
@@ -217,7 +217,7 @@ struct PolicyArgs {
     common: Common,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 struct UsersArgs {
     /// Server host name or address
     #[arg(value_name = "HOST")]
@@ -229,7 +229,7 @@ struct UsersArgs {
     common: Common,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 struct DoctorArgs {
     /// Server host name or address
     #[arg(value_name = "HOST")]
@@ -305,7 +305,10 @@ fn fail(rep: &mut Report, err: Error, headline: Option<String>, port: u16) {
     rep.fail(err, headline, hint);
 }
 
-async fn passwd(a: PasswdArgs, secrets: &mut SecretReader<'_>) -> Report {
+async fn passwd(mut a: PasswdArgs, secrets: &mut SecretReader<'_>) -> Report {
+    // Take the hash out of the parsed arguments (no copy is left there) into a zeroizing
+    // buffer. (The process's argv itself cannot be wiped: hence the warning.)
+    let hash_arg = a.old_nt_hash.take().map(Zeroizing::new);
     let mut rep = Report::new("passwd", &a.host);
     let (user, user_domain) = Credentials::split_account(&a.user);
     rep.user = Some(user.clone());
@@ -317,7 +320,7 @@ async fn passwd(a: PasswdArgs, secrets: &mut SecretReader<'_>) -> Report {
             format!("Password for {user} on {} was not changed.", a.host)
         })
     };
-    match passwd_inner(&a, &user, user_domain, secrets, &mut rep).await {
+    match passwd_inner(&a, &user, user_domain, hash_arg, secrets, &mut rep).await {
         Ok(()) => {}
         Err(e) => {
             let h = headline(&e);
@@ -331,6 +334,7 @@ async fn passwd_inner(
     a: &PasswdArgs,
     user: &str,
     user_domain: Option<String>,
+    hash_arg: Option<Zeroizing<String>>,
     secrets: &mut SecretReader<'_>,
     rep: &mut Report,
 ) -> Result<(), Error> {
@@ -348,7 +352,6 @@ async fn passwd_inner(
     if !a.anonymous {
         rep.account = Some(account_display(user, domain.as_deref()));
     }
-    let hash_arg = a.old_nt_hash.clone().map(Zeroizing::new);
     let old = secrets.old_secret(hash_arg, user)?;
     let new = secrets.new_password(user)?;
     let req = ChangePassword {
