@@ -662,7 +662,7 @@ mod tests {
             &["passwd", "h", "bob", "--port", "0"],
             &["frobnicate"],
         ] {
-            let e = parse(args).unwrap_err();
+            let Err(e) = parse(args) else { panic!("{args:?} parsed") };
             assert_eq!(e.exit_code(), 2, "{args:?}");
         }
     }
