@@ -363,3 +363,21 @@ fn help_texts() {
     assert!(doctor.contains("Exit code"), "{doctor}");
     assert!(!help(&["--version"]).is_empty());
 }
+
+#[test]
+fn the_domain_is_given_once() {
+    // DOMAIN\USER and -d naming different domains is a usage error; the same one is fine.
+    let o =
+        run(&args(&["passwd", HOST, "SAMR\\bob", "-d", "OTHER", "--json"]), Some(b"a\nb\n"), &[]);
+    assert_eq!(code(&o), 2);
+    let o =
+        run(&args(&["passwd", HOST, "SAMR\\bob", "-d", "samr", "--json"]), Some(b"a\nb\n"), &[]);
+    assert_network_failure(&o);
+    let v = json(&o);
+    assert_eq!(v["user"], "bob");
+    assert_eq!(v["account"], "samr\\bob");
+    let o =
+        run(&args(&["passwd", HOST, "bob@SAMR", "--anonymous", "--json"]), Some(b"a\nb\n"), &[]);
+    assert_network_failure(&o);
+    assert_eq!(json(&o)["account"], Value::Null);
+}

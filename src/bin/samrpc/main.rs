@@ -102,19 +102,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
-    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES)]
+    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--port P] [--timeout SECS] [--json] [-v]")]
     Passwd(PasswdArgs),
-    /// Reset a password as an administrator (breaks the user's DPAPI secrets; prefer passwd)
-    #[command(long_about = RESET_LONG, after_help = EXIT_CODES)]
+    /// Reset a password as an administrator (can make the user's DPAPI secrets unreadable;
+    /// prefer passwd)
+    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--port P] [--timeout SECS] [--json] [-v]")]
     Reset(ResetArgs),
     /// Show the domain password policy (and a user's password state)
-    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES)]
+    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES)]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Check each step on the way to a password change and say what to fix
-    #[command(long_about = DOCTOR_LONG)]
+    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
 }
 
