@@ -1,0 +1,633 @@
+//! What a run prints: one JSON object (`--json`) or lines for people, built from one
+//! [`Report`]. Results go to standard output; errors, hints and warnings to standard error.
+
+use samrpc::api::{DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState};
+use samrpc::{Error, ErrorKind};
+use serde_json::{Map, Value, json};
+use std::io::Write;
+
+/// Everything one run reports.
+#[derive(Debug)]
+pub(crate) struct Report {
+    /// `passwd`, `reset`, `policy`, `users` or `doctor`.
+    pub(crate) operation: &'static str,
+    /// The HOST argument.
+    pub(crate) server: String,
+    /// The account the operation is about (passwd/reset USER, policy/doctor --user).
+    pub(crate) user: Option<String>,
+    /// Who authenticates (`DOMAIN\NAME`), if anyone.
+    pub(crate) account: Option<String>,
+    /// Whether it succeeded.
+    pub(crate) ok: bool,
+    /// The SAMR method that did the work.
+    pub(crate) method: Option<&'static str>,
+    /// The NTSTATUS symbol.
+    pub(crate) status: Option<String>,
+    /// `authenticated` or `anonymous`.
+    pub(crate) session: Option<&'static str>,
+    /// What the SMB session negotiated, when known.
+    pub(crate) summary: Option<SessionSummary>,
+    /// PBKDF2 iterations used.
+    pub(crate) iterations: Option<u64>,
+    /// Operation-specific JSON fields (`policy`, `users`, `steps`, …).
+    pub(crate) extra: Map<String, Value>,
+    /// Lines for standard output (human mode).
+    pub(crate) lines: Vec<String>,
+    /// The failure, with the line that says what did not happen and the hint to show.
+    pub(crate) failure: Option<Failure>,
+    /// The exit code.
+    pub(crate) exit: i32,
+}
+
+/// A failed run.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// The error.
+    pub(crate) error: Error,
+    /// What did not happen ("Password for bob on dc1 was not changed."), if worth saying.
+    pub(crate) headline: Option<String>,
+    /// The hint shown: the error's own, or a generic one for its kind.
+    pub(crate) hint: Option<String>,
+}
+
+impl Report {
+    /// An empty, successful report.
+    pub(crate) fn new(operation: &'static str, server: &str) -> Self {
+        Self {
+            operation,
+            server: server.to_owned(),
+            user: None,
+            account: None,
+            ok: true,
+            method: None,
+            status: None,
+            session: None,
+            summary: None,
+            iterations: None,
+            extra: Map::new(),
+            lines: Vec::new(),
+            failure: None,
+            exit: 0,
+        }
+    }
+
+    /// Record a successful change or reset.
+    pub(crate) fn outcome(&mut self, outcome: &Outcome) {
+        self.method = Some(outcome.method.name());
+        self.status = Some(outcome.status.symbol());
+        self.iterations = outcome.iterations;
+        self.session_summary(&outcome.session);
+    }
+
+    /// Record the session a result came over.
+    pub(crate) fn session_summary(&mut self, s: &SessionSummary) {
+        self.session = Some(s.kind.name());
+        self.summary = Some(s.clone());
+    }
+
+    /// Record a failure. `fallback_hint` is used when the error carries no hint.
+    pub(crate) fn fail(
+        &mut self,
+        error: Error,
+        headline: Option<String>,
+        fallback_hint: Option<String>,
+    ) {
+        self.ok = false;
+        self.exit = error.exit_code();
+        if let Some(s) = error.status() {
+            self.status = Some(s.symbol());
+        }
+        let hint = error.hint().map(str::to_owned).or(fallback_hint);
+        self.failure = Some(Failure { error, headline, hint });
+    }
+
+    /// The one JSON object for `--json`.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("ok".into(), json!(self.ok));
+        o.insert("operation".into(), json!(self.operation));
+        o.insert("server".into(), json!(self.server));
+        o.insert("user".into(), json!(self.user));
+        o.insert("account".into(), json!(self.account));
+        o.insert("method".into(), json!(self.method));
+        o.insert("status".into(), json!(self.status));
+        o.insert("session".into(), json!(self.session));
+        o.insert("dialect".into(), json!(self.summary.as_ref().map(|s| s.dialect.clone())));
+        o.insert("signing".into(), json!(self.summary.as_ref().map(|s| s.signing)));
+        o.insert("encryption".into(), json!(self.summary.as_ref().map(|s| s.encryption)));
+        if let Some(n) = self.iterations {
+            o.insert("iterations".into(), json!(n));
+        }
+        for (k, v) in &self.extra {
+            o.insert(k.clone(), v.clone());
+        }
+        if let Some(f) = &self.failure {
+            let e = &f.error;
+            let mut err = Map::new();
+            err.insert("kind".into(), json!(e.kind_name()));
+            err.insert("message".into(), json!(e.message()));
+            err.insert("hint".into(), json!(f.hint));
+            err.insert("operation".into(), json!(e.operation().to_string()));
+            if let Some(s) = e.status() {
+                err.insert("status".into(), json!(s.symbol()));
+            }
+            if let Some(fault) = e.rpc_fault() {
+                err.insert("fault".into(), json!(fault.symbol()));
+            }
+            o.insert("error".into(), Value::Object(err));
+        }
+        Value::Object(o)
+    }
+
+    /// Print the report: JSON on standard output, or lines for people (results on standard
+    /// output, the failure and its hint on standard error).
+    pub(crate) fn print(&self, json: bool) {
+        if json {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", self.to_json());
+            let _ = out.flush();
+            return;
+        }
+        {
+            let mut out = std::io::stdout().lock();
+            for l in &self.lines {
+                let _ = writeln!(out, "{l}");
+            }
+            let _ = out.flush();
+        }
+        if let Some(f) = &self.failure {
+            let mut err = std::io::stderr().lock();
+            match &f.headline {
+                Some(h) => {
+                    let _ = writeln!(err, "error: {h}");
+                    let _ = writeln!(err, "  {}", f.error.message());
+                }
+                None => {
+                    let _ = writeln!(err, "error: {}", f.error.message());
+                }
+            }
+            if let Some(h) = &f.hint {
+                let _ = writeln!(err, "hint: {h}");
+            }
+        }
+    }
+}
+
+/// A hint for errors that carry none, by kind.
+pub(crate) fn fallback_hint(error: &Error, host: &str, port: u16) -> Option<String> {
+    match error.kind() {
+        ErrorKind::Network => Some(format!(
+            "Check that {host} is reachable on TCP port {port} (SMB) and that no firewall blocks \
+             it; `samrpc doctor {host}` checks each step."
+        )),
+        ErrorKind::Timeout => Some(format!(
+            "{host}:{port} did not answer in time; check the network path, or allow more time \
+             with --timeout SECS."
+        )),
+        ErrorKind::OutcomeUnknown => Some(
+            "The request was sent but the answer was lost: the password may or may not have \
+             changed. Log in with the new password to find out before retrying."
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// "SamrUnicodeChangePasswordUser4, anonymous session, SMB 3.1.1, signed".
+pub(crate) fn describe_outcome(o: &Outcome) -> String {
+    format!("{}, {}", o.method.name(), describe_session(&o.session))
+}
+
+/// "anonymous session, SMB 3.1.1, signed".
+pub(crate) fn describe_session(s: &SessionSummary) -> String {
+    let mut parts = vec![format!("{} session", s.kind.name())];
+    if !s.dialect.is_empty() {
+        parts.push(format!("SMB {}", s.dialect));
+    }
+    if s.signing {
+        parts.push("signed".to_owned());
+    }
+    if s.encryption {
+        parts.push("encrypted".to_owned());
+    }
+    if !s.signing && !s.encryption {
+        parts.push("unsigned".to_owned());
+    }
+    parts.join(", ")
+}
+
+/// [MS-SAMR] 2.2.1.12 USER_ACCOUNT codes.
+const UAC_NAMES: &[(u32, &str)] = &[
+    (0x0000_0001, "ACCOUNT_DISABLED"),
+    (0x0000_0002, "HOME_DIRECTORY_REQUIRED"),
+    (0x0000_0004, "PASSWORD_NOT_REQUIRED"),
+    (0x0000_0008, "TEMP_DUPLICATE_ACCOUNT"),
+    (0x0000_0010, "NORMAL_ACCOUNT"),
+    (0x0000_0020, "MNS_LOGON_ACCOUNT"),
+    (0x0000_0040, "INTERDOMAIN_TRUST_ACCOUNT"),
+    (0x0000_0080, "WORKSTATION_TRUST_ACCOUNT"),
+    (0x0000_0100, "SERVER_TRUST_ACCOUNT"),
+    (0x0000_0200, "DONT_EXPIRE_PASSWORD"),
+    (0x0000_0400, "ACCOUNT_AUTO_LOCKED"),
+    (0x0000_0800, "ENCRYPTED_TEXT_PASSWORD_ALLOWED"),
+    (0x0000_1000, "SMARTCARD_REQUIRED"),
+    (0x0000_2000, "TRUSTED_FOR_DELEGATION"),
+    (0x0000_4000, "NOT_DELEGATED"),
+    (0x0000_8000, "USE_DES_KEY_ONLY"),
+    (0x0001_0000, "DONT_REQUIRE_PREAUTH"),
+    (0x0002_0000, "PASSWORD_EXPIRED"),
+    (0x0004_0000, "TRUSTED_TO_AUTHENTICATE_FOR_DELEGATION"),
+    (0x0008_0000, "NO_AUTH_DATA_REQUIRED"),
+    (0x0010_0000, "PARTIAL_SECRETS_ACCOUNT"),
+    (0x0020_0000, "USE_AES_KEYS"),
+];
+
+/// PasswordProperties bits (protocol-notes section 3).
+const PROPERTY_NAMES: &[(u32, &str)] = &[
+    (0x01, "DOMAIN_PASSWORD_COMPLEX"),
+    (0x02, "DOMAIN_PASSWORD_NO_ANON_CHANGE"),
+    (0x04, "DOMAIN_PASSWORD_NO_CLEAR_CHANGE"),
+    (0x08, "DOMAIN_LOCKOUT_ADMINS"),
+    (0x10, "DOMAIN_PASSWORD_STORE_CLEARTEXT"),
+    (0x20, "DOMAIN_REFUSE_PASSWORD_CHANGE"),
+];
+
+fn flag_names(bits: u32, table: &[(u32, &'static str)]) -> Vec<String> {
+    let mut names: Vec<String> =
+        table.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| (*n).to_owned()).collect();
+    let known = table.iter().fold(0u32, |acc, (b, _)| acc | b);
+    if bits & !known != 0 {
+        names.push(format!("0x{:08X}", bits & !known));
+    }
+    names
+}
+
+/// The names of the user-account-control bits set in `uac`.
+pub(crate) fn uac_names(uac: u32) -> Vec<String> {
+    flag_names(uac, UAC_NAMES)
+}
+
+/// The names of the PasswordProperties bits set in `props`.
+pub(crate) fn property_names(props: u32) -> Vec<String> {
+    flag_names(props, PROPERTY_NAMES)
+}
+
+/// Seconds between 1601-01-01 and 1970-01-01.
+const FILETIME_UNIX_OFFSET_SECS: u64 = 11_644_473_600;
+
+/// A FILETIME as `YYYY-MM-DDTHH:MM:SSZ`; `None` for 0 (never) and for the "never" maximum.
+pub(crate) fn filetime_iso(ft: u64) -> Option<String> {
+    if ft == 0 || ft >= i64::MAX as u64 {
+        return None;
+    }
+    let secs = ft / 10_000_000;
+    let unix = secs.checked_sub(FILETIME_UNIX_OFFSET_SECS)?;
+    let days = unix / 86_400;
+    let rem = unix % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    ))
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (the well-known era-based conversion; all values non-negative here).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A duration for people: "42 d", "1 h 30 min", "0 s".
+pub(crate) fn human_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0 s".to_owned();
+    }
+    let mut parts = Vec::new();
+    let (d, h, m, s) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    if d > 0 {
+        parts.push(format!("{d} d"));
+    }
+    if h > 0 {
+        parts.push(format!("{h} h"));
+    }
+    if m > 0 {
+        parts.push(format!("{m} min"));
+    }
+    if s > 0 {
+        parts.push(format!("{s} s"));
+    }
+    parts.join(" ")
+}
+
+/// The `policy` JSON object.
+pub(crate) fn policy_json(p: &PasswordPolicy) -> Value {
+    json!({
+        "min_length": p.min_length,
+        "history_length": p.history_length,
+        "complexity": p.complexity(),
+        "properties": p.properties,
+        "property_names": property_names(p.properties),
+        "min_age_secs": p.min_age_secs,
+        "max_age_secs": p.max_age_secs,
+        "lockout_threshold": p.lockout_threshold,
+        "lockout_duration_secs": p.lockout_duration_secs,
+        "lockout_window_secs": p.lockout_window_secs,
+    })
+}
+
+/// The policy for people.
+pub(crate) fn policy_lines(p: &PasswordPolicy) -> Vec<String> {
+    let mut v = vec![
+        format!("  minimum length:     {}", p.min_length),
+        format!(
+            "  complexity:         {}",
+            if p.complexity() { "required" } else { "not required" }
+        ),
+        format!("  history:            {} passwords", p.history_length),
+        format!(
+            "  minimum age:        {}",
+            if p.min_age_secs == 0 { "none".to_owned() } else { human_duration(p.min_age_secs) }
+        ),
+        format!(
+            "  maximum age:        {}",
+            p.max_age_secs.map_or_else(|| "never expires".to_owned(), human_duration)
+        ),
+        format!(
+            "  lockout threshold:  {}",
+            if p.lockout_threshold == 0 {
+                "never locks out".to_owned()
+            } else {
+                format!("{} failed logons", p.lockout_threshold)
+            }
+        ),
+    ];
+    if p.lockout_threshold != 0 {
+        v.push(format!(
+            "  lockout duration:   {}",
+            p.lockout_duration_secs
+                .map_or_else(|| "until an administrator unlocks".to_owned(), human_duration)
+        ));
+        v.push(format!("  lockout window:     {}", human_duration(p.lockout_window_secs)));
+    }
+    let names = property_names(p.properties);
+    v.push(format!(
+        "  properties:         0x{:08X}{}",
+        p.properties,
+        if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+    ));
+    if p.no_anonymous_change() {
+        v.push("  note: anonymous password changes are refused (expired passwords cannot be changed remotely)".to_owned());
+    }
+    if p.refuse_password_change() {
+        v.push("  note: password changes are refused by policy".to_owned());
+    }
+    v
+}
+
+/// The `user_state` JSON object.
+pub(crate) fn user_state_json(u: &UserState) -> Value {
+    json!({
+        "name": u.name,
+        "rid": u.rid,
+        "password_last_set": filetime_iso(u.password_last_set),
+        "password_last_set_filetime": u.password_last_set,
+        "password_must_change": filetime_iso(u.password_must_change),
+        "password_must_change_filetime": u.password_must_change,
+        "account_control": u.account_control,
+        "account_control_names": uac_names(u.account_control),
+        "bad_password_count": u.bad_password_count,
+    })
+}
+
+/// A user's state for people.
+pub(crate) fn user_state_lines(u: &UserState) -> Vec<String> {
+    let names = uac_names(u.account_control);
+    vec![
+        format!("User {} (RID {}):", u.name, u.rid),
+        format!(
+            "  password last set:    {}",
+            filetime_iso(u.password_last_set)
+                .unwrap_or_else(|| "never (must change at next logon)".to_owned())
+        ),
+        format!(
+            "  password must change: {}",
+            filetime_iso(u.password_must_change).unwrap_or_else(|| "never".to_owned())
+        ),
+        format!("  account control:      0x{:08X} ({})", u.account_control, names.join(", ")),
+        format!("  bad password count:   {}", u.bad_password_count),
+    ]
+}
+
+/// The `users` JSON array.
+pub(crate) fn users_json(users: &[UserEntry]) -> Value {
+    Value::Array(
+        users
+            .iter()
+            .map(|u| {
+                json!({
+                    "name": u.name,
+                    "rid": u.rid,
+                    "account_control": u.account_control,
+                    "account_control_names": uac_names(u.account_control),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The users as a table.
+pub(crate) fn users_lines(users: &[UserEntry]) -> Vec<String> {
+    let width = users.iter().map(|u| u.name.chars().count()).max().unwrap_or(4).max(4);
+    let mut v = vec![format!("{:<width$}  {:>8}  FLAGS", "NAME", "RID")];
+    for u in users {
+        v.push(format!(
+            "{:<width$}  {:>8}  {}",
+            u.name,
+            u.rid,
+            uac_names(u.account_control).join(",")
+        ));
+    }
+    v
+}
+
+/// The `steps` JSON array.
+pub(crate) fn steps_json(steps: &[DoctorStep]) -> Value {
+    Value::Array(
+        steps
+            .iter()
+            .map(|s| json!({ "name": s.name, "ok": s.ok, "found": s.found, "hint": s.hint }))
+            .collect(),
+    )
+}
+
+/// The doctor's checklist: `✓ name: found`, `✗ name: found` and its hint.
+pub(crate) fn steps_lines(steps: &[DoctorStep]) -> Vec<String> {
+    let mut v = Vec::new();
+    for s in steps {
+        v.push(format!("{} {}: {}", if s.ok { "✓" } else { "✗" }, s.name, s.found));
+        if !s.ok {
+            if let Some(h) = &s.hint {
+                v.push(format!("    hint: {h}"));
+            }
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samrpc::api::{Method, SessionKind};
+    use samrpc::{NtStatus, Operation};
+
+    fn summary(kind: SessionKind, signing: bool, encryption: bool) -> SessionSummary {
+        SessionSummary { kind, dialect: "3.1.1".into(), signing, encryption }
+    }
+
+    #[test]
+    fn outcome_line_matches_the_contract() {
+        let o = Outcome {
+            method: Method::ChangeUser4,
+            status: NtStatus::STATUS_SUCCESS,
+            session: summary(SessionKind::Anonymous, true, false),
+            iterations: Some(23533),
+        };
+        assert_eq!(
+            describe_outcome(&o),
+            "SamrUnicodeChangePasswordUser4, anonymous session, SMB 3.1.1, signed"
+        );
+        assert_eq!(
+            describe_session(&summary(SessionKind::Authenticated, true, true)),
+            "authenticated session, SMB 3.1.1, signed, encrypted"
+        );
+        assert_eq!(
+            describe_session(&summary(SessionKind::Anonymous, false, false)),
+            "anonymous session, SMB 3.1.1, unsigned"
+        );
+    }
+
+    #[test]
+    fn json_on_success_has_the_contract_fields() {
+        let mut r = Report::new("passwd", "dc1");
+        r.user = Some("bob".into());
+        r.outcome(&Outcome {
+            method: Method::ChangeUser4,
+            status: NtStatus::STATUS_SUCCESS,
+            session: summary(SessionKind::Anonymous, false, true),
+            iterations: Some(23533),
+        });
+        let v = r.to_json();
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["operation"], "passwd");
+        assert_eq!(v["server"], "dc1");
+        assert_eq!(v["user"], "bob");
+        assert_eq!(v["method"], "SamrUnicodeChangePasswordUser4");
+        assert_eq!(v["status"], "STATUS_SUCCESS");
+        assert_eq!(v["session"], "anonymous");
+        assert_eq!(v["dialect"], "3.1.1");
+        assert_eq!(v["signing"], false);
+        assert_eq!(v["encryption"], true);
+        assert_eq!(v["iterations"], 23533);
+        assert!(v.get("error").is_none());
+    }
+
+    #[test]
+    fn json_on_failure_carries_kind_message_hint_and_status() {
+        let mut r = Report::new("passwd", "dc1");
+        let e = Error::refused(
+            Operation::Call("SamrUnicodeChangePasswordUser4"),
+            NtStatus::STATUS_WRONG_PASSWORD,
+        );
+        r.fail(e, Some("Password for bob on dc1 was not changed.".into()), None);
+        assert_eq!(r.exit, 1);
+        let v = r.to_json();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["status"], "STATUS_WRONG_PASSWORD");
+        assert_eq!(v["error"]["kind"], "server_refused");
+        assert_eq!(v["error"]["status"], "STATUS_WRONG_PASSWORD");
+        assert!(v["error"]["message"].as_str().unwrap().contains("STATUS_WRONG_PASSWORD"));
+        assert!(v["error"]["hint"].as_str().unwrap().contains("account"));
+        assert!(v.get("iterations").is_none());
+        for k in ["method", "session", "dialect", "signing", "encryption"] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+    }
+
+    #[test]
+    fn fallback_hints_by_kind() {
+        let e = Error::new(ErrorKind::OutcomeUnknown, Operation::Close, "lost");
+        assert!(fallback_hint(&e, "h", 445).unwrap().contains("may or may not"));
+        let e = Error::new(ErrorKind::Network, Operation::Connect, "refused");
+        assert!(fallback_hint(&e, "h", 1).unwrap().contains("port 1"));
+        let mut r = Report::new("reset", "h");
+        r.fail(e, None, Some("generic".into()));
+        assert_eq!(r.exit, 3);
+        assert_eq!(r.to_json()["error"]["hint"], "generic");
+    }
+
+    #[test]
+    fn filetimes() {
+        // 2021-07-13T00:00:00Z = unix 1626134400 → FILETIME (1626134400 + 11644473600) * 10^7.
+        let ft = (1_626_134_400u64 + FILETIME_UNIX_OFFSET_SECS) * 10_000_000;
+        assert_eq!(filetime_iso(ft).as_deref(), Some("2021-07-13T00:00:00Z"));
+        // 1970-01-01 and 2000-02-29T12:34:56Z (leap day).
+        assert_eq!(
+            filetime_iso(FILETIME_UNIX_OFFSET_SECS * 10_000_000).as_deref(),
+            Some("1970-01-01T00:00:00Z")
+        );
+        let ft = (951_827_696u64 + FILETIME_UNIX_OFFSET_SECS) * 10_000_000;
+        assert_eq!(filetime_iso(ft).as_deref(), Some("2000-02-29T12:34:56Z"));
+        assert_eq!(filetime_iso(0), None);
+        assert_eq!(filetime_iso(i64::MAX as u64), None);
+        assert_eq!(filetime_iso(u64::MAX), None);
+        assert_eq!(filetime_iso(1), None);
+    }
+
+    #[test]
+    fn flags_and_durations() {
+        assert_eq!(uac_names(0x210), vec!["NORMAL_ACCOUNT", "DONT_EXPIRE_PASSWORD"]);
+        assert_eq!(
+            uac_names(0x8000_0001),
+            vec!["ACCOUNT_DISABLED".to_owned(), "0x80000000".to_owned()]
+        );
+        assert_eq!(
+            property_names(0x21),
+            vec!["DOMAIN_PASSWORD_COMPLEX", "DOMAIN_REFUSE_PASSWORD_CHANGE"]
+        );
+        assert_eq!(human_duration(0), "0 s");
+        assert_eq!(human_duration(42 * 86_400), "42 d");
+        assert_eq!(human_duration(5400), "1 h 30 min");
+    }
+
+    #[test]
+    fn doctor_checklist() {
+        let steps = vec![
+            DoctorStep { name: "TCP 445".into(), ok: true, found: "connected".into(), hint: None },
+            DoctorStep {
+                name: "SAMR bind".into(),
+                ok: false,
+                found: "access denied".into(),
+                hint: Some("ask an admin".into()),
+            },
+        ];
+        assert_eq!(
+            steps_lines(&steps),
+            vec!["✓ TCP 445: connected", "✗ SAMR bind: access denied", "    hint: ask an admin"]
+        );
+        let v = steps_json(&steps);
+        assert_eq!(v[1]["ok"], false);
+        assert_eq!(v[1]["hint"], "ask an admin");
+        assert_eq!(v[0]["hint"], Value::Null);
+    }
+}
