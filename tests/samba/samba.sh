@@ -234,9 +234,10 @@ cmd_add_user() {
         local n=${ip##*.} conf
         conf=$(standalone_conf "$n")
         [[ -f $conf ]] || die "server $ip is not set up: run 'bash tests/samba/samba.sh up'"
-        # A local Unix account (not `id`: it would also find DC accounts through winbind).
+        # A local Unix account. NSS includes winbind, which would find a same-named DC account
+        # and make useradd refuse; _NO_WINBINDD keeps the lookup local.
         if ! grep -q "^$name:" /etc/passwd; then
-            useradd -M -N -s /usr/sbin/nologin "$name" >/dev/null 2>&1 \
+            _NO_WINBINDD=1 useradd -M -N -s /usr/sbin/nologin "$name" >/dev/null 2>&1 \
                 || grep -q "^$name:" /etc/passwd || die "useradd $name failed"
         fi
         _NO_WINBINDD=1 pdbedit -s "$conf" -x -u "$name" >/dev/null 2>&1 || true
