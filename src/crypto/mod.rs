@@ -2,7 +2,7 @@
 //! 3.2.2.4, password buffers and the legacy RC4/DES pieces.
 //!
 //! Layout:
-//! - [`kdf`](self) — [`nt_hash`], [`derive_cek`] (the specialised PBKDF2-HMAC-SHA512 loop) and
+//! - key derivation — [`nt_hash`], [`derive_cek`] (the specialised PBKDF2-HMAC-SHA512 loop) and
 //!   [`derive_cek_reference`] (RustCrypto's generic path, for cross-checks and benchmarks);
 //! - AEAD — [`seal`]/[`open`], and the high-level [`encrypt_password_change_aes`] (opnum 73),
 //!   [`encrypt_password_set_aes`] (levels 31/32) with their `decrypt_*` counterparts;

@@ -303,6 +303,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn decoders_reject_every_truncation_and_extension() {
+        let aes = v72();
+        let rc4 = UserPassword::encode_zero_fill(&Password::from("Pa$$w0rd@2")).unwrap();
+        for n in 0..aes.len() {
+            assert!(UserPasswordAes::decode(&aes[..n]).is_err(), "prefix {n}");
+        }
+        for n in 0..rc4.expose().len() {
+            assert!(UserPassword::decode(&rc4.expose()[..n]).is_err(), "prefix {n}");
+        }
+        let mut long = aes.clone();
+        long.push(0);
+        assert!(UserPasswordAes::decode(&long).is_err());
+        let mut long = rc4.expose().to_vec();
+        long.push(0);
+        assert!(UserPassword::decode(&long).is_err());
+    }
+
+    #[test]
     fn unpaired_surrogate_is_rejected() {
         assert_eq!(
             utf16le_to_password(&[0x3d, 0xd8, 0x41, 0x00]).unwrap_err(),

@@ -395,6 +395,34 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_secret_outputs_leaks_nothing() {
+        let old = crate::crypto::nt_hash(&Password::from("Pa$$w0rd@3"));
+        let cek = derive_cek(&old, &[0x11; 16], 5_000).unwrap();
+        let (enc, mac) = derive_aead_keys(&cek);
+        let mut rng = FixedRandom::new(vec![0xc3]);
+        let buf = UserPasswordAes::encode(&Password::from("Pa$$w0rd@2"), &mut rng).unwrap();
+        let back = decrypt_password_set_aes(
+            &SessionKey::new([0x42; 16]),
+            &encrypt_password_set_aes(
+                &SessionKey::new([0x42; 16]),
+                &Password::from("Pa$$w0rd@2"),
+                &mut rng,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let all = format!("{old:?} {cek:?} {enc:?} {mac:?} {buf:?} {back:?}");
+        assert_eq!(
+            all,
+            "NtHash(..) Key16(..) Key32(..) Key64(..) UserPasswordAes(..) Password(..)"
+        );
+        for secret in [&old.expose()[..], &cek.expose()[..], &enc.expose()[..4], &mac.expose()[..4]]
+        {
+            assert!(!all.contains(&hex::encode(secret)));
+        }
+    }
+
+    #[test]
     fn errors_do_not_leak() {
         let msg = format!("{}", CryptoError::AuthenticationFailed);
         assert!(!msg.contains("42"));
@@ -421,6 +449,43 @@ mod tests {
             prop_assert_eq!(e.pbkdf2_iterations, iterations);
             let back = decrypt_password_change_aes(&old, &e).unwrap();
             prop_assert_eq!(back.expose(), new.as_str());
+        }
+
+        #[test]
+        fn change_round_trip_non_bmp(
+            new in "[a-zA-Z0-9😀-🙏𐀀-𐀍𝄞]{1,128}",
+            iterations in 5_000u64..=5_200,
+        ) {
+            let old = NtHash::new([0x33; 16]);
+            let p = Password::from(new.as_str());
+            let e = encrypt_password_change_aes(&old, &p, iterations, &mut OsRandom).unwrap();
+            prop_assert_eq!(decrypt_password_change_aes(&old, &e).unwrap().expose().to_owned(), new.as_str());
+        }
+
+        #[test]
+        fn open_seal_arbitrary_plaintext(
+            key in any::<[u8; 16]>(),
+            salt in any::<[u8; 16]>(),
+            plain in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let cek = Key16::new(key);
+            let (auth_data, cipher) = seal(&cek, salt, &plain);
+            prop_assert_eq!(cipher.len(), (plain.len() / 16 + 1) * 16);
+            let e = EncryptedPasswordAes { auth_data, salt, cipher, pbkdf2_iterations: 0 };
+            let opened = open(&cek, &e).unwrap();
+            prop_assert_eq!(opened.expose(), &plain[..]);
+        }
+
+        #[test]
+        fn open_never_panics_on_garbage(
+            auth_data in any::<[u8; 64]>(),
+            salt in any::<[u8; 16]>(),
+            cipher in proptest::collection::vec(any::<u8>(), 0..600),
+            pbkdf2_iterations in any::<u64>(),
+        ) {
+            let e = EncryptedPasswordAes { auth_data, salt, cipher, pbkdf2_iterations };
+            prop_assert!(open(&Key16::new([1; 16]), &e).is_err());
+            prop_assert!(decrypt_password_set_aes(&SessionKey::new([1; 16]), &e).is_err());
         }
 
         #[test]
