@@ -10,9 +10,24 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+/// Debug-level log through `tracing` when the `tracing` feature is on; nothing otherwise.
+/// Never pass secret material.
+#[cfg(feature = "tracing")]
+macro_rules! log_debug {
+    ($($t:tt)*) => { ::tracing::debug!($($t)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! log_debug {
+    ($($t:tt)*) => {};
+}
+#[allow(unused_imports)]
+pub(crate) use log_debug;
+
 #[cfg(feature = "tokio")]
 pub mod api;
 pub mod auth;
+#[cfg(feature = "tokio")]
+pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod dcerpc;

@@ -1,0 +1,369 @@
+//! [`SamrClient`]: one SMB2/3 session with `\PIPE\samr` open and a bound SAMR association, for
+//! repeated typed calls.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), samrpc::Error> {
+//! use samrpc::client::SamrClient;
+//! use samrpc::samr::{SamrGetDomainPasswordInformation};
+//! use samrpc::{ClientConfig, Credentials};
+//!
+//! let mut client =
+//!     SamrClient::connect("dc.example.com", &Credentials::Anonymous, &ClientConfig::default())
+//!         .await?;
+//! let info = client.call(&SamrGetDomainPasswordInformation { unused: None }).await?;
+//! println!("minimum length {}", info.info.min_password_length);
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+
+use crate::api::{SessionKind, SessionSummary};
+use crate::auth::{Authenticator, NtlmCredentials, NtlmSecret, SpnegoNtlm};
+use crate::config::{ClientConfig, Credentials, Secret};
+use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::rng::OsRandom;
+use crate::samr::Call;
+use crate::secret::SessionKey;
+use crate::smb2::Smb2Error;
+use crate::transport::{SmbPipe, TransportConfig, TransportError, TransportStep};
+use std::io;
+
+/// A connected SAMR client: an SMB2/3 session (signed, and encrypted where required), the
+/// `\PIPE\samr` named pipe and a bound DCE/RPC association.
+pub struct SamrClient {
+    pipe: SmbPipe,
+    rpc: Bound,
+    session: SessionSummary,
+    host: String,
+}
+
+impl core::fmt::Debug for SamrClient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SamrClient")
+            .field("host", &self.host)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SamrClient {
+    /// Connect to `host`, authenticate with `credentials`, open `\PIPE\samr` and bind SAMR.
+    pub async fn connect(
+        host: &str,
+        credentials: &Credentials,
+        config: &ClientConfig,
+    ) -> Result<Self, Error> {
+        let auth: Box<dyn Authenticator> = match credentials {
+            Credentials::User { user, domain, secret } => {
+                let secret = match secret {
+                    Secret::Password(p) => NtlmSecret::Password(p.clone()),
+                    Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+                };
+                let creds = NtlmCredentials {
+                    user: user.clone(),
+                    domain: domain.clone(),
+                    workstation: None,
+                    secret,
+                };
+                Box::new(SpnegoNtlm::new(creds).with_target_spn(format!("cifs/{host}")))
+            }
+            Credentials::Anonymous => Box::new(SpnegoNtlm::anonymous()),
+        };
+        let tcfg = TransportConfig {
+            port: config.port,
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
+            require_signing: config.require_signing,
+            require_encryption: config.require_encryption,
+            ..TransportConfig::default()
+        };
+        crate::log_debug!(
+            host,
+            port = config.port,
+            anonymous = credentials.is_anonymous(),
+            "connecting"
+        );
+        let mut rng = OsRandom;
+        let mut pipe = SmbPipe::connect(host, tcfg, auth, &mut rng)
+            .await
+            .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
+
+        let mut unbound = Association::new(AssociationConfig::default());
+        let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+        let ack = pipe
+            .transceive(&bind)
+            .await
+            .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
+        let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+
+        let info = pipe.info();
+        let session = SessionSummary {
+            kind: if info.anonymous { SessionKind::Anonymous } else { SessionKind::Authenticated },
+            dialect: info.dialect.to_string(),
+            signing: info.signing,
+            encryption: info.encryption,
+        };
+        crate::log_debug!(
+            host,
+            dialect = %session.dialect,
+            signing = session.signing,
+            encryption = session.encryption,
+            "SAMR bound"
+        );
+        Ok(Self { pipe, rpc, session, host: host.to_owned() })
+    }
+
+    /// What the SMB session negotiated.
+    pub fn session(&self) -> &SessionSummary {
+        &self.session
+    }
+
+    /// The host this client is connected to, as given.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The key SAMR password-set levels are encrypted with: the SMB `ApplicationKey` on 3.x,
+    /// the session key on 2.x; `None` on an anonymous session.
+    pub fn application_key(&self) -> Option<&SessionKey> {
+        self.pipe.application_key()
+    }
+
+    /// Make one SAMR call. A server NTSTATUS failure is **not** an error here: it is in the
+    /// response's `status` field. Errors are transport, protocol and RPC-fault failures.
+    pub async fn call<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
+        self.call_inner(request, false).await
+    }
+
+    /// Like [`SamrClient::call`], for calls that change state on the server (password change
+    /// and set): when the connection is lost after the request was sent, the error is
+    /// [`ErrorKind::OutcomeUnknown`].
+    pub async fn call_mutating<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
+        self.call_inner(request, true).await
+    }
+
+    async fn call_inner<C: Call>(
+        &mut self,
+        request: &C,
+        mutating: bool,
+    ) -> Result<C::Response, Error> {
+        let op = Operation::Call(C::NAME);
+        let port = 0;
+        let stub = request.encode();
+        crate::log_debug!(call = C::NAME, opnum = C::OPNUM, stub_len = stub.len(), "SAMR request");
+        let out = self.rpc.request(C::OPNUM, &stub).map_err(|e| map_rpc(e, op))?;
+        let n = out.fragments.len();
+        let mut data = Vec::new();
+        for (i, fragment) in out.fragments.iter().enumerate() {
+            if i + 1 < n {
+                self.pipe
+                    .write(fragment)
+                    .await
+                    .map_err(|e| map_transport(e, op, mutating, port))?;
+            } else {
+                data = self
+                    .pipe
+                    .transceive(fragment)
+                    .await
+                    .map_err(|e| map_transport(e, op, mutating, port))?;
+            }
+        }
+        let response = loop {
+            match self.rpc.receive(out.call_id, &data) {
+                Ok(Progress::Complete(stub)) => break stub,
+                Ok(Progress::NeedMore) => {
+                    data =
+                        self.pipe.read().await.map_err(|e| map_transport(e, op, mutating, port))?;
+                }
+                Err(e) => return Err(after_sent(map_rpc(e, op), mutating)),
+            }
+        };
+        C::decode_response(&response).map_err(|e| {
+            after_sent(
+                Error::new(
+                    ErrorKind::Protocol,
+                    op,
+                    format!("cannot decode the {} response: {e}", C::NAME),
+                ),
+                mutating,
+            )
+        })
+    }
+
+    /// Close the pipe, the tree connection and the session (best effort: errors while
+    /// closing are logged, not returned).
+    pub async fn close(self) {
+        if let Err(_e) = self.pipe.close().await {
+            crate::log_debug!(error = %_e, "close failed");
+        }
+    }
+}
+
+/// A protocol failure on the response to a mutating call: the request was delivered, so say
+/// that the password may have changed.
+fn after_sent(e: Error, mutating: bool) -> Error {
+    if mutating && e.kind() == ErrorKind::Protocol {
+        e.with_hint(
+            "The request was delivered before the answer went wrong, so the password may have \
+             changed: log in with the new password to find out.",
+        )
+    } else {
+        e
+    }
+}
+
+fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
+    match step {
+        TransportStep::Resolve | TransportStep::Connect | TransportStep::Operation => {
+            Operation::Connect
+        }
+        TransportStep::Negotiate => Operation::Negotiate,
+        TransportStep::SessionSetup => Operation::SessionSetup,
+        TransportStep::TreeConnect | TransportStep::ValidateNegotiate => Operation::TreeConnect,
+        TransportStep::OpenPipe => Operation::OpenPipe,
+        TransportStep::Close => Operation::Close,
+        _ => call_op,
+    }
+}
+
+const CHECK_SERVER_HINT: &str = "Check that the host is up and reachable, that TCP port 445 is open in its \
+     firewall (Windows: the \"File and Printer Sharing (SMB-In)\" rule), that the Server \
+     (LanmanServer) service is running, and that the port is right (--port).";
+
+fn outcome_unknown(op: Operation) -> Error {
+    Error::new(
+        ErrorKind::OutcomeUnknown,
+        op,
+        format!("the connection was lost after the {op} request was sent: the password may or may not have changed"),
+    )
+    .with_hint(
+        "Log in with the new password to find out (for example `rpcclient -U 'DOMAIN\\user' HOST -c getusername`). \
+         If it fails, the old password is still valid and you can retry.",
+    )
+}
+
+/// Map a transport failure to the public error. `call_op` names the RPC step (bind or a SAMR
+/// call) for pipe I/O failures; `mutating` turns a loss after sending into "outcome unknown".
+pub(crate) fn map_transport(
+    e: TransportError,
+    call_op: Operation,
+    mutating: bool,
+    port: u16,
+) -> Error {
+    if mutating && e.request_sent() {
+        match &e {
+            TransportError::Timeout { .. }
+            | TransportError::Io { .. }
+            | TransportError::Closed { .. } => {
+                return outcome_unknown(call_op);
+            }
+            _ => {}
+        }
+    }
+    match e {
+        TransportError::Resolve { host, source } => Error::new(
+            ErrorKind::Network,
+            Operation::Connect,
+            format!("cannot resolve {host}: {source}"),
+        )
+        .with_hint("Check the host name and the DNS configuration, or use an IP address."),
+        TransportError::NoAddress { host } => Error::new(
+            ErrorKind::Network,
+            Operation::Connect,
+            format!("{host} resolved to no address"),
+        )
+        .with_hint("Check the host name and the DNS configuration, or use an IP address."),
+        TransportError::Connect { addr, kind, source } => {
+            let what = match kind {
+                io::ErrorKind::ConnectionRefused => format!(
+                    "connection to {addr} refused: nothing listens on TCP port {}",
+                    if port == 0 { addr.port() } else { port }
+                ),
+                _ => format!("cannot connect to {addr}: {source}"),
+            };
+            Error::new(ErrorKind::Network, Operation::Connect, what).with_hint(CHECK_SERVER_HINT)
+        }
+        TransportError::Timeout { step, .. } => {
+            let op = op_for_step(step, call_op);
+            let hint = match step {
+                TransportStep::Resolve | TransportStep::Connect => CHECK_SERVER_HINT,
+                _ => "The server stopped answering; retry later or raise --timeout.",
+            };
+            Error::new(ErrorKind::Timeout, op, format!("timed out during {step}")).with_hint(hint)
+        }
+        TransportError::Io { step, source, .. } => Error::new(
+            ErrorKind::Network,
+            op_for_step(step, call_op),
+            format!("network error during {step}: {source}"),
+        ),
+        TransportError::Closed { step, .. } => Error::new(
+            ErrorKind::Network,
+            op_for_step(step, call_op),
+            format!("the server closed the connection during {step}"),
+        ),
+        TransportError::Smb2 { step, source, .. } => map_smb2(source, op_for_step(step, call_op)),
+        TransportError::Auth(a) => Error::new(
+            ErrorKind::Protocol,
+            Operation::SessionSetup,
+            format!("authentication failed: {a}"),
+        ),
+        TransportError::Broken => Error::new(
+            ErrorKind::Network,
+            call_op,
+            "the SMB connection is unusable after an earlier error",
+        ),
+    }
+}
+
+fn map_smb2(e: Smb2Error, op: Operation) -> Error {
+    if let Some(status) = e.status() {
+        return Error::refused(op, status);
+    }
+    let kind = match &e {
+        Smb2Error::Guest
+        | Smb2Error::UnexpectedNullSession
+        | Smb2Error::EncryptionUnavailable(_)
+        | Smb2Error::EncryptionRequired(_)
+        | Smb2Error::SigningRequired(_)
+        | Smb2Error::DialectTooLow { .. } => ErrorKind::Security,
+        _ => ErrorKind::Protocol,
+    };
+    let hint = match &e {
+        Smb2Error::Guest => Some(
+            "The account was not found or the domain is wrong, and the server mapped you to \
+             Guest. Check the user name and give the domain with -d (the NetBIOS domain, or \
+             the computer name for a local account).",
+        ),
+        Smb2Error::EncryptionUnavailable(_) => Some(
+            "The server cannot encrypt (it needs SMB 3.x with a common cipher); drop the \
+             encryption requirement or update the server.",
+        ),
+        Smb2Error::SigningRequired(_) => Some(
+            "The server cannot sign this session. samrpc requires signing for authenticated \
+             sessions; update the server or enable signing on it.",
+        ),
+        Smb2Error::BadSignature { .. } | Smb2Error::Unsigned { .. } | Smb2Error::Decrypt(_) => {
+            Some(
+                "A response failed its integrity check: something between you and the server may \
+             be altering traffic. Do not retry on this network.",
+            )
+        }
+        Smb2Error::DowngradeDetected(_) => Some(
+            "The negotiation was altered in transit (downgrade attempt). Do not retry on this \
+             network.",
+        ),
+        _ => None,
+    };
+    let err = Error::new(kind, op, format!("{op} failed: {e}"));
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+pub(crate) fn map_rpc(e: RpcError, op: Operation) -> Error {
+    match e.fault() {
+        Some(f) => Error::fault(op, f),
+        None => Error::new(ErrorKind::Protocol, op, format!("{op} failed: {e}")),
+    }
+}
