@@ -523,7 +523,7 @@ async fn open_account_domain(
     let op = Operation::Call(SamrEnumerateDomainsInSamServer::NAME);
     let r = client
         .call(&SamrEnumerateDomainsInSamServer {
-            server_handle: server.clone(),
+            server_handle: server,
             enumeration_context: 0,
             prefered_maximum_length: 0xFFFF,
         })
@@ -543,10 +543,7 @@ async fn open_account_domain(
 
     let op = Operation::Call(SamrLookupDomainInSamServer::NAME);
     let r = client
-        .call(&SamrLookupDomainInSamServer {
-            server_handle: server.clone(),
-            name: unicode(op, &name)?,
-        })
+        .call(&SamrLookupDomainInSamServer { server_handle: server, name: unicode(op, &name)? })
         .await?;
     refused(op, r.status)?;
     let sid = r
@@ -556,7 +553,7 @@ async fn open_account_domain(
     let op = Operation::Call(SamrOpenDomain::NAME);
     let r = client
         .call(&SamrOpenDomain {
-            server_handle: server.clone(),
+            server_handle: server,
             desired_access: domain_access,
             domain_id: sid,
         })
@@ -574,10 +571,7 @@ async fn close_domain(client: &mut SamrClient, h: DomainHandles) {
 async fn lookup_rid(client: &mut SamrClient, h: &DomainHandles, user: &str) -> Result<u32, Error> {
     let op = Operation::Call(SamrLookupNamesInDomain::NAME);
     let r = client
-        .call(&SamrLookupNamesInDomain {
-            domain_handle: h.domain.clone(),
-            names: vec![unicode(op, user)?],
-        })
+        .call(&SamrLookupNamesInDomain { domain_handle: h.domain, names: vec![unicode(op, user)?] })
         .await?;
     if r.status == NtStatus::STATUS_NONE_MAPPED || r.status == NtStatus::STATUS_SOME_NOT_MAPPED {
         return Err(Error::refused(op, r.status).with_hint(format!(
@@ -601,7 +595,7 @@ async fn open_user(
 ) -> Result<ContextHandle, Error> {
     let op = Operation::Call(SamrOpenUser::NAME);
     let r = client
-        .call(&SamrOpenUser { domain_handle: h.domain.clone(), desired_access, user_id: rid })
+        .call(&SamrOpenUser { domain_handle: h.domain, desired_access, user_id: rid })
         .await?;
     refused(op, r.status)?;
     Ok(r.handle)
@@ -676,7 +670,7 @@ async fn set_password(
     let enc =
         encrypt_password_set_aes(key, &req.new, &mut OsRandom).map_err(|e| crypto_error(op, e))?;
     let call = SamrSetInformationUser2 {
-        user_handle: uh.clone(),
+        user_handle: *uh,
         info: UserInfo::Internal7 { password: enc, password_expired: expired },
     };
     let r31 = client.call_mutating(&call).await.map(|r| r.status);
@@ -706,7 +700,7 @@ async fn set_password(
     let enc =
         encrypt_user_password_new(key, &req.new, &mut OsRandom).map_err(|e| crypto_error(op, e))?;
     let call = SamrSetInformationUser2 {
-        user_handle: uh.clone(),
+        user_handle: *uh,
         info: UserInfo::Internal4New { all: all(which), password: enc },
     };
     let r25 = client.call_mutating(&call).await.map(|r| r.status);
@@ -716,7 +710,7 @@ async fn set_password(
     let enc = encrypt_user_password_with_session_key(key, &req.new, &mut OsRandom)
         .map_err(|e| crypto_error(op, e))?;
     let call = SamrSetInformationUser2 {
-        user_handle: uh.clone(),
+        user_handle: *uh,
         info: UserInfo::Internal4 { all: all(which), password: enc },
     };
     Ok((Method::SetInternal4, client.call_mutating(&call).await?.status))
@@ -749,9 +743,7 @@ async fn query_domain(
     level: u16,
 ) -> Result<DomainInfo, Error> {
     let op = Operation::Call(SamrQueryInformationDomain2::NAME);
-    let r = client
-        .call(&SamrQueryInformationDomain2 { domain_handle: h.domain.clone(), level })
-        .await?;
+    let r = client.call(&SamrQueryInformationDomain2 { domain_handle: h.domain, level }).await?;
     refused(op, r.status)?;
     r.info.ok_or_else(|| {
         Error::new(ErrorKind::Protocol, op, "the server returned no domain information")
@@ -820,10 +812,7 @@ async fn user_state(
     .await?;
     let op = Operation::Call(SamrQueryInformationUser2::NAME);
     let r = client
-        .call(&SamrQueryInformationUser2 {
-            user_handle: uh.clone(),
-            level: consts::USER_ALL_INFORMATION,
-        })
+        .call(&SamrQueryInformationUser2 { user_handle: uh, level: consts::USER_ALL_INFORMATION })
         .await;
     close_handle(client, uh).await;
     let r = r?;
@@ -867,7 +856,7 @@ async fn users_on(client: &mut SamrClient) -> Result<Vec<UserEntry>, Error> {
         loop {
             let r = client
                 .call(&SamrEnumerateUsersInDomain {
-                    domain_handle: h.domain.clone(),
+                    domain_handle: h.domain,
                     enumeration_context: context,
                     user_account_control: 0,
                     prefered_maximum_length: 0x10000,
@@ -889,7 +878,7 @@ async fn users_on(client: &mut SamrClient) -> Result<Vec<UserEntry>, Error> {
             let uh = open_user(client, &h, rid, access::USER_READ_ACCOUNT).await?;
             let r = client
                 .call(&SamrQueryInformationUser2 {
-                    user_handle: uh.clone(),
+                    user_handle: uh,
                     level: consts::USER_CONTROL_INFORMATION,
                 })
                 .await;
