@@ -25,6 +25,7 @@ use crate::rng::OsRandom;
 use crate::samr::Call;
 use crate::secret::SessionKey;
 use crate::smb2::Smb2Error;
+use crate::status::NtStatus;
 use crate::transport::{SmbPipe, TransportConfig, TransportError, TransportStep};
 use std::io;
 
@@ -317,7 +318,14 @@ pub(crate) fn map_transport(
 
 fn map_smb2(e: Smb2Error, op: Operation) -> Error {
     if let Some(status) = e.status() {
-        return Error::refused(op, status);
+        let err = Error::refused(op, status);
+        return if op == Operation::SessionSetup && status == NtStatus::STATUS_ACCESS_DENIED {
+            err.with_hint(
+                "The server refused the SMB session itself. Anonymous sessions are refused by                  servers that restrict anonymous access or require encryption (an anonymous                  session cannot encrypt); give credentials with -U, or check the account's logon                  rights.",
+            )
+        } else {
+            err
+        };
     }
     let kind = match &e {
         Smb2Error::Guest
