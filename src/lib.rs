@@ -1,11 +1,71 @@
 //! # samrpc
 //!
-//! A pure-Rust MS-SAMR client: change and reset Windows and Active Directory account passwords
-//! over SMB2/3 named pipes, from any platform Rust runs on.
+//! A pure-Rust MS-SAMR client: change and reset Windows and Active Directory account
+//! passwords over SMB2/3 named pipes, from any platform Rust runs on. No Samba, no Python,
+//! no Windows machine in between.
 //!
-//! The crate is layered: a pure, sans-IO core (wire codecs, NDR, DCE/RPC, SAMR calls, SMB2/3,
-//! NTLM/SPNEGO, SAMR crypto) that takes bytes, time and randomness as arguments, and a thin
-//! tokio shell on top (feature `tokio`, on by default).
+//! ## What it does
+//!
+//! | Job | Function | SAMR method |
+//! |---|---|---|
+//! | change a password (old one known, or its NT hash) | [`api::change_password`] | `SamrUnicodeChangePasswordUser4` (opnum 73, AES) |
+//! | change an **expired** password | the same, automatic anonymous retry | opnum 73 over a null session |
+//! | reset as an administrator | [`api::reset_password`] | `SamrSetInformationUser2` level 31 (AES) |
+//! | read the password policy / a user's state | [`api::password_policy`] | `SamrQueryInformationDomain2`, `SamrQueryInformationUser2` |
+//! | list users | [`api::list_users`] | `SamrEnumerateUsersInDomain` |
+//! | find out why it fails | [`api::doctor`] | every step, one at a time |
+//!
+//! ## A password change in ten lines
+//!
+//! ```no_run
+//! use samrpc::api::{change_password, ChangePassword, ChangeSession};
+//! use samrpc::{ClientConfig, Password, Secret};
+//!
+//! # async fn run() -> Result<(), samrpc::Error> {
+//! let outcome = change_password(ChangePassword {
+//!     host: "dc1.example.com".into(),
+//!     user: "alice".into(),
+//!     domain: None, // taken from the server's NTLM challenge
+//!     old: Secret::Password(Password::from("Old-Pass-1!")),
+//!     new: Password::from("New-Pass-2!"),
+//!     session: ChangeSession::Auto,
+//!     iterations: None, // a documented random default, see api::DEFAULT_ITERATIONS_MIN
+//!     config: ClientConfig::default(),
+//! })
+//! .await?;
+//! println!("{} over SMB {}", outcome.method.name(), outcome.session.dialect);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors say what to do: [`Error::hint`] gives advice, [`Error::status`] the server's
+//! NTSTATUS, [`Error::is_wrong_password`] and [`Error::outcome_unknown`] answer the two
+//! questions every caller has, and [`Error::exit_code`] maps to the CLI's exit codes.
+//!
+//! ## Security defaults
+//!
+//! - AES methods only. The RC4 methods (`SamrUnicodeChangePasswordUser2`, levels 25/23) run
+//!   only when [`ClientConfig::allow_rc4`] is set **and** the server lacks the AES method.
+//! - SMB signing is required on authenticated sessions; SMB3 encryption is used whenever the
+//!   server asks for it (and can be required). A Guest session is never used in place of the
+//!   account you named.
+//! - Passwords, NT hashes and keys live in zeroizing types ([`secret`]) whose `Debug` shows
+//!   nothing; MACs and signatures are compared in constant time; nothing secret is logged.
+//! - Every network step has a timeout ([`ClientConfig`]).
+//!
+//! ## A reset is not a change
+//!
+//! Windows protects a user's DPAPI secrets (saved credentials, EFS files, certificate private
+//! keys) with keys derived from the password. A change re-protects them; a reset cannot, so
+//! they may become unreadable for good. Use [`api::change_password`] whenever the old password
+//! is known.
+//!
+//! ## Layers
+//!
+//! The core is pure and sans-IO (it takes bytes, time and randomness as arguments):
+//! [`wire`], [`secret`], [`status`], [`crypto`], [`ndr`], [`dcerpc`], [`samr`], [`smb2`],
+//! [`auth`]. The tokio shell (feature `tokio`, on by default) is [`transport`], [`client`]
+//! and [`api`]. Use [`client::SamrClient`] for repeated typed SAMR calls over one session.
+//! ARCHITECTURE.md in the repository has the code map and the invariants.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

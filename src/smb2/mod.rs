@@ -8,7 +8,7 @@
 //! Layout (one wire message per file): [`framing`] (direct-TCP 4-byte header), [`header`]
 //! (64-byte SMB2 header), [`transform`] (TRANSFORM_HEADER and AEAD seal/open), [`negotiate`],
 //! [`session_setup`], [`logoff`] (LOGOFF and TREE_DISCONNECT share a 4-byte body),
-//! [`tree_connect`], [`create`], [`close`], [`read`], [`write`], [`ioctl`], [`error`] (error
+//! [`tree_connect`], [`create`], [`close`], [`read`], [`write`](mod@write), [`ioctl`], [`error`] (error
 //! response body), [`keys`] (KDF, preauth hash), [`signing`], and [`connection`] (the state
 //! machine).
 
