@@ -310,7 +310,11 @@ impl Connection {
         Some(SessionInfo {
             dialect: n.dialect,
             signing: self.signing_on && !self.encrypt_on,
-            signing_algorithm: if self.signing_on { Some(n.signing_algorithm) } else { None },
+            signing_algorithm: if self.signing_on && !self.encrypt_on {
+                Some(n.signing_algorithm)
+            } else {
+                None
+            },
             encryption: self.encrypt_on,
             cipher: if self.encrypt_on { n.cipher } else { None },
             anonymous: self.anonymous_session,
