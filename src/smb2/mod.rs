@@ -25,6 +25,8 @@ pub mod header;
 pub mod ioctl;
 pub mod keys;
 pub mod logoff;
+#[cfg(test)]
+mod ms_blog_vectors;
 pub mod negotiate;
 pub mod read;
 pub mod session_setup;
