@@ -282,6 +282,32 @@ async fn write_then_read_path_works() {
     pipe.close().await.unwrap();
 }
 
+/// A password that must be changed is refused at logon with the typed status (protocol notes
+/// 5.7), both on the DC and on a standalone server.
+#[tokio::test]
+async fn must_change_password_is_a_typed_status() {
+    for ip in ["127.0.0.1", "127.0.0.2"] {
+        ensure(ip);
+        let name = if ip == "127.0.0.1" { "smbt_dc_mustchg" } else { "smbt_local_mustchg" };
+        let out = Command::new("bash")
+            .arg(samba_sh())
+            .args(["add-user", ip, name, PASSWORD, "--must-change"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let e = SmbPipe::connect(ip, config(), password_auth(name, PASSWORD), &mut OsRandom)
+            .await
+            .unwrap_err();
+        eprintln!("{ip} must-change: {e}");
+        let st = e.status();
+        assert!(
+            st == Some(NtStatus::STATUS_PASSWORD_MUST_CHANGE)
+                || st == Some(NtStatus::STATUS_PASSWORD_EXPIRED),
+            "{ip}: {e:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn nothing_listening_is_a_typed_connect_error() {
     let cfg = TransportConfig { port: 1, ..config() };
