@@ -258,6 +258,14 @@ pub fn now_filetime() -> u64 {
         .saturating_add(u64::from(d.subsec_nanos() / 100))
 }
 
+/// Debug-level structured logs (never secret bytes: only addresses, dialects and lengths).
+macro_rules! debug {
+    ($($t:tt)*) => {
+        #[cfg(feature = "tracing")]
+        tracing::debug!($($t)*);
+    };
+}
+
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 
@@ -417,6 +425,7 @@ impl SmbPipe {
     ) -> Result<Self, TransportError> {
         let addrs = resolve(host, cfg.port, cfg.connect_timeout).await?;
         let (mut stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
+        debug!(%peer, "TCP connected");
         let anonymous = auth.is_anonymous();
         let ccfg = ConnectionConfig {
             min_dialect: cfg.min_dialect,
@@ -483,6 +492,16 @@ impl SmbPipe {
             }
         };
         conn.complete_session(session_key).map_err(smb(step, true))?;
+        if let Some(i) = conn.info() {
+            debug!(
+                dialect = %i.dialect,
+                signing = i.signing,
+                encryption = i.encryption,
+                anonymous = i.anonymous,
+                "SMB session established"
+            );
+            let _ = &i;
+        }
 
         // TREE_CONNECT IPC$
         let server_name = cfg
@@ -505,6 +524,7 @@ impl SmbPipe {
         let out = conn.create_pipe_request(&cfg.pipe).map_err(smb(step, false))?;
         let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
         let file_id = conn.handle_create(&r).map_err(smb(step, true))?;
+        debug!(pipe = %cfg.pipe, "named pipe open");
 
         Ok(Self {
             stream,
@@ -547,6 +567,7 @@ impl SmbPipe {
             return self.read().await;
         }
         let step = TransportStep::Transceive;
+        debug!(len = pdu.len(), "pipe transceive");
         let out = self.conn.transceive_request(self.file_id, pdu).map_err(smb(step, false))?;
         let r = self.exchange(out, step).await?;
         match self.conn.handle_transceive(&r) {
@@ -667,6 +688,20 @@ impl SmbPipe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// `SmbPipe` and the `connect` future can move across tokio worker threads.
+    #[test]
+    fn pipe_and_connect_future_are_send() {
+        fn pipe_is_send<T: Send>() {}
+        pipe_is_send::<SmbPipe>();
+        let mut rng = crate::rng::OsRandom;
+        let auth: Box<dyn Authenticator> = Box::new(crate::auth::SpnegoNtlm::anonymous());
+        let fut = SmbPipe::connect("localhost", TransportConfig::default(), auth, &mut rng);
+        assert_send(&fut);
+        drop(fut);
+    }
 
     #[test]
     fn filetime_is_after_2020() {

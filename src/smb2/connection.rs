@@ -456,13 +456,15 @@ impl Connection {
         if self.encrypt_on && !encrypted {
             return Err(Smb2Error::Decrypt("unencrypted response on an encrypted session"));
         }
-        // Signature: SESSION_SETUP responses are checked in `complete_session`.
-        if !encrypted && command != Command::SESSION_SETUP && header.session_id != 0 {
+        // Signature: NEGOTIATE is never signed; SESSION_SETUP responses are checked in
+        // `complete_session`. Everything else on a session with keys is verified, and a
+        // response must carry our SessionId (a zeroed SessionId must not dodge the check).
+        if !encrypted && command != Command::SESSION_SETUP && command != Command::NEGOTIATE {
             if let (Some(keys), Some(n)) = (&self.keys, &self.negotiated) {
+                if header.session_id != self.session_id {
+                    return Err(Smb2Error::Protocol("response for another session"));
+                }
                 if header.is_signed() {
-                    if header.session_id != self.session_id {
-                        return Err(Smb2Error::Protocol("response for another session"));
-                    }
                     if !signing::verify(&message, n.signing_algorithm, &keys.signing) {
                         return Err(Smb2Error::BadSignature { command });
                     }
