@@ -43,6 +43,9 @@ pub struct TransportConfig {
     pub require_encryption: bool,
     /// The largest frame accepted from the server, in bytes (default 1 MiB + headers).
     pub max_frame: usize,
+    /// The largest pipe output asked for in one IOCTL or READ (default 65536, capped by the
+    /// server's MaxTransactSize/MaxReadSize); longer answers continue with READ.
+    pub max_pipe_read: u32,
     /// The pipe to open (default `samr`).
     pub pipe: String,
     /// The server name used in the `\\server\IPC$` path (default: the host as given).
@@ -61,6 +64,7 @@ impl Default for TransportConfig {
             require_signing: true,
             require_encryption: false,
             max_frame: (1 << 20) + 4096,
+            max_pipe_read: 65536,
             pipe: "samr".to_owned(),
             server_name: None,
         }
@@ -266,6 +270,18 @@ macro_rules! debug {
     };
 }
 
+/// Whether `data` starts a DCE/RPC connection-oriented PDU (version 5) whose `frag_length`
+/// (bytes 8..10, little-endian) is longer than the bytes present.
+fn dcerpc_fragment_incomplete(data: &[u8]) -> bool {
+    match data {
+        [5, ..] if data.len() < 16 => true,
+        [5, _, _, _, _, _, _, _, lo, hi, ..] => {
+            usize::from(u16::from_le_bytes([*lo, *hi])) > data.len()
+        }
+        _ => false,
+    }
+}
+
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 
@@ -433,6 +449,7 @@ impl SmbPipe {
             require_signing: cfg.require_signing && !anonymous,
             require_encryption: cfg.require_encryption,
             anonymous,
+            max_pipe_read: cfg.max_pipe_read,
             ..ConnectionConfig::default()
         };
         let mut conn = Connection::new(ccfg, rng).map_err(smb(TransportStep::Negotiate, false))?;
@@ -609,8 +626,14 @@ impl SmbPipe {
                 self.broken = true;
                 return Err(smb(step, true)(Smb2Error::Protocol("pipe message too large")));
             }
+            let progressed = !pd.data.is_empty();
             data.extend_from_slice(&pd.data);
-            if !pd.more {
+            if pd.more {
+                continue;
+            }
+            // Samba answers a short READ on a pipe with STATUS_SUCCESS even when the message
+            // continues, so also keep reading while a DCE/RPC fragment is visibly incomplete.
+            if !(progressed && dcerpc_fragment_incomplete(&data)) {
                 return Ok(data);
             }
         }
@@ -701,6 +724,17 @@ mod tests {
         let fut = SmbPipe::connect("localhost", TransportConfig::default(), auth, &mut rng);
         assert_send(&fut);
         drop(fut);
+    }
+
+    #[test]
+    fn dcerpc_fragment_completeness() {
+        assert!(dcerpc_fragment_incomplete(&[5, 0, 12]));
+        let mut f = vec![5, 0, 12, 3, 0x10, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0];
+        assert!(dcerpc_fragment_incomplete(&f));
+        f.extend([0; 4]);
+        assert!(!dcerpc_fragment_incomplete(&f));
+        assert!(!dcerpc_fragment_incomplete(&[]));
+        assert!(!dcerpc_fragment_incomplete(&[4, 0, 0]));
     }
 
     #[test]

@@ -308,6 +308,67 @@ async fn must_change_password_is_a_typed_status() {
     }
 }
 
+/// A tiny pipe read size forces STATUS_BUFFER_OVERFLOW on the transceive and READ
+/// continuations against the real server (protocol notes 5.9).
+#[tokio::test]
+async fn buffer_overflow_continues_with_read() {
+    for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        ensure(ip);
+        let cfg = TransportConfig { max_pipe_read: 16, ..config() };
+        let mut pipe = SmbPipe::connect(ip, cfg, password_auth(user(ip), PASSWORD), &mut OsRandom)
+            .await
+            .unwrap_or_else(|e| panic!("{ip}: {e:?}"));
+        bind_ack(&mut pipe).await;
+        pipe.close().await.unwrap();
+    }
+}
+
+/// Capping the dialect on the client side: the DC at 3.0 (VALIDATE_NEGOTIATE_INFO runs) and
+/// at 2.1 (HMAC-SHA256).
+#[tokio::test]
+async fn dc_with_capped_dialects() {
+    ensure("127.0.0.1");
+    for (max, alg) in [
+        (Dialect::SMB302, SigningAlgorithm::AesCmac),
+        (Dialect::SMB300, SigningAlgorithm::AesCmac),
+        (Dialect::SMB210, SigningAlgorithm::HmacSha256),
+    ] {
+        let cfg = TransportConfig { max_dialect: max, ..config() };
+        let mut pipe = SmbPipe::connect(
+            "127.0.0.1",
+            cfg,
+            password_auth(user("127.0.0.1"), PASSWORD),
+            &mut OsRandom,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{max}: {e:?}"));
+        assert_eq!(pipe.info().dialect, max);
+        assert_eq!(pipe.info().signing_algorithm, Some(alg));
+        bind_ack(&mut pipe).await;
+        pipe.close().await.unwrap();
+    }
+}
+
+/// A server whose highest dialect is below our minimum fails clearly.
+#[tokio::test]
+async fn min_dialect_above_server_max_fails() {
+    ensure("127.0.0.4");
+    let cfg = TransportConfig { min_dialect: Dialect::SMB300, ..config() };
+    let e = SmbPipe::connect(
+        "127.0.0.4",
+        cfg,
+        password_auth(user("127.0.0.4"), PASSWORD),
+        &mut OsRandom,
+    )
+    .await
+    .unwrap_err();
+    eprintln!("min 3.0 against an SMB2_10 server: {e} ({e:?})");
+    assert!(
+        !e.request_sent() || e.smb2().is_some() || matches!(e, TransportError::Closed { .. }),
+        "{e:?}"
+    );
+}
+
 #[tokio::test]
 async fn nothing_listening_is_a_typed_connect_error() {
     let cfg = TransportConfig { port: 1, ..config() };

@@ -49,7 +49,7 @@ pub struct ConnectionConfig {
     pub require_encryption: bool,
     /// Whether the caller asked for an anonymous (null) session.
     pub anonymous: bool,
-    /// The largest pipe output we ask for in one IOCTL/READ.
+    /// The largest pipe output we ask for in one IOCTL/READ (at least 16 bytes are asked).
     pub max_pipe_read: u32,
     /// Credits asked for in each request (the window we try to keep).
     pub credit_target: u16,
@@ -828,7 +828,7 @@ impl Connection {
     fn pipe_read_len(&self) -> u32 {
         let n = self.negotiated.as_ref();
         let server = n.map(|n| n.max_transact_size.min(n.max_read_size)).unwrap_or(65536);
-        self.cfg.max_pipe_read.min(server).max(1024)
+        self.cfg.max_pipe_read.min(server).max(16)
     }
 
     /// FSCTL_PIPE_TRANSCEIVE: write `pdu` and read the answer in one IOCTL.
