@@ -46,6 +46,11 @@ pub struct TransportConfig {
     /// The largest pipe output asked for in one IOCTL or READ (default 65536, capped by the
     /// server's MaxTransactSize/MaxReadSize); longer answers continue with READ.
     pub max_pipe_read: u32,
+    /// The 3.1.1 ciphers offered, in preference order (default: all four, AES-256 first).
+    pub ciphers: Vec<Cipher>,
+    /// The 3.1.1 signing algorithms offered, in preference order (default: AES-GMAC,
+    /// AES-CMAC, HMAC-SHA256).
+    pub signing_algorithms: Vec<SigningAlgorithm>,
     /// The pipe to open (default `samr`).
     pub pipe: String,
     /// The server name used in the `\\server\IPC$` path (default: the host as given).
@@ -65,6 +70,12 @@ impl Default for TransportConfig {
             require_encryption: false,
             max_frame: (1 << 20) + 4096,
             max_pipe_read: 65536,
+            ciphers: Cipher::PREFERENCE.to_vec(),
+            signing_algorithms: vec![
+                SigningAlgorithm::AesGmac,
+                SigningAlgorithm::AesCmac,
+                SigningAlgorithm::HmacSha256,
+            ],
             pipe: "samr".to_owned(),
             server_name: None,
         }
@@ -450,6 +461,8 @@ impl SmbPipe {
             require_encryption: cfg.require_encryption,
             anonymous,
             max_pipe_read: cfg.max_pipe_read,
+            ciphers: cfg.ciphers.clone(),
+            signing_algorithms: cfg.signing_algorithms.clone(),
             ..ConnectionConfig::default()
         };
         let mut conn = Connection::new(ccfg, rng).map_err(smb(TransportStep::Negotiate, false))?;

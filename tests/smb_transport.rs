@@ -369,6 +369,50 @@ async fn min_dialect_above_server_max_fails() {
     );
 }
 
+/// Each 3.1.1 cipher, offered alone, interoperates with Samba (this checks the L=256 key
+/// derivation of the AES-256 ciphers against a real server).
+#[tokio::test]
+async fn every_cipher_interoperates() {
+    ensure("127.0.0.3");
+    for c in Cipher::PREFERENCE {
+        let cfg = TransportConfig { ciphers: vec![c], ..config() };
+        let mut pipe = SmbPipe::connect(
+            "127.0.0.3",
+            cfg,
+            password_auth(user("127.0.0.3"), PASSWORD),
+            &mut OsRandom,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{c}: {e:?}"));
+        assert!(pipe.info().encryption);
+        assert_eq!(pipe.info().cipher, Some(c));
+        bind_ack(&mut pipe).await;
+        pipe.close().await.unwrap();
+    }
+}
+
+/// Each 3.1.1 signing algorithm, offered alone, interoperates with Samba.
+#[tokio::test]
+async fn every_signing_algorithm_interoperates_on_311() {
+    ensure("127.0.0.2");
+    for alg in [SigningAlgorithm::AesGmac, SigningAlgorithm::AesCmac, SigningAlgorithm::HmacSha256]
+    {
+        let cfg = TransportConfig { signing_algorithms: vec![alg], ..config() };
+        let mut pipe = SmbPipe::connect(
+            "127.0.0.2",
+            cfg,
+            password_auth(user("127.0.0.2"), PASSWORD),
+            &mut OsRandom,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{alg}: {e:?}"));
+        assert_eq!(pipe.info().dialect, Dialect::SMB311);
+        assert_eq!(pipe.info().signing_algorithm, Some(alg), "{alg}");
+        bind_ack(&mut pipe).await;
+        pipe.close().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn nothing_listening_is_a_typed_connect_error() {
     let cfg = TransportConfig { port: 1, ..config() };

@@ -53,6 +53,12 @@ pub struct ConnectionConfig {
     pub max_pipe_read: u32,
     /// Credits asked for in each request (the window we try to keep).
     pub credit_target: u16,
+    /// The 3.1.1 ciphers offered, in preference order (default: all four, AES-256-GCM first).
+    /// Empty: no ENCRYPTION_CAPABILITIES context (and no encryption on 3.1.1).
+    pub ciphers: Vec<Cipher>,
+    /// The 3.1.1 signing algorithms offered, in preference order (default: AES-GMAC,
+    /// AES-CMAC, HMAC-SHA256). Empty: no SIGNING_CAPABILITIES context (AES-CMAC).
+    pub signing_algorithms: Vec<SigningAlgorithm>,
 }
 
 impl Default for ConnectionConfig {
@@ -65,6 +71,12 @@ impl Default for ConnectionConfig {
             anonymous: false,
             max_pipe_read: 65536,
             credit_target: 64,
+            ciphers: Cipher::PREFERENCE.to_vec(),
+            signing_algorithms: vec![
+                SigningAlgorithm::AesGmac,
+                SigningAlgorithm::AesCmac,
+                SigningAlgorithm::HmacSha256,
+            ],
         }
     }
 }
@@ -249,12 +261,8 @@ impl Connection {
             capabilities,
             client_guid: rng.array(),
             preauth_salt: rng.array(),
-            ciphers: Cipher::PREFERENCE.to_vec(),
-            signing_algorithms: vec![
-                SigningAlgorithm::AesGmac,
-                SigningAlgorithm::AesCmac,
-                SigningAlgorithm::HmacSha256,
-            ],
+            ciphers: cfg.ciphers.clone(),
+            signing_algorithms: cfg.signing_algorithms.clone(),
         };
         Ok(Self {
             cfg,
