@@ -430,7 +430,18 @@ impl SmbPipe {
     pub async fn connect(
         host: &str,
         config: TransportConfig,
-        authenticator: Box<dyn Authenticator>,
+        mut authenticator: Box<dyn Authenticator>,
+        rng: &mut (dyn SecureRandom + Send),
+    ) -> Result<Self, TransportError> {
+        Self::connect_with(host, config, &mut *authenticator, rng).await
+    }
+
+    /// Like [`Self::connect`], but borrowing the authenticator, so that the caller can query
+    /// it afterwards (e.g. `SpnegoNtlm::server_nb_domain_name`, `domain_used`).
+    pub async fn connect_with(
+        host: &str,
+        config: TransportConfig,
+        authenticator: &mut dyn Authenticator,
         rng: &mut (dyn SecureRandom + Send),
     ) -> Result<Self, TransportError> {
         match config.operation_timeout {
@@ -447,7 +458,7 @@ impl SmbPipe {
     async fn connect_inner(
         host: &str,
         cfg: TransportConfig,
-        mut auth: Box<dyn Authenticator>,
+        auth: &mut dyn Authenticator,
         rng: &mut (dyn SecureRandom + Send),
     ) -> Result<Self, TransportError> {
         let addrs = resolve(host, cfg.port, cfg.connect_timeout).await?;

@@ -413,6 +413,23 @@ async fn every_signing_algorithm_interoperates_on_311() {
     }
 }
 
+/// `connect_with` leaves the authenticator with the caller, who can read what the server
+/// announced in the NTLM CHALLENGE.
+#[tokio::test]
+async fn connect_with_keeps_the_authenticator() {
+    ensure("127.0.0.1");
+    let mut auth = SpnegoNtlm::new(NtlmCredentials::with_password(
+        user("127.0.0.1"),
+        None,
+        Password::from(PASSWORD),
+    ));
+    let pipe =
+        SmbPipe::connect_with("127.0.0.1", config(), &mut auth, &mut OsRandom).await.unwrap();
+    assert_eq!(auth.server_nb_domain_name(), Some("SAMR"));
+    assert_eq!(auth.domain_used(), Some("SAMR"));
+    pipe.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn nothing_listening_is_a_typed_connect_error() {
     let cfg = TransportConfig { port: 1, ..config() };
