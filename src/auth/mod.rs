@@ -1,5 +1,14 @@
 //! Authentication: NTLMv2 ([MS-NLMP]) wrapped in SPNEGO ([RFC 4178], [MS-SPNG]) behind a step
 //! interface, so another mechanism (Kerberos) can plug in later without touching SMB code.
+//!
+//! * [`SpnegoNtlm`] — the [`Authenticator`] the SMB2 SESSION_SETUP exchange drives (see its
+//!   docs for the exact step contract and what to do with an empty final token).
+//! * [`ntlm`] — the three NTLM messages, NTLMv2 computation, and [`ntlm::NtlmSealer`]
+//!   (sign/seal for DCE/RPC-level NTLM, auth type 10: use [`ntlm::NtlmClient`] directly).
+//! * [`spnego`] — the DER codec for NegTokenInit / NegTokenInit2 / NegTokenResp.
+//!
+//! Everything here is pure: randomness and time are arguments. Plain decoders for fuzzing:
+//! [`decode_challenge`], [`decode_authenticate`], [`decode_spnego`].
 
 pub mod ntlm;
 pub mod spnego;

@@ -385,7 +385,7 @@ impl NegTokenResp {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn h(s: &str) -> Vec<u8> {
@@ -463,6 +463,70 @@ mod tests {
         let d = NegTokenInit::decode(&b).unwrap();
         assert_eq!(d, t);
         assert!(d.offers_ntlm());
+        assert_rejects_truncations(&b);
+    }
+
+    /// Captured from this project's Samba 4.22 test servers (SMB2 NEGOTIATE response
+    /// security buffers): a standalone server offers NTLMSSP only, the AD DC offers
+    /// MS-Kerberos, Kerberos and NTLMSSP; both add the "please_ignore" negHints.
+    pub(crate) const SAMBA_STANDALONE_HINT: &str = concat!(
+        "6048",
+        "06062b0601050502",
+        "a03e303c",
+        "a00e300c060a2b06010401823702020a", // mechTypes [NTLMSSP]
+        "a32a3028a0261b24",
+        "6e6f745f646566696e65645f696e5f5246433431373840706c656173655f69676e6f7265"
+    );
+    pub(crate) const SAMBA_DC_HINT: &str = concat!(
+        "605e",
+        "06062b0601050502",
+        "a0543052",
+        "a024302206092a864882f71201020206092a864886f712010202060a2b06010401823702020a",
+        "a32a3028a0261b24",
+        "6e6f745f646566696e65645f696e5f5246433431373840706c656173655f69676e6f7265"
+    );
+    /// Captured: the standalone server's accept-incomplete reply carrying its CHALLENGE.
+    pub(crate) const SAMBA_LEG1: &str = concat!(
+        "a1818e30818b",
+        "a0030a0101",                   // negState accept-incomplete
+        "a10c060a2b06010401823702020a", // supportedMech NTLMSSP
+        "a2760474",                     // responseToken (116 bytes)
+        "4e544c4d53535000",
+        "02000000",
+        "0800080038000000",
+        "35828ae2",
+        "57b338e287d612e2",
+        "0000000000000000",
+        "3400340040000000",
+        "060100000000000f",
+        "5300520056003200",         // TargetName "SRV2"
+        "020008005300520056003200", // NbDomainName "SRV2"
+        "010008005300520056003200", // NbComputerName "SRV2"
+        "04000000",                 // DnsDomainName ""
+        "0300040076006d00",         // DnsComputerName "vm"
+        "07000800e6a661d42e7add01", // Timestamp
+        "00000000"                  // EOL
+    );
+
+    #[test]
+    fn captured_samba_tokens() {
+        for (hx, n) in [(SAMBA_STANDALONE_HINT, 1), (SAMBA_DC_HINT, 3)] {
+            let b = h(hx);
+            let SpnegoToken::Init(i) = decode_spnego(&b).unwrap() else { panic!() };
+            assert_eq!(i.mech_types.len(), n);
+            assert!(i.offers_ntlm() && i.neg_hints.is_some() && i.mech_token.is_none());
+            assert_eq!(i.encode(), b);
+            assert_rejects_truncations(&b);
+        }
+        let b = h(SAMBA_LEG1);
+        let r = NegTokenResp::decode(&b).unwrap();
+        assert_eq!(r.neg_state, Some(NegState::AcceptIncomplete));
+        assert_eq!(r.supported_mech.as_deref(), Some(OID_NTLMSSP));
+        let c = crate::auth::ntlm::Challenge::decode(r.response_token.as_deref().unwrap()).unwrap();
+        assert_eq!(c.flags, 0xe28a_8235);
+        assert_eq!(c.default_domain(), "SRV2");
+        assert_eq!(c.timestamp(), Some(0x01dd_7a2e_d461_a6e6));
+        assert_eq!(r.encode(), b);
         assert_rejects_truncations(&b);
     }
 

@@ -1,6 +1,7 @@
 //! NTLMv2 inside SPNEGO, as SMB2 SESSION_SETUP carries it — [MS-SPNG] 3.1.5, [MS-SMB2]
 //! 3.2.4.2.3; notes 5.7, 6.7.
 
+use super::ntlm::client::NtlmExpectChallenge;
 use super::ntlm::sealer::NtlmSealer;
 use super::ntlm::{NtlmClient, NtlmCredentials};
 use super::spnego::{
@@ -12,8 +13,8 @@ use crate::secret::SessionKey;
 
 #[derive(Debug)]
 enum State {
-    Start,
-    SentInit { mech_types: Vec<u8> },
+    Start { ntlm: NtlmClient },
+    SentInit { ntlm: NtlmExpectChallenge, mech_types: Vec<u8> },
     SentAuth { mech_types: Vec<u8> },
     Done,
     Failed,
@@ -39,7 +40,7 @@ enum State {
 /// further calls return [`AuthError::State`].
 #[derive(Debug)]
 pub struct SpnegoNtlm {
-    ntlm: NtlmClient,
+    anonymous: bool,
     state: State,
     session_key: Option<SessionKey>,
     flags: Option<u32>,
@@ -62,8 +63,8 @@ impl SpnegoNtlm {
 
     fn from_client(ntlm: NtlmClient) -> Self {
         Self {
-            ntlm,
-            state: State::Start,
+            anonymous: ntlm.is_anonymous(),
+            state: State::Start { ntlm },
             session_key: None,
             flags: None,
             domain_used: None,
@@ -74,14 +75,16 @@ impl SpnegoNtlm {
     }
 
     /// Set the SPN announced in MsvAvTargetName, e.g. `cifs/server.example.com`
-    /// (`None`, the default, omits it). Call before the second step.
+    /// (`None`, the default, omits it). Only effective before the first step.
     pub fn set_target_spn(&mut self, spn: Option<String>) {
-        self.ntlm.set_target_spn(spn);
+        if let State::Start { ntlm } = &mut self.state {
+            ntlm.set_target_spn(spn);
+        }
     }
 
     /// Builder form of [`Self::set_target_spn`].
     pub fn with_target_spn(mut self, spn: impl Into<String>) -> Self {
-        self.ntlm.set_target_spn(Some(spn.into()));
+        self.set_target_spn(Some(spn.into()));
         self
     }
 
@@ -137,13 +140,14 @@ impl SpnegoNtlm {
         now_filetime: u64,
     ) -> Result<Step, AuthError> {
         match core::mem::replace(&mut self.state, State::Failed) {
-            State::Start => {
+            State::Start { ntlm } => {
                 // The server's NegTokenInit2 hint (if any) is deliberately ignored.
-                let init = NegTokenInit::ntlm(self.ntlm.negotiate());
-                self.state = State::SentInit { mech_types: init.mech_types_der() };
+                let (ntlm, negotiate) = ntlm.negotiate();
+                let init = NegTokenInit::ntlm(negotiate);
+                self.state = State::SentInit { ntlm, mech_types: init.mech_types_der() };
                 Ok(Step::Send(init.encode()))
             }
-            State::SentInit { mech_types } => {
+            State::SentInit { ntlm, mech_types } => {
                 let r = Self::resp(input.ok_or(AuthError::State)?)?;
                 if r.neg_state == Some(NegState::Reject) {
                     return Err(AuthError::Rejected);
@@ -156,7 +160,7 @@ impl SpnegoNtlm {
                 let challenge = r
                     .response_token
                     .ok_or(AuthError::Protocol("no NTLM CHALLENGE in the server's token"))?;
-                let out = self.ntlm.authenticate(&challenge, rng, now_filetime)?;
+                let out = ntlm.authenticate(&challenge, rng, now_filetime)?;
                 let mic = match &out.exported_session_key {
                     Some(k) => Some(NtlmSealer::new(k, out.flags).sign(&mech_types).to_vec()),
                     None => None,
@@ -214,7 +218,7 @@ impl Authenticator for SpnegoNtlm {
     }
 
     fn is_anonymous(&self) -> bool {
-        self.ntlm.is_anonymous()
+        self.anonymous
     }
 }
 
@@ -269,6 +273,8 @@ mod tests {
     fn full_flow_with_server_mech_list_mic() {
         let mut a = SpnegoNtlm::new(creds(None)).with_target_spn("cifs/Server");
         let (neg, chal, resp) = run_to_auth(&mut a);
+        // Leg 2 carries only responseToken and mechListMIC (as Windows clients send).
+        assert_eq!((resp.neg_state, resp.supported_mech.as_ref()), (None, None));
         let auth = resp.response_token.unwrap();
         let h = nt_hash(&Password::from("Password"));
         let key = server_verify(&auth, &chal, &neg, &h).expect("server accepts");
@@ -363,6 +369,29 @@ mod tests {
             b.step(Some(&krb), &mut FixedRandom::new(vec![0]), 0),
             Err(AuthError::Protocol(_))
         ));
+    }
+
+    /// Replays the captured Samba leg-1 token (spnego tests): the client answers with an
+    /// AUTHENTICATE the scripted server check accepts, hashed with the domain "SRV2" taken
+    /// from the CHALLENGE, and with the server's timestamp in the blob.
+    #[test]
+    fn captured_samba_challenge() {
+        use crate::auth::spnego::tests::{SAMBA_LEG1, SAMBA_STANDALONE_HINT};
+        let mut a = SpnegoNtlm::new(creds(None));
+        let mut rng = FixedRandom::new(vec![9, 8, 7]);
+        let hint = hex::decode(SAMBA_STANDALONE_HINT).unwrap();
+        let t1 = send(a.step(Some(&hint), &mut rng, 0).unwrap());
+        let neg = NegTokenInit::decode(&t1).unwrap().mech_token.unwrap();
+        let leg1 = hex::decode(SAMBA_LEG1).unwrap();
+        let t2 = send(a.step(Some(&leg1), &mut rng, 0).unwrap());
+        let auth = NegTokenResp::decode(&t2).unwrap().response_token.unwrap();
+        let chal = NegTokenResp::decode(&leg1).unwrap().response_token.unwrap();
+        let key = server_verify(&auth, &chal, &neg, &nt_hash(&Password::from("Password"))).unwrap();
+        assert_eq!(a.session_key().unwrap(), key);
+        assert_eq!(a.domain_used(), Some("SRV2"));
+        let a3 = Authenticate::decode(&auth).unwrap();
+        assert_eq!(a3.nt_response[24..32], 0x01dd_7a2e_d461_a6e6u64.to_le_bytes());
+        assert_eq!(a3.lm_response, vec![0; 24]);
     }
 
     #[test]

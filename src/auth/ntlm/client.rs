@@ -14,15 +14,24 @@ use crate::secret::SessionKey;
 /// Longest user, domain, workstation or SPN accepted, in UTF-16 code units.
 pub const MAX_NAME_UNITS: usize = 512;
 
-/// An NTLM client for one exchange.
+/// An NTLM client before the exchange: credentials and options. Phases are types:
+/// [`NtlmClient::negotiate`] consumes it into [`NtlmExpectChallenge`], whose
+/// [`NtlmExpectChallenge::authenticate`] consumes that into an [`NtlmOutcome`].
 #[derive(Clone, Debug)]
 pub struct NtlmClient {
     creds: Option<NtlmCredentials>,
     target_spn: Option<String>,
-    negotiate: Option<Vec<u8>>,
+    channel_bindings: Option<[u8; 16]>,
 }
 
-/// What the AUTHENTICATE leg produced.
+/// An NTLM client that sent NEGOTIATE and waits for the server's CHALLENGE.
+#[derive(Clone, Debug)]
+pub struct NtlmExpectChallenge {
+    client: NtlmClient,
+    negotiate: Vec<u8>,
+}
+
+/// What the AUTHENTICATE leg produced (the authenticated phase).
 #[derive(Debug)]
 pub struct NtlmOutcome {
     /// The AUTHENTICATE message to send.
@@ -43,6 +52,14 @@ pub struct NtlmOutcome {
     pub mic_present: bool,
 }
 
+impl NtlmOutcome {
+    /// A fresh sign/seal context for this session (sequence numbers 0); `None` when
+    /// anonymous.
+    pub fn sealer(&self) -> Option<super::NtlmSealer> {
+        Some(super::NtlmSealer::new(self.exported_session_key.as_ref()?, self.flags))
+    }
+}
+
 fn check_name(s: &str) -> Result<(), AuthError> {
     if s.encode_utf16().count() > MAX_NAME_UNITS {
         return Err(AuthError::Credentials("a name is too long"));
@@ -53,12 +70,12 @@ fn check_name(s: &str) -> Result<(), AuthError> {
 impl NtlmClient {
     /// A client for `creds`.
     pub fn new(creds: NtlmCredentials) -> Self {
-        Self { creds: Some(creds), target_spn: None, negotiate: None }
+        Self { creds: Some(creds), target_spn: None, channel_bindings: Some([0; 16]) }
     }
 
     /// An anonymous (null session) client.
     pub fn anonymous() -> Self {
-        Self { creds: None, target_spn: None, negotiate: None }
+        Self { creds: None, target_spn: None, channel_bindings: Some([0; 16]) }
     }
 
     /// Whether this client is anonymous.
@@ -71,11 +88,30 @@ impl NtlmClient {
         self.target_spn = spn;
     }
 
-    /// Build the NEGOTIATE message (remembered for the MIC).
-    pub fn negotiate(&mut self) -> Vec<u8> {
+    /// Set the MsvAvChannelBindings value: the default is 16 zero bytes ("no channel
+    /// bindings", what Windows and Samba send without TLS); `None` omits the pair (only for
+    /// reproducing published vectors).
+    pub fn set_channel_bindings(&mut self, hash: Option<[u8; 16]>) {
+        self.channel_bindings = hash;
+    }
+
+    /// Builder form of [`Self::set_target_spn`].
+    pub fn with_target_spn(mut self, spn: impl Into<String>) -> Self {
+        self.target_spn = Some(spn.into());
+        self
+    }
+
+    /// Build the NEGOTIATE message to send; the returned state remembers it for the MIC.
+    pub fn negotiate(self) -> (NtlmExpectChallenge, Vec<u8>) {
         let b = Negotiate::client_default().encode();
-        self.negotiate = Some(b.clone());
-        b
+        (NtlmExpectChallenge { client: self, negotiate: b.clone() }, b)
+    }
+}
+
+impl NtlmExpectChallenge {
+    /// Whether this client is anonymous.
+    pub fn is_anonymous(&self) -> bool {
+        self.client.is_anonymous()
     }
 
     /// Consume the server's CHALLENGE and build the AUTHENTICATE message.
@@ -83,12 +119,12 @@ impl NtlmClient {
     /// `now_filetime` is used as the NTLMv2 timestamp only when the CHALLENGE has no
     /// MsvAvTimestamp.
     pub fn authenticate(
-        &self,
+        self,
         challenge_bytes: &[u8],
         rng: &mut dyn SecureRandom,
         now_filetime: u64,
     ) -> Result<NtlmOutcome, AuthError> {
-        let negotiate = self.negotiate.as_deref().ok_or(AuthError::State)?;
+        let negotiate = self.negotiate.as_slice();
         let chal = Challenge::decode(challenge_bytes)
             .map_err(|_| AuthError::Malformed("NTLM CHALLENGE"))?;
         if chal.flags & flags::UNICODE == 0 {
@@ -97,7 +133,7 @@ impl NtlmClient {
         let mut neg = flags::CLIENT_DEFAULT & chal.flags;
         let names = (chal.nb_computer_name(), chal.nb_domain_name(), chal.dns_domain_name());
 
-        let Some(creds) = &self.creds else {
+        let Some(creds) = &self.client.creds else {
             // Anonymous: empty names, Z(1) LM response, empty NT response, no key
             // ([MS-NLMP] 3.1.5.1.2; notes 6.5).
             neg = (neg | flags::ANONYMOUS) & !flags::KEY_EXCH;
@@ -132,7 +168,7 @@ impl NtlmClient {
         for s in [&creds.user, &domain, &workstation] {
             check_name(s)?;
         }
-        if let Some(spn) = &self.target_spn {
+        if let Some(spn) = &self.client.target_spn {
             check_name(spn)?;
         }
 
@@ -143,8 +179,10 @@ impl NtlmClient {
             let f = pairs.av_flags().unwrap_or(0) | AV_FLAG_MIC_PRESENT;
             pairs.set(AvId::FLAGS, f.to_le_bytes().to_vec());
         }
-        pairs.set(AvId::CHANNEL_BINDINGS, vec![0; 16]);
-        if let Some(spn) = &self.target_spn {
+        if let Some(cb) = self.client.channel_bindings {
+            pairs.set(AvId::CHANNEL_BINDINGS, cb.to_vec());
+        }
+        if let Some(spn) = &self.client.target_spn {
             pairs.set(AvId::TARGET_NAME, utf16le(spn));
         }
         let av = pairs.encode();
@@ -263,9 +301,8 @@ pub(crate) mod tests {
 
     #[test]
     fn full_exchange_against_spec_challenge_with_timestamp() {
-        let mut c = NtlmClient::new(creds(Some("Domain")));
-        c.set_target_spn(Some("cifs/Server".into()));
-        let neg = c.negotiate();
+        let c = NtlmClient::new(creds(Some("Domain"))).with_target_spn("cifs/Server");
+        let (c, neg) = c.negotiate();
         let chal = challenge_with_timestamp(0x01d2_d400_fdc8_0b80);
         let mut rng = FixedRandom::new(vec![0xaa; 8].into_iter().chain([0x55; 16]).collect());
         let out = c.authenticate(&chal, &mut rng, 1).unwrap();
@@ -283,7 +320,7 @@ pub(crate) mod tests {
         // Temp timestamp is the server's, not `now`.
         assert_eq!(a.nt_response[24..32], 0x01d2_d400_fdc8_0b80u64.to_le_bytes());
         // RandomSessionKey 0x55 x16 -> ExportedSessionKey, recovered by a server.
-        let exported = out.exported_session_key.unwrap();
+        let exported = out.exported_session_key.clone().unwrap();
         assert_eq!(exported.expose(), &[0x55; 16]);
         let h = nt_hash(&Password::from("Password"));
         let srv = server_verify(&out.authenticate, &chal, &neg, &h).unwrap();
@@ -294,13 +331,45 @@ pub(crate) mod tests {
                 u32::from_le_bytes(out.authenticate[16 + 8 * i..20 + 8 * i].try_into().unwrap());
             assert_eq!(off % 2, 0);
         }
-        let _ = NtlmSealer::new(&exported, out.flags);
+        let mut a = out.sealer().unwrap();
+        let mut b = NtlmSealer::new_server(&srv, out.flags);
+        b.verify(b"x", &a.sign(b"x")).unwrap();
+    }
+
+    /// [MS-NLMP] 4.2.4 end to end (notes 7.7): User/Domain/Password, Workstation COMPUTER,
+    /// the 4.2.4.3 CHALLENGE, Time 0, ClientChallenge 0xaa x8 and RandomSessionKey 0x55 x16
+    /// from a fixed RNG, no channel-bindings or SPN pairs added.
+    #[test]
+    fn spec_4_2_4_through_the_client() {
+        let mut cr = creds(Some("Domain"));
+        cr.workstation = Some("COMPUTER".into());
+        let mut c = NtlmClient::new(cr);
+        c.set_channel_bindings(None);
+        let (c, neg) = c.negotiate();
+        let chal = spec_challenge_bytes();
+        let mut rng = FixedRandom::new([[0xaa; 8].as_slice(), &[0x55; 16]].concat());
+        let out = c.authenticate(&chal, &mut rng, 0).unwrap();
+        let a = Authenticate::decode(&out.authenticate).unwrap();
+        assert_eq!(hex::encode(&a.nt_response[..16]), "68cd0ab851e51c96aabc927bebef6a1c"); // NTProofStr
+        assert_eq!(
+            hex::encode(&a.lm_response),
+            concat!("86c35097ac9cec102554764a57cccc19", "aaaaaaaaaaaaaaaa") // LMv2
+        );
+        assert_eq!(hex::encode(&a.encrypted_session_key), "c5dad2544fc9799094ce1ce90bc9d03e");
+        assert_eq!(out.exported_session_key.as_ref().unwrap().expose(), &[0x55; 16]);
+        assert_eq!(a.workstation, utf16le("COMPUTER"));
+        assert_eq!(a.domain, utf16le("Domain"));
+        // 4.2.4.4: the resulting sealer reproduces the spec signature.
+        let mut s = out.sealer().unwrap();
+        let mut m = utf16le("Plaintext");
+        assert_eq!(hex::encode(s.seal(&mut m)), "010000007fb38ec5c55d497600000000");
+        let h = nt_hash(&Password::from("Password"));
+        assert!(server_verify(&out.authenticate, &chal, &neg, &h).is_some());
     }
 
     #[test]
     fn no_timestamp_uses_now_and_lmv2() {
-        let mut c = NtlmClient::new(creds(Some("Domain")));
-        c.negotiate();
+        let (c, _) = NtlmClient::new(creds(Some("Domain"))).negotiate();
         let mut rng = FixedRandom::new(vec![0xaa]);
         let out = c.authenticate(&spec_challenge_bytes(), &mut rng, 0x1234).unwrap();
         let a = Authenticate::decode(&out.authenticate).unwrap();
@@ -317,8 +386,7 @@ pub(crate) mod tests {
         let h = nt_hash(&Password::from("Password"));
         let chal = challenge_with_timestamp(5);
         for (given, expect) in [(None, "Domain"), (Some("OTHER"), "OTHER"), (Some(""), "")] {
-            let mut c = NtlmClient::new(creds(given));
-            let neg = c.negotiate();
+            let (c, neg) = NtlmClient::new(creds(given)).negotiate();
             let out = c.authenticate(&chal, &mut FixedRandom::new(vec![7]), 0).unwrap();
             assert_eq!(out.domain_used, expect);
             let a = Authenticate::decode(&out.authenticate).unwrap();
@@ -332,8 +400,7 @@ pub(crate) mod tests {
         let mut ti = AvPairs::new();
         ti.set(AvId::NB_COMPUTER_NAME, utf16le("SUT311"));
         ch.target_info = Some(ti);
-        let mut c = NtlmClient::new(creds(None));
-        c.negotiate();
+        let (c, _) = NtlmClient::new(creds(None)).negotiate();
         let out = c.authenticate(&ch.encode(), &mut FixedRandom::new(vec![7]), 0).unwrap();
         assert_eq!(out.domain_used, "SUT311");
         assert_eq!(out.server_nb_computer_name.as_deref(), Some("SUT311"));
@@ -343,8 +410,7 @@ pub(crate) mod tests {
     fn hash_credentials_equal_password_credentials() {
         let chal = challenge_with_timestamp(9);
         let run = |cr: NtlmCredentials| {
-            let mut c = NtlmClient::new(cr);
-            c.negotiate();
+            let (c, _) = NtlmClient::new(cr).negotiate();
             c.authenticate(&chal, &mut FixedRandom::new(vec![1, 2, 3]), 0).unwrap().authenticate
         };
         let by_pw = run(creds(Some("Domain")));
@@ -355,25 +421,19 @@ pub(crate) mod tests {
 
     #[test]
     fn anonymous_message() {
-        let mut c = NtlmClient::anonymous();
-        c.negotiate();
+        let (c, _) = NtlmClient::anonymous().negotiate();
+        assert!(c.is_anonymous());
         let out = c
             .authenticate(&challenge_with_timestamp(1), &mut FixedRandom::new(vec![1]), 0)
             .unwrap();
         assert!(out.exported_session_key.is_none());
+        assert!(out.sealer().is_none());
         let a = Authenticate::decode(&out.authenticate).unwrap();
         assert_eq!(a.lm_response, vec![0]);
         assert!(a.nt_response.is_empty() && a.user.is_empty() && a.domain.is_empty());
         assert!(a.encrypted_session_key.is_empty());
         assert_ne!(a.flags & flags::ANONYMOUS, 0);
         assert_eq!(a.flags & flags::KEY_EXCH, 0);
-    }
-
-    #[test]
-    fn authenticate_before_negotiate_is_a_state_error() {
-        let c = NtlmClient::new(creds(None));
-        let e = c.authenticate(&spec_challenge_bytes(), &mut FixedRandom::new(vec![1]), 0);
-        assert_eq!(e.unwrap_err(), AuthError::State);
     }
 
     #[test]

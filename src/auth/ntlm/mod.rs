@@ -16,7 +16,7 @@ use crate::wire::{DecodeError, Reader};
 pub use authenticate::Authenticate;
 pub use av_pair::{AvId, AvPairs};
 pub use challenge::Challenge;
-pub use client::{NtlmClient, NtlmOutcome};
+pub use client::{NtlmClient, NtlmExpectChallenge, NtlmOutcome};
 pub use negotiate::Negotiate;
 pub use sealer::NtlmSealer;
 
@@ -147,7 +147,7 @@ pub enum NtlmSecret {
 ///   matches what Windows clients send for a bare user name and avoids the classic
 ///   `STATUS_LOGON_FAILURE` from sending an empty domain while hashing with another.
 ///
-/// The domain actually used is reported by [`NtlmClient::domain_used`] /
+/// The domain actually used is reported in [`NtlmOutcome::domain_used`] and by
 /// [`crate::auth::SpnegoNtlm::domain_used`].
 #[derive(Clone, Debug)]
 pub struct NtlmCredentials {
