@@ -8,10 +8,11 @@
 use crate::auth::{AuthError, Authenticator, Step as AuthStep};
 use crate::rng::SecureRandom;
 use crate::secret::SessionKey;
-use crate::smb2::connection::{Outgoing, PipeData, Received, Response, SetupStep};
+use crate::smb2::connection::{Outgoing, PipeData, Received, Response};
 use crate::smb2::create::FileId;
 use crate::smb2::framing::{FRAME_HEADER_LEN, frame_header, parse_frame_len};
-use crate::smb2::{Cipher, Connection, ConnectionConfig, Dialect, SigningAlgorithm, Smb2Error};
+use crate::smb2::phases::{self, Accepted, Authenticating, Established, Receive, SetupProgress};
+use crate::smb2::{Cipher, ConnectionConfig, Dialect, SigningAlgorithm, Smb2Error};
 use crate::status::NtStatus;
 use core::fmt;
 use std::io;
@@ -299,7 +300,7 @@ const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 /// An authenticated SMB2/3 session with one named pipe open on IPC$.
 pub struct SmbPipe {
     stream: TcpStream,
-    conn: Connection,
+    conn: Established,
     file_id: FileId,
     cfg: TransportConfig,
     peer: SocketAddr,
@@ -379,7 +380,7 @@ async fn connect_any(
 /// Send one request and wait for its final response (skipping STATUS_PENDING interims).
 async fn round_trip(
     stream: &mut TcpStream,
-    conn: &mut Connection,
+    conn: &mut (impl Receive + Send),
     out: Outgoing,
     step: TransportStep,
     cfg: &TransportConfig,
@@ -476,63 +477,57 @@ impl SmbPipe {
             signing_algorithms: cfg.signing_algorithms.clone(),
             ..ConnectionConfig::default()
         };
-        let mut conn = Connection::new(ccfg, rng).map_err(smb(TransportStep::Negotiate, false))?;
-
         // NEGOTIATE
         let step = TransportStep::Negotiate;
-        let out = conn.negotiate_request().map_err(smb(step, false))?;
-        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-        conn.handle_negotiate(&r).map_err(smb(step, true))?;
+        let (mut negotiating, out) = phases::start(ccfg, rng).map_err(smb(step, false))?;
+        let r = round_trip(&mut stream, &mut negotiating, out, step, &cfg).await?;
+        let (authenticating, _hint) = negotiating.negotiated(&r).map_err(smb(step, true))?;
 
-        // SESSION_SETUP legs
+        // SESSION_SETUP legs, driven by the authenticator's tokens.
+        enum Setup {
+            Authenticating(Authenticating),
+            Accepted(Accepted),
+            Gone,
+        }
         let step = TransportStep::SessionSetup;
+        let protocol = |what: &'static str| smb(step, true)(Smb2Error::Protocol(what));
+        let mut state = Setup::Authenticating(authenticating);
         let mut server_token: Option<Vec<u8>> = None;
-        let mut success = false;
         let session_key: Option<SessionKey> = loop {
-            match auth.step(server_token.as_deref(), rng, now_filetime())? {
-                AuthStep::Send(token) => {
-                    if success {
-                        return Err(smb(step, true)(Smb2Error::Protocol(
-                            "the authenticator continued after the server accepted the logon",
-                        )));
+            let (token, done) = match auth.step(server_token.as_deref(), rng, now_filetime())? {
+                AuthStep::Send(token) => (Some(token), None),
+                AuthStep::Done { token, session_key } => (token, Some(session_key)),
+            };
+            if let Some(token) = token {
+                let Setup::Authenticating(mut a) = core::mem::replace(&mut state, Setup::Gone)
+                else {
+                    return Err(protocol(
+                        "the authenticator continued after the server accepted the logon",
+                    ));
+                };
+                let out = a.request(&token).map_err(smb(step, false))?;
+                let r = round_trip(&mut stream, &mut a, out, step, &cfg).await?;
+                match a.response(&r).map_err(smb(step, true))? {
+                    SetupProgress::More(a, t) => {
+                        state = Setup::Authenticating(a);
+                        server_token = Some(t);
                     }
-                    let out = conn.session_setup_request(&token).map_err(smb(step, false))?;
-                    let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-                    match conn.handle_session_setup(&r).map_err(smb(step, true))? {
-                        SetupStep::More { token } => server_token = Some(token),
-                        SetupStep::Success { token } => {
-                            success = true;
-                            server_token = Some(token);
-                        }
+                    SetupProgress::Accepted(acc, t) => {
+                        state = Setup::Accepted(acc);
+                        server_token = Some(t);
                     }
-                }
-                AuthStep::Done { token, session_key } => {
-                    if let Some(token) = token {
-                        if success {
-                            return Err(smb(step, true)(Smb2Error::Protocol(
-                                "the authenticator sent a token after the server accepted the logon",
-                            )));
-                        }
-                        let out = conn.session_setup_request(&token).map_err(smb(step, false))?;
-                        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-                        match conn.handle_session_setup(&r).map_err(smb(step, true))? {
-                            SetupStep::More { .. } => {
-                                return Err(smb(step, true)(Smb2Error::Protocol(
-                                    "the server wants more authentication legs than the authenticator has",
-                                )));
-                            }
-                            SetupStep::Success { .. } => {}
-                        }
-                    } else if !success {
-                        return Err(smb(step, true)(Smb2Error::Protocol(
-                            "the authenticator finished before the server accepted the logon",
-                        )));
-                    }
-                    break session_key;
                 }
             }
+            if let Some(key) = done {
+                break key;
+            }
         };
-        conn.complete_session(session_key).map_err(smb(step, true))?;
+        let Setup::Accepted(accepted) = state else {
+            return Err(protocol(
+                "the authenticator finished before the server accepted the logon",
+            ));
+        };
+        let mut conn = accepted.complete(session_key).map_err(smb(step, true))?;
         if let Some(i) = conn.info() {
             debug!(
                 dialect = %i.dialect,
@@ -735,6 +730,7 @@ impl SmbPipe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smb2::Connection;
 
     fn assert_send<T: Send>(_: &T) {}
 

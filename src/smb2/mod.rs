@@ -28,6 +28,7 @@ pub mod logoff;
 #[cfg(test)]
 mod ms_blog_vectors;
 pub mod negotiate;
+pub mod phases;
 pub mod read;
 pub mod session_setup;
 pub mod signing;
