@@ -294,6 +294,9 @@ fn dcerpc_fragment_incomplete(data: &[u8]) -> bool {
     }
 }
 
+/// The most STATUS_PENDING interim responses accepted for one request.
+const MAX_INTERIMS: u32 = 16;
+
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 
@@ -394,12 +397,22 @@ async fn round_trip(
         .map_err(|_| TransportError::Timeout { step, request_sent: false })?
         .map_err(|e| io_err(step, false, e))?;
     let max = cfg.max_frame.min(conn.max_frame_len().saturating_add(4096)).max(65536 + 4096);
+    // A server sends one STATUS_PENDING interim per request; tolerate a few, not an endless
+    // stream (each resets the per-frame timeout).
+    let mut interims = 0u32;
     loop {
         let msg = timeout(cfg.request_timeout, read_frame(stream, max))
             .await
             .map_err(|_| TransportError::Timeout { step, request_sent: true })??;
         match conn.receive(&msg).map_err(smb(step, true))? {
-            Received::Interim { message_id } if message_id == out.message_id => continue,
+            Received::Interim { message_id } if message_id == out.message_id => {
+                interims += 1;
+                if interims > MAX_INTERIMS {
+                    return Err(smb(step, true)(Smb2Error::Protocol(
+                        "too many interim responses for one request",
+                    )));
+                }
+            }
             Received::Interim { .. } => {
                 return Err(smb(step, true)(Smb2Error::Protocol(
                     "interim response for another request",
@@ -805,6 +818,63 @@ mod tests {
             ),
             "{e}"
         );
+        assert!(e.request_sent());
+    }
+
+    fn interim(message_id: u64) -> Vec<u8> {
+        use crate::smb2::header::{FLAG_ASYNC_COMMAND, FLAG_SERVER_TO_REDIR, Header};
+        let mut h = Header::request(crate::smb2::Command::NEGOTIATE, message_id, 0, 0);
+        h.flags = FLAG_SERVER_TO_REDIR | FLAG_ASYNC_COMMAND;
+        h.async_id = Some(5);
+        h.status = NtStatus::STATUS_PENDING;
+        h.credits = 1;
+        let mut w = crate::wire::Writer::new();
+        h.encode(&mut w);
+        w.bytes(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+        crate::smb2::framing::frame(w.as_slice()).unwrap()
+    }
+
+    /// A scripted peer: interim STATUS_PENDING responses, then (optionally) a final one.
+    async fn pending_peer(interims: usize, final_too: bool) -> Result<Response, TransportError> {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf).await;
+            for _ in 0..interims {
+                s.write_all(&interim(0)).await.unwrap();
+            }
+            if final_too {
+                let mut f = interim(0);
+                f[4 + 8..4 + 12].copy_from_slice(&0u32.to_le_bytes()); // STATUS_SUCCESS
+                f[4 + 16] = 1; // SERVER_TO_REDIR, sync
+                f[4 + 32..4 + 40].copy_from_slice(&[0; 8]);
+                s.write_all(&f).await.unwrap();
+            }
+            s
+        });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut conn =
+            Connection::new(ConnectionConfig::default(), &mut crate::rng::OsRandom).unwrap();
+        let out = conn.negotiate_request().unwrap();
+        let cfg = TransportConfig { request_timeout: Duration::from_secs(5), ..Default::default() };
+        let r = round_trip(&mut stream, &mut conn, out, TransportStep::Negotiate, &cfg).await;
+        let _ = server.await;
+        r
+    }
+
+    #[tokio::test]
+    async fn pending_then_final_over_tcp() {
+        let r = pending_peer(2, true).await.unwrap();
+        assert_eq!(r.header.status, NtStatus::STATUS_SUCCESS);
+        assert_eq!(r.header.message_id, 0);
+    }
+
+    #[tokio::test]
+    async fn endless_interims_are_refused() {
+        let e = pending_peer(MAX_INTERIMS as usize + 1, false).await.unwrap_err();
+        assert!(matches!(e.smb2(), Some(Smb2Error::Protocol(_))), "{e:?}");
         assert!(e.request_sent());
     }
 
