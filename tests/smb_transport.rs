@@ -4,6 +4,7 @@
 //! send a DCE/RPC BIND for SAMR and expect a BIND_ACK; a wrong password must fail with
 //! STATUS_LOGON_FAILURE as a typed status. These tests fail (never skip) when a server is
 //! missing; start them with `bash tests/samba/samba.sh up`.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use samrpc::auth::{NtlmCredentials, SpnegoNtlm};
