@@ -8,10 +8,11 @@
 use crate::auth::{AuthError, Authenticator, Step as AuthStep};
 use crate::rng::SecureRandom;
 use crate::secret::SessionKey;
-use crate::smb2::connection::{Outgoing, PipeData, Received, Response, SetupStep};
+use crate::smb2::connection::{Outgoing, PipeData, Received, Response};
 use crate::smb2::create::FileId;
 use crate::smb2::framing::{FRAME_HEADER_LEN, frame_header, parse_frame_len};
-use crate::smb2::{Cipher, Connection, ConnectionConfig, Dialect, SigningAlgorithm, Smb2Error};
+use crate::smb2::phases::{self, Accepted, Authenticating, Established, Receive, SetupProgress};
+use crate::smb2::{Cipher, ConnectionConfig, Dialect, SigningAlgorithm, Smb2Error};
 use crate::status::NtStatus;
 use core::fmt;
 use std::io;
@@ -43,6 +44,14 @@ pub struct TransportConfig {
     pub require_encryption: bool,
     /// The largest frame accepted from the server, in bytes (default 1 MiB + headers).
     pub max_frame: usize,
+    /// The largest pipe output asked for in one IOCTL or READ (default 65536, capped by the
+    /// server's MaxTransactSize/MaxReadSize); longer answers continue with READ.
+    pub max_pipe_read: u32,
+    /// The 3.1.1 ciphers offered, in preference order (default: all four, AES-256 first).
+    pub ciphers: Vec<Cipher>,
+    /// The 3.1.1 signing algorithms offered, in preference order (default: AES-GMAC,
+    /// AES-CMAC, HMAC-SHA256).
+    pub signing_algorithms: Vec<SigningAlgorithm>,
     /// The pipe to open (default `samr`).
     pub pipe: String,
     /// The server name used in the `\\server\IPC$` path (default: the host as given).
@@ -61,6 +70,13 @@ impl Default for TransportConfig {
             require_signing: true,
             require_encryption: false,
             max_frame: (1 << 20) + 4096,
+            max_pipe_read: 65536,
+            ciphers: Cipher::PREFERENCE.to_vec(),
+            signing_algorithms: vec![
+                SigningAlgorithm::AesGmac,
+                SigningAlgorithm::AesCmac,
+                SigningAlgorithm::HmacSha256,
+            ],
             pipe: "samr".to_owned(),
             server_name: None,
         }
@@ -258,13 +274,36 @@ pub fn now_filetime() -> u64 {
         .saturating_add(u64::from(d.subsec_nanos() / 100))
 }
 
+/// Debug-level structured logs (never secret bytes: only addresses, dialects and lengths).
+macro_rules! debug {
+    ($($t:tt)*) => {
+        #[cfg(feature = "tracing")]
+        tracing::debug!($($t)*);
+    };
+}
+
+/// Whether `data` starts a DCE/RPC connection-oriented PDU (version 5) whose `frag_length`
+/// (bytes 8..10, little-endian) is longer than the bytes present.
+fn dcerpc_fragment_incomplete(data: &[u8]) -> bool {
+    match data {
+        [5, ..] if data.len() < 16 => true,
+        [5, _, _, _, _, _, _, _, lo, hi, ..] => {
+            usize::from(u16::from_le_bytes([*lo, *hi])) > data.len()
+        }
+        _ => false,
+    }
+}
+
+/// The most STATUS_PENDING interim responses accepted for one request.
+const MAX_INTERIMS: u32 = 16;
+
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 
 /// An authenticated SMB2/3 session with one named pipe open on IPC$.
 pub struct SmbPipe {
     stream: TcpStream,
-    conn: Connection,
+    conn: Established,
     file_id: FileId,
     cfg: TransportConfig,
     peer: SocketAddr,
@@ -344,7 +383,7 @@ async fn connect_any(
 /// Send one request and wait for its final response (skipping STATUS_PENDING interims).
 async fn round_trip(
     stream: &mut TcpStream,
-    conn: &mut Connection,
+    conn: &mut (impl Receive + Send),
     out: Outgoing,
     step: TransportStep,
     cfg: &TransportConfig,
@@ -358,12 +397,22 @@ async fn round_trip(
         .map_err(|_| TransportError::Timeout { step, request_sent: false })?
         .map_err(|e| io_err(step, false, e))?;
     let max = cfg.max_frame.min(conn.max_frame_len().saturating_add(4096)).max(65536 + 4096);
+    // A server sends one STATUS_PENDING interim per request; tolerate a few, not an endless
+    // stream (each resets the per-frame timeout).
+    let mut interims = 0u32;
     loop {
         let msg = timeout(cfg.request_timeout, read_frame(stream, max))
             .await
             .map_err(|_| TransportError::Timeout { step, request_sent: true })??;
         match conn.receive(&msg).map_err(smb(step, true))? {
-            Received::Interim { message_id } if message_id == out.message_id => continue,
+            Received::Interim { message_id } if message_id == out.message_id => {
+                interims += 1;
+                if interims > MAX_INTERIMS {
+                    return Err(smb(step, true)(Smb2Error::Protocol(
+                        "too many interim responses for one request",
+                    )));
+                }
+            }
             Received::Interim { .. } => {
                 return Err(smb(step, true)(Smb2Error::Protocol(
                     "interim response for another request",
@@ -395,7 +444,18 @@ impl SmbPipe {
     pub async fn connect(
         host: &str,
         config: TransportConfig,
-        authenticator: Box<dyn Authenticator>,
+        mut authenticator: Box<dyn Authenticator>,
+        rng: &mut (dyn SecureRandom + Send),
+    ) -> Result<Self, TransportError> {
+        Self::connect_with(host, config, &mut *authenticator, rng).await
+    }
+
+    /// Like [`Self::connect`], but borrowing the authenticator, so that the caller can query
+    /// it afterwards (e.g. `SpnegoNtlm::server_nb_domain_name`, `domain_used`).
+    pub async fn connect_with(
+        host: &str,
+        config: TransportConfig,
+        authenticator: &mut dyn Authenticator,
         rng: &mut (dyn SecureRandom + Send),
     ) -> Result<Self, TransportError> {
         match config.operation_timeout {
@@ -412,11 +472,12 @@ impl SmbPipe {
     async fn connect_inner(
         host: &str,
         cfg: TransportConfig,
-        mut auth: Box<dyn Authenticator>,
+        auth: &mut dyn Authenticator,
         rng: &mut (dyn SecureRandom + Send),
     ) -> Result<Self, TransportError> {
         let addrs = resolve(host, cfg.port, cfg.connect_timeout).await?;
         let (mut stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
+        debug!(%peer, "TCP connected");
         let anonymous = auth.is_anonymous();
         let ccfg = ConnectionConfig {
             min_dialect: cfg.min_dialect,
@@ -424,65 +485,72 @@ impl SmbPipe {
             require_signing: cfg.require_signing && !anonymous,
             require_encryption: cfg.require_encryption,
             anonymous,
+            max_pipe_read: cfg.max_pipe_read,
+            ciphers: cfg.ciphers.clone(),
+            signing_algorithms: cfg.signing_algorithms.clone(),
             ..ConnectionConfig::default()
         };
-        let mut conn = Connection::new(ccfg, rng).map_err(smb(TransportStep::Negotiate, false))?;
-
         // NEGOTIATE
         let step = TransportStep::Negotiate;
-        let out = conn.negotiate_request().map_err(smb(step, false))?;
-        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-        conn.handle_negotiate(&r).map_err(smb(step, true))?;
+        let (mut negotiating, out) = phases::start(ccfg, rng).map_err(smb(step, false))?;
+        let r = round_trip(&mut stream, &mut negotiating, out, step, &cfg).await?;
+        let (authenticating, _hint) = negotiating.negotiated(&r).map_err(smb(step, true))?;
 
-        // SESSION_SETUP legs
+        // SESSION_SETUP legs, driven by the authenticator's tokens.
+        enum Setup {
+            Authenticating(Authenticating),
+            Accepted(Accepted),
+            Gone,
+        }
         let step = TransportStep::SessionSetup;
+        let protocol = |what: &'static str| smb(step, true)(Smb2Error::Protocol(what));
+        let mut state = Setup::Authenticating(authenticating);
         let mut server_token: Option<Vec<u8>> = None;
-        let mut success = false;
         let session_key: Option<SessionKey> = loop {
-            match auth.step(server_token.as_deref(), rng, now_filetime())? {
-                AuthStep::Send(token) => {
-                    if success {
-                        return Err(smb(step, true)(Smb2Error::Protocol(
-                            "the authenticator continued after the server accepted the logon",
-                        )));
+            let (token, done) = match auth.step(server_token.as_deref(), rng, now_filetime())? {
+                AuthStep::Send(token) => (Some(token), None),
+                AuthStep::Done { token, session_key } => (token, Some(session_key)),
+            };
+            if let Some(token) = token {
+                let Setup::Authenticating(mut a) = core::mem::replace(&mut state, Setup::Gone)
+                else {
+                    return Err(protocol(
+                        "the authenticator continued after the server accepted the logon",
+                    ));
+                };
+                let out = a.request(&token).map_err(smb(step, false))?;
+                let r = round_trip(&mut stream, &mut a, out, step, &cfg).await?;
+                match a.response(&r).map_err(smb(step, true))? {
+                    SetupProgress::More(a, t) => {
+                        state = Setup::Authenticating(a);
+                        server_token = Some(t);
                     }
-                    let out = conn.session_setup_request(&token).map_err(smb(step, false))?;
-                    let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-                    match conn.handle_session_setup(&r).map_err(smb(step, true))? {
-                        SetupStep::More { token } => server_token = Some(token),
-                        SetupStep::Success { token } => {
-                            success = true;
-                            server_token = Some(token);
-                        }
+                    SetupProgress::Accepted(acc, t) => {
+                        state = Setup::Accepted(acc);
+                        server_token = Some(t);
                     }
-                }
-                AuthStep::Done { token, session_key } => {
-                    if let Some(token) = token {
-                        if success {
-                            return Err(smb(step, true)(Smb2Error::Protocol(
-                                "the authenticator sent a token after the server accepted the logon",
-                            )));
-                        }
-                        let out = conn.session_setup_request(&token).map_err(smb(step, false))?;
-                        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-                        match conn.handle_session_setup(&r).map_err(smb(step, true))? {
-                            SetupStep::More { .. } => {
-                                return Err(smb(step, true)(Smb2Error::Protocol(
-                                    "the server wants more authentication legs than the authenticator has",
-                                )));
-                            }
-                            SetupStep::Success { .. } => {}
-                        }
-                    } else if !success {
-                        return Err(smb(step, true)(Smb2Error::Protocol(
-                            "the authenticator finished before the server accepted the logon",
-                        )));
-                    }
-                    break session_key;
                 }
             }
+            if let Some(key) = done {
+                break key;
+            }
         };
-        conn.complete_session(session_key).map_err(smb(step, true))?;
+        let Setup::Accepted(accepted) = state else {
+            return Err(protocol(
+                "the authenticator finished before the server accepted the logon",
+            ));
+        };
+        let mut conn = accepted.complete(session_key).map_err(smb(step, true))?;
+        if let Some(i) = conn.info() {
+            debug!(
+                dialect = %i.dialect,
+                signing = i.signing,
+                encryption = i.encryption,
+                anonymous = i.anonymous,
+                "SMB session established"
+            );
+            let _ = &i;
+        }
 
         // TREE_CONNECT IPC$
         let server_name = cfg
@@ -505,6 +573,7 @@ impl SmbPipe {
         let out = conn.create_pipe_request(&cfg.pipe).map_err(smb(step, false))?;
         let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
         let file_id = conn.handle_create(&r).map_err(smb(step, true))?;
+        debug!(pipe = %cfg.pipe, "named pipe open");
 
         Ok(Self {
             stream,
@@ -547,6 +616,7 @@ impl SmbPipe {
             return self.read().await;
         }
         let step = TransportStep::Transceive;
+        debug!(len = pdu.len(), "pipe transceive");
         let out = self.conn.transceive_request(self.file_id, pdu).map_err(smb(step, false))?;
         let r = self.exchange(out, step).await?;
         match self.conn.handle_transceive(&r) {
@@ -588,8 +658,14 @@ impl SmbPipe {
                 self.broken = true;
                 return Err(smb(step, true)(Smb2Error::Protocol("pipe message too large")));
             }
+            let progressed = !pd.data.is_empty();
             data.extend_from_slice(&pd.data);
-            if !pd.more {
+            if pd.more {
+                continue;
+            }
+            // Samba answers a short READ on a pipe with STATUS_SUCCESS even when the message
+            // continues, so also keep reading while a DCE/RPC fragment is visibly incomplete.
+            if !(progressed && dcerpc_fragment_incomplete(&data)) {
                 return Ok(data);
             }
         }
@@ -667,6 +743,32 @@ impl SmbPipe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smb2::Connection;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// `SmbPipe` and the `connect` future can move across tokio worker threads.
+    #[test]
+    fn pipe_and_connect_future_are_send() {
+        fn pipe_is_send<T: Send>() {}
+        pipe_is_send::<SmbPipe>();
+        let mut rng = crate::rng::OsRandom;
+        let auth: Box<dyn Authenticator> = Box::new(crate::auth::SpnegoNtlm::anonymous());
+        let fut = SmbPipe::connect("localhost", TransportConfig::default(), auth, &mut rng);
+        assert_send(&fut);
+        drop(fut);
+    }
+
+    #[test]
+    fn dcerpc_fragment_completeness() {
+        assert!(dcerpc_fragment_incomplete(&[5, 0, 12]));
+        let mut f = vec![5, 0, 12, 3, 0x10, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0];
+        assert!(dcerpc_fragment_incomplete(&f));
+        f.extend([0; 4]);
+        assert!(!dcerpc_fragment_incomplete(&f));
+        assert!(!dcerpc_fragment_incomplete(&[]));
+        assert!(!dcerpc_fragment_incomplete(&[4, 0, 0]));
+    }
 
     #[test]
     fn filetime_is_after_2020() {
@@ -716,6 +818,63 @@ mod tests {
             ),
             "{e}"
         );
+        assert!(e.request_sent());
+    }
+
+    fn interim(message_id: u64) -> Vec<u8> {
+        use crate::smb2::header::{FLAG_ASYNC_COMMAND, FLAG_SERVER_TO_REDIR, Header};
+        let mut h = Header::request(crate::smb2::Command::NEGOTIATE, message_id, 0, 0);
+        h.flags = FLAG_SERVER_TO_REDIR | FLAG_ASYNC_COMMAND;
+        h.async_id = Some(5);
+        h.status = NtStatus::STATUS_PENDING;
+        h.credits = 1;
+        let mut w = crate::wire::Writer::new();
+        h.encode(&mut w);
+        w.bytes(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+        crate::smb2::framing::frame(w.as_slice()).unwrap()
+    }
+
+    /// A scripted peer: interim STATUS_PENDING responses, then (optionally) a final one.
+    async fn pending_peer(interims: usize, final_too: bool) -> Result<Response, TransportError> {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf).await;
+            for _ in 0..interims {
+                s.write_all(&interim(0)).await.unwrap();
+            }
+            if final_too {
+                let mut f = interim(0);
+                f[4 + 8..4 + 12].copy_from_slice(&0u32.to_le_bytes()); // STATUS_SUCCESS
+                f[4 + 16] = 1; // SERVER_TO_REDIR, sync
+                f[4 + 32..4 + 40].copy_from_slice(&[0; 8]);
+                s.write_all(&f).await.unwrap();
+            }
+            s
+        });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut conn =
+            Connection::new(ConnectionConfig::default(), &mut crate::rng::OsRandom).unwrap();
+        let out = conn.negotiate_request().unwrap();
+        let cfg = TransportConfig { request_timeout: Duration::from_secs(5), ..Default::default() };
+        let r = round_trip(&mut stream, &mut conn, out, TransportStep::Negotiate, &cfg).await;
+        let _ = server.await;
+        r
+    }
+
+    #[tokio::test]
+    async fn pending_then_final_over_tcp() {
+        let r = pending_peer(2, true).await.unwrap();
+        assert_eq!(r.header.status, NtStatus::STATUS_SUCCESS);
+        assert_eq!(r.header.message_id, 0);
+    }
+
+    #[tokio::test]
+    async fn endless_interims_are_refused() {
+        let e = pending_peer(MAX_INTERIMS as usize + 1, false).await.unwrap_err();
+        assert!(matches!(e.smb2(), Some(Smb2Error::Protocol(_))), "{e:?}");
         assert!(e.request_sent());
     }
 

@@ -49,10 +49,16 @@ pub struct ConnectionConfig {
     pub require_encryption: bool,
     /// Whether the caller asked for an anonymous (null) session.
     pub anonymous: bool,
-    /// The largest pipe output we ask for in one IOCTL/READ.
+    /// The largest pipe output we ask for in one IOCTL/READ (at least 16 bytes are asked).
     pub max_pipe_read: u32,
     /// Credits asked for in each request (the window we try to keep).
     pub credit_target: u16,
+    /// The 3.1.1 ciphers offered, in preference order (default: all four, AES-256-GCM first).
+    /// Empty: no ENCRYPTION_CAPABILITIES context (and no encryption on 3.1.1).
+    pub ciphers: Vec<Cipher>,
+    /// The 3.1.1 signing algorithms offered, in preference order (default: AES-GMAC,
+    /// AES-CMAC, HMAC-SHA256). Empty: no SIGNING_CAPABILITIES context (AES-CMAC).
+    pub signing_algorithms: Vec<SigningAlgorithm>,
 }
 
 impl Default for ConnectionConfig {
@@ -65,6 +71,12 @@ impl Default for ConnectionConfig {
             anonymous: false,
             max_pipe_read: 65536,
             credit_target: 64,
+            ciphers: Cipher::PREFERENCE.to_vec(),
+            signing_algorithms: vec![
+                SigningAlgorithm::AesGmac,
+                SigningAlgorithm::AesCmac,
+                SigningAlgorithm::HmacSha256,
+            ],
         }
     }
 }
@@ -249,12 +261,8 @@ impl Connection {
             capabilities,
             client_guid: rng.array(),
             preauth_salt: rng.array(),
-            ciphers: Cipher::PREFERENCE.to_vec(),
-            signing_algorithms: vec![
-                SigningAlgorithm::AesGmac,
-                SigningAlgorithm::AesCmac,
-                SigningAlgorithm::HmacSha256,
-            ],
+            ciphers: cfg.ciphers.clone(),
+            signing_algorithms: cfg.signing_algorithms.clone(),
         };
         Ok(Self {
             cfg,
@@ -310,7 +318,11 @@ impl Connection {
         Some(SessionInfo {
             dialect: n.dialect,
             signing: self.signing_on && !self.encrypt_on,
-            signing_algorithm: if self.signing_on { Some(n.signing_algorithm) } else { None },
+            signing_algorithm: if self.signing_on && !self.encrypt_on {
+                Some(n.signing_algorithm)
+            } else {
+                None
+            },
             encryption: self.encrypt_on,
             cipher: if self.encrypt_on { n.cipher } else { None },
             anonymous: self.anonymous_session,
@@ -452,13 +464,15 @@ impl Connection {
         if self.encrypt_on && !encrypted {
             return Err(Smb2Error::Decrypt("unencrypted response on an encrypted session"));
         }
-        // Signature: SESSION_SETUP responses are checked in `complete_session`.
-        if !encrypted && command != Command::SESSION_SETUP && header.session_id != 0 {
+        // Signature: NEGOTIATE is never signed; SESSION_SETUP responses are checked in
+        // `complete_session`. Everything else on a session with keys is verified, and a
+        // response must carry our SessionId (a zeroed SessionId must not dodge the check).
+        if !encrypted && command != Command::SESSION_SETUP && command != Command::NEGOTIATE {
             if let (Some(keys), Some(n)) = (&self.keys, &self.negotiated) {
+                if header.session_id != self.session_id {
+                    return Err(Smb2Error::Protocol("response for another session"));
+                }
                 if header.is_signed() {
-                    if header.session_id != self.session_id {
-                        return Err(Smb2Error::Protocol("response for another session"));
-                    }
                     if !signing::verify(&message, n.signing_algorithm, &keys.signing) {
                         return Err(Smb2Error::BadSignature { command });
                     }
@@ -822,7 +836,7 @@ impl Connection {
     fn pipe_read_len(&self) -> u32 {
         let n = self.negotiated.as_ref();
         let server = n.map(|n| n.max_transact_size.min(n.max_read_size)).unwrap_or(65536);
-        self.cfg.max_pipe_read.min(server).max(1024)
+        self.cfg.max_pipe_read.min(server).max(16)
     }
 
     /// FSCTL_PIPE_TRANSCEIVE: write `pdu` and read the answer in one IOCTL.
