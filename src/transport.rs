@@ -629,7 +629,7 @@ impl SmbPipe {
             }
             Err(Smb2Error::Status { status, .. })
                 if status == NtStatus::STATUS_NOT_SUPPORTED
-                    || status == NtStatus(0xC000_0010) /* STATUS_INVALID_DEVICE_REQUEST */ =>
+                    || status == NtStatus::STATUS_INVALID_DEVICE_REQUEST =>
             {
                 // The FSCTL did not execute: fall back to WRITE + READ for good.
                 self.use_write_read = true;
