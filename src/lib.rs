@@ -102,6 +102,11 @@ pub mod status;
 pub mod transport;
 pub mod wire;
 
+/// The README's Rust example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use config::{ClientConfig, Credentials, Secret};
 pub use error::{Error, ErrorKind, Operation};
 pub use secret::{NtHash, Password, SessionKey};
