@@ -11,6 +11,8 @@
 //! and returns the status. Check `response.status` before using the other fields.
 
 pub mod access;
+#[cfg(test)]
+mod capture_tests;
 pub mod consts;
 mod domain;
 mod password;
@@ -200,8 +202,14 @@ pub(crate) mod test_util {
 
     /// Decode `bytes`, re-encode to the same bytes, reject every truncation and a trailing byte.
     pub(crate) fn roundtrip<T: Stub + PartialEq + Debug>(bytes: &[u8]) -> T {
+        roundtrip_as(bytes, bytes)
+    }
+
+    /// As [`roundtrip`], for a peer whose referent ids differ from ours: `ours` is `bytes` with
+    /// the referent ids renumbered 0x00020000, 0x00020004, …
+    pub(crate) fn roundtrip_as<T: Stub + PartialEq + Debug>(bytes: &[u8], ours: &[u8]) -> T {
         let v = T::from_stub(bytes).unwrap();
-        assert_eq!(hex::encode(v.to_stub()), hex::encode(bytes), "re-encode");
+        assert_eq!(hex::encode(v.to_stub()), hex::encode(ours), "re-encode");
         assert_eq!(T::from_stub(&v.to_stub()).unwrap(), v);
         for n in 0..bytes.len() {
             assert!(T::from_stub(&bytes[..n]).is_err(), "truncation at {n} accepted");
