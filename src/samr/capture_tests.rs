@@ -275,3 +275,26 @@ fn setuserinfo2_password_levels() {
         assert_eq!(resp.status, NtStatus::STATUS_SUCCESS);
     }
 }
+
+#[test]
+fn querydominfo2_and_queryuserinfo2_from_second_capture() {
+    // Opnums 46 and 47 proper, sent to the same DC by another client on the machine during the
+    // second capture; the responses are Samba's.
+    roundtrip::<SamrQueryInformationDomain2>(&dc!("op46-querydominfo2-level1-req"));
+    let resp: SamrQueryInformationDomain2Response =
+        roundtrip(&dc!("op46-querydominfo2-level1-resp"));
+    assert_eq!(resp.status, NtStatus::STATUS_SUCCESS);
+    assert!(matches!(resp.info, Some(DomainInfo::Password(_))));
+    roundtrip::<SamrQueryInformationDomain2>(&dc!("op46-querydominfo2-level12-req"));
+    let resp: SamrQueryInformationDomain2Response =
+        roundtrip(&dc!("op46-querydominfo2-level12-resp"));
+    assert!(matches!(resp.info, Some(DomainInfo::Lockout(_))));
+
+    let req: SamrQueryInformationUser2 = roundtrip(&dc!("op47-queryuserinfo2-level21-req"));
+    assert_eq!(req.level, USER_ALL_INFORMATION);
+    let resp: SamrQueryInformationUser2Response =
+        roundtrip(&dc!("op47-queryuserinfo2-level21-resp"));
+    let Some(UserInfo::All(all)) = resp.info else { panic!("level 21 expected") };
+    assert!(!all.user_name.to_string().is_empty());
+    assert_eq!(resp.status, NtStatus::STATUS_SUCCESS);
+}
