@@ -477,3 +477,35 @@ mod tests {
         assert!(!ContextHandle([1; 20]).is_null());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::ndr::decode_stub;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn unicode_string_roundtrips(s in "\\PC{0,40}", extra in 0u16..8) {
+            let u = RpcUnicodeString::new(&s).unwrap();
+            let u = u.clone().with_maximum_length(u.length().saturating_add(extra * 2));
+            let mut w = NdrWriter::new();
+            w.u8(1); // misalign the start
+            w.write(&u);
+            let b = w.into_vec();
+            let back = decode_stub(&b, |r| { r.u8("x")?; r.read::<RpcUnicodeString>() }).unwrap();
+            prop_assert_eq!(back.to_string_lossy(), s);
+            prop_assert_eq!(back, u);
+        }
+
+        #[test]
+        fn sid_roundtrips(auth in 0u64..(1 << 48), subs in proptest::collection::vec(any::<u32>(), 0..=15)) {
+            let sid = RpcSid::new(auth, &subs).unwrap();
+            prop_assert_eq!(RpcSid::parse(&sid.to_string()), Some(sid.clone()));
+            let mut w = NdrWriter::new();
+            w.write(&sid);
+            let b = w.into_vec();
+            prop_assert_eq!(decode_stub(&b, |r| r.read::<RpcSid>()).unwrap(), sid);
+        }
+    }
+}
