@@ -117,10 +117,7 @@ fn opendomain_enumdomusers() {
 fn lookupnames_found_and_none_mapped() {
     let b = dc!("op17-lookupnames-req");
     let req: SamrLookupNamesInDomain = roundtrip(&b);
-    let ours = SamrLookupNamesInDomain {
-        domain_handle: req.domain_handle,
-        names: vec![RpcUnicodeString::new("Administrator").unwrap()],
-    };
+    let ours = SamrLookupNamesInDomain::new(req.domain_handle, &["Administrator"]).unwrap();
     assert_eq!(hex::encode(ours.encode()), hex::encode(&b));
     let b = dc!("op17-lookupnames-resp");
     let resp: SamrLookupNamesInDomainResponse = roundtrip_as(&b, &renumber(&b, &[4, 20]));
@@ -198,17 +195,29 @@ fn chgpasswd4_and_chgpasswd2() {
     assert_eq!(ep.cipher.len(), 528);
     assert!((5000..=1_000_000).contains(&ep.pbkdf2_iterations));
     // Rebuilding from the decoded fields gives Samba's bytes.
-    let ours = SamrUnicodeChangePasswordUser4 {
-        server_name: Some(RpcUnicodeString::new("\\\\127.0.0.1").unwrap()),
-        user_name: RpcUnicodeString::new("nosuchuserxyz").unwrap(),
-        encrypted_password: ep.clone(),
-    };
+    let ours =
+        SamrUnicodeChangePasswordUser4::new("\\\\127.0.0.1", "nosuchuserxyz", ep.clone()).unwrap();
     assert_eq!(ours.encode(), b);
     let resp: StatusResponse = roundtrip(&dc!("op73-chgpasswd4-resp"));
     assert_eq!(resp.status, NtStatus::STATUS_WRONG_PASSWORD);
 
     let b = dc!("op55-chgpasswd2-req");
     let req: SamrUnicodeChangePasswordUser2 = roundtrip(&b);
+    let ours = SamrUnicodeChangePasswordUser2::new(
+        "\\\\127.0.0.1",
+        "nosuchuserxyz",
+        req.new_password_encrypted_with_old_nt.clone().unwrap(),
+        req.old_nt_owf_password_encrypted_with_new_nt.clone().unwrap(),
+    )
+    .unwrap();
+    // rpcclient also sends the LM values (LmPresent 1); we do not, so the stubs agree up to
+    // LmPresent, then ours ends with LmPresent 0 and two NULL pointers.
+    assert_eq!(req.lm_present, 1);
+    assert!(req.new_password_encrypted_with_old_lm.is_some());
+    let o = ours.encode();
+    let n = o.len() - 12;
+    assert_eq!(o[..n], b[..n]);
+    assert_eq!(o[n..], [0; 12]);
     assert_eq!(req.user_name.to_string(), "nosuchuserxyz");
     assert!(req.new_password_encrypted_with_old_nt.is_some());
     assert!(req.old_nt_owf_password_encrypted_with_new_nt.is_some());

@@ -4,7 +4,9 @@
 
 use super::Call;
 use super::types::EnumerationBuffer;
-use crate::ndr::{ContextHandle, NdrReader, NdrWriter, RpcSid, RpcUnicodeString, Stub, WString};
+use crate::ndr::{
+    ContextHandle, NdrReader, NdrWriter, RpcSid, RpcUnicodeString, StringTooLong, Stub, WString,
+};
 use crate::status::NtStatus;
 use crate::wire::DecodeError;
 
@@ -90,6 +92,14 @@ pub struct SamrConnect5 {
     pub desired_access: u32,
     /// InRevisionInfo (normally [`RevisionInfoV1::CLIENT`]).
     pub revision: RevisionInfoV1,
+}
+
+impl SamrConnect5 {
+    /// A request for `server` (e.g. `\\dc1`; empty sends NULL) with Revision 3.
+    pub fn new(server: &str, desired_access: u32) -> Result<Self, StringTooLong> {
+        let server_name = if server.is_empty() { None } else { Some(WString::new(server)?) };
+        Ok(Self { server_name, desired_access, revision: RevisionInfoV1::CLIENT })
+    }
 }
 
 impl Stub for SamrConnect5 {
