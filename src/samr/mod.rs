@@ -38,7 +38,7 @@ pub use server::{
 pub use types::{
     DomainInfo, DomainLockoutInformation, DomainPasswordInformation, EnumerationBuffer,
     LOGON_HOURS_MAX, LogonHours, MAX_AES_CIPHER, MAX_SECURITY_DESCRIPTOR, RidEnumeration,
-    UlongArray, UserAllInformation, UserDomainPasswordInformation, UserInfo,
+    SrSecurityDescriptor, UlongArray, UserAllInformation, UserDomainPasswordInformation, UserInfo,
 };
 pub use user::{
     SamrGetUserDomainPasswordInformation, SamrGetUserDomainPasswordInformationResponse,
@@ -177,8 +177,7 @@ mod tests {
 
     #[test]
     fn user_state_helpers() {
-        let mut u = UserAllInformation::default();
-        u.password_last_set = 1;
+        let mut u = UserAllInformation { password_last_set: 1, ..Default::default() };
         assert!(!u.must_change_password());
         u.user_account_control = consts::USER_NORMAL_ACCOUNT
             | consts::USER_ACCOUNT_DISABLED
