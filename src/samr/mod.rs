@@ -27,12 +27,13 @@ pub use domain::{
     SamrOpenDomainResponse, SamrQueryInformationDomain2, SamrQueryInformationDomain2Response,
 };
 pub use password::{
-    SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4, StatusResponse,
+    SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser2Response,
+    SamrUnicodeChangePasswordUser4, SamrUnicodeChangePasswordUser4Response, StatusResponse,
 };
 pub use server::{
     HandleResponse, RevisionInfoV1, SAMPR_REVISION_INFO_V1, SUPPORTED_FEATURES_AES,
-    SamrCloseHandle, SamrCloseHandleResponse, SamrConnect2, SamrConnect5, SamrConnect5Response,
-    SamrEnumerateDomainsInSamServer, SamrEnumerateDomainsInSamServerResponse,
+    SamrCloseHandle, SamrCloseHandleResponse, SamrConnect2, SamrConnect2Response, SamrConnect5,
+    SamrConnect5Response, SamrEnumerateDomainsInSamServer, SamrEnumerateDomainsInSamServerResponse,
     SamrLookupDomainInSamServer, SamrLookupDomainInSamServerResponse,
 };
 pub use types::{
@@ -42,8 +43,8 @@ pub use types::{
 };
 pub use user::{
     SamrGetUserDomainPasswordInformation, SamrGetUserDomainPasswordInformationResponse,
-    SamrOpenUser, SamrQueryInformationUser2, SamrQueryInformationUser2Response,
-    SamrSetInformationUser2,
+    SamrOpenUser, SamrOpenUserResponse, SamrQueryInformationUser2,
+    SamrQueryInformationUser2Response, SamrSetInformationUser2, SamrSetInformationUser2Response,
 };
 
 pub use crate::ndr::Stub;

@@ -74,6 +74,9 @@ impl Stub for SamrUnicodeChangePasswordUser4 {
     }
 }
 
+/// The SamrUnicodeChangePasswordUser4 response: the status only.
+pub type SamrUnicodeChangePasswordUser4Response = StatusResponse;
+
 impl Call for SamrUnicodeChangePasswordUser4 {
     const OPNUM: u16 = 73;
     const NAME: &'static str = "SamrUnicodeChangePasswordUser4";
@@ -197,6 +200,9 @@ impl Stub for SamrUnicodeChangePasswordUser2 {
         })
     }
 }
+
+/// The SamrUnicodeChangePasswordUser2 response: the status only.
+pub type SamrUnicodeChangePasswordUser2Response = StatusResponse;
 
 impl Call for SamrUnicodeChangePasswordUser2 {
     const OPNUM: u16 = 55;

@@ -175,6 +175,9 @@ impl Stub for SamrConnect2 {
     }
 }
 
+/// The SamrConnect2 response: ServerHandle and status.
+pub type SamrConnect2Response = HandleResponse;
+
 impl Call for SamrConnect2 {
     const OPNUM: u16 = 57;
     const NAME: &'static str = "SamrConnect2";

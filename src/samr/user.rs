@@ -45,6 +45,9 @@ impl Stub for SamrOpenUser {
     }
 }
 
+/// The SamrOpenUser response: UserHandle and status.
+pub type SamrOpenUserResponse = HandleResponse;
+
 impl Call for SamrOpenUser {
     const OPNUM: u16 = 34;
     const NAME: &'static str = "SamrOpenUser";
@@ -178,6 +181,9 @@ impl Stub for SamrSetInformationUser2 {
         Ok(Self { user_handle, info })
     }
 }
+
+/// The SamrSetInformationUser2 response: the status only.
+pub type SamrSetInformationUser2Response = StatusResponse;
 
 impl Call for SamrSetInformationUser2 {
     const OPNUM: u16 = 58;
