@@ -261,7 +261,7 @@ pub struct RpcSid {
     pub revision: u8,
     /// IdentifierAuthority (6 bytes, big-endian; 5 = NT authority).
     pub identifier_authority: [u8; 6],
-    /// SubAuthority values (at most 15).
+    /// SubAuthority values (at most 15; more are not encoded).
     pub sub_authorities: Vec<u32>,
 }
 
@@ -333,12 +333,15 @@ impl Ndr for RpcSid {
     const MIN_WIRE_SIZE: usize = 12;
 
     fn write_scalars(&self, w: &mut NdrWriter) {
-        let n = self.sub_authorities.len();
-        w.u32(len_u32(n));
+        // A SID has at most 15 sub-authorities; extra ones (only possible by building the
+        // struct by hand) are not sent, so the two counts always agree.
+        let subs =
+            self.sub_authorities.get(..SID_MAX_SUB_AUTHORITIES).unwrap_or(&self.sub_authorities);
+        w.u32(len_u32(subs.len()));
         w.u8(self.revision);
-        w.u8(u8::try_from(n).unwrap_or(u8::MAX));
+        w.u8(u8::try_from(subs.len()).unwrap_or(0));
         w.bytes(&self.identifier_authority);
-        for &s in &self.sub_authorities {
+        for &s in subs {
             w.u32(s);
         }
     }
