@@ -1,4 +1,4 @@
-//! NDR20 marshalling (two-pass: scalars, then deferred pointees), as \[C706\] chapter 14 and
+//! NDR20 marshalling (two-pass: scalars, then deferred pointees), as C706 chapter 14 and
 //! [MS-RPCE] 2.2.4/2.2.5 define it; the rules used here are summarised in protocol-notes 4.6.
 //!
 //! The model is the one Samba's generated code uses. Every marshallable type implements

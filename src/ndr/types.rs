@@ -261,7 +261,7 @@ pub struct RpcSid {
     pub revision: u8,
     /// IdentifierAuthority (6 bytes, big-endian; 5 = NT authority).
     pub identifier_authority: [u8; 6],
-    /// SubAuthority values (at most 15).
+    /// SubAuthority values (at most 15; more are not encoded).
     pub sub_authorities: Vec<u32>,
 }
 
@@ -333,12 +333,15 @@ impl Ndr for RpcSid {
     const MIN_WIRE_SIZE: usize = 12;
 
     fn write_scalars(&self, w: &mut NdrWriter) {
-        let n = self.sub_authorities.len();
-        w.u32(len_u32(n));
+        // A SID has at most 15 sub-authorities; extra ones (only possible by building the
+        // struct by hand) are not sent, so the two counts always agree.
+        let subs =
+            self.sub_authorities.get(..SID_MAX_SUB_AUTHORITIES).unwrap_or(&self.sub_authorities);
+        w.u32(len_u32(subs.len()));
         w.u8(self.revision);
-        w.u8(u8::try_from(n).unwrap_or(u8::MAX));
+        w.u8(u8::try_from(subs.len()).unwrap_or(0));
         w.bytes(&self.identifier_authority);
-        for &s in &self.sub_authorities {
+        for &s in subs {
             w.u32(s);
         }
     }
@@ -475,5 +478,37 @@ mod tests {
     fn context_handle_null() {
         assert!(ContextHandle::NULL.is_null());
         assert!(!ContextHandle([1; 20]).is_null());
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::ndr::decode_stub;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn unicode_string_roundtrips(s in "\\PC{0,40}", extra in 0u16..8) {
+            let u = RpcUnicodeString::new(&s).unwrap();
+            let u = u.clone().with_maximum_length(u.length().saturating_add(extra * 2));
+            let mut w = NdrWriter::new();
+            w.u8(1); // misalign the start
+            w.write(&u);
+            let b = w.into_vec();
+            let back = decode_stub(&b, |r| { r.u8("x")?; r.read::<RpcUnicodeString>() }).unwrap();
+            prop_assert_eq!(back.to_string_lossy(), s);
+            prop_assert_eq!(back, u);
+        }
+
+        #[test]
+        fn sid_roundtrips(auth in 0u64..(1 << 48), subs in proptest::collection::vec(any::<u32>(), 0..=15)) {
+            let sid = RpcSid::new(auth, &subs).unwrap();
+            prop_assert_eq!(RpcSid::parse(&sid.to_string()), Some(sid.clone()));
+            let mut w = NdrWriter::new();
+            w.write(&sid);
+            let b = w.into_vec();
+            prop_assert_eq!(decode_stub(&b, |r| r.read::<RpcSid>()).unwrap(), sid);
+        }
     }
 }

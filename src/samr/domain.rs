@@ -234,6 +234,18 @@ pub struct SamrLookupNamesInDomain {
     pub names: Vec<RpcUnicodeString>,
 }
 
+impl SamrLookupNamesInDomain {
+    /// A lookup of `names` (at most [`MAX_LOOKUP_NAMES`]; `None` beyond that or for a name too
+    /// long for an RPC_UNICODE_STRING).
+    pub fn new(domain_handle: ContextHandle, names: &[&str]) -> Option<Self> {
+        if names.len() > MAX_LOOKUP_NAMES {
+            return None;
+        }
+        let names = names.iter().map(|n| RpcUnicodeString::new(n).ok()).collect::<Option<_>>()?;
+        Some(Self { domain_handle, names })
+    }
+}
+
 impl Stub for SamrLookupNamesInDomain {
     fn write_stub(&self, w: &mut NdrWriter) {
         let names = self.names.get(..MAX_LOOKUP_NAMES).unwrap_or(&self.names);

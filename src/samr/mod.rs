@@ -11,6 +11,8 @@
 //! and returns the status. Check `response.status` before using the other fields.
 
 pub mod access;
+#[cfg(test)]
+mod capture_tests;
 pub mod consts;
 mod domain;
 mod password;
@@ -25,23 +27,24 @@ pub use domain::{
     SamrOpenDomainResponse, SamrQueryInformationDomain2, SamrQueryInformationDomain2Response,
 };
 pub use password::{
-    SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4, StatusResponse,
+    SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser2Response,
+    SamrUnicodeChangePasswordUser4, SamrUnicodeChangePasswordUser4Response, StatusResponse,
 };
 pub use server::{
     HandleResponse, RevisionInfoV1, SAMPR_REVISION_INFO_V1, SUPPORTED_FEATURES_AES,
-    SamrCloseHandle, SamrCloseHandleResponse, SamrConnect2, SamrConnect5, SamrConnect5Response,
-    SamrEnumerateDomainsInSamServer, SamrEnumerateDomainsInSamServerResponse,
+    SamrCloseHandle, SamrCloseHandleResponse, SamrConnect2, SamrConnect2Response, SamrConnect5,
+    SamrConnect5Response, SamrEnumerateDomainsInSamServer, SamrEnumerateDomainsInSamServerResponse,
     SamrLookupDomainInSamServer, SamrLookupDomainInSamServerResponse,
 };
 pub use types::{
     DomainInfo, DomainLockoutInformation, DomainPasswordInformation, EnumerationBuffer,
     LOGON_HOURS_MAX, LogonHours, MAX_AES_CIPHER, MAX_SECURITY_DESCRIPTOR, RidEnumeration,
-    UlongArray, UserAllInformation, UserDomainPasswordInformation, UserInfo,
+    SrSecurityDescriptor, UlongArray, UserAllInformation, UserDomainPasswordInformation, UserInfo,
 };
 pub use user::{
     SamrGetUserDomainPasswordInformation, SamrGetUserDomainPasswordInformationResponse,
-    SamrOpenUser, SamrQueryInformationUser2, SamrQueryInformationUser2Response,
-    SamrSetInformationUser2,
+    SamrOpenUser, SamrOpenUserResponse, SamrQueryInformationUser2,
+    SamrQueryInformationUser2Response, SamrSetInformationUser2, SamrSetInformationUser2Response,
 };
 
 pub use crate::ndr::Stub;
@@ -175,8 +178,7 @@ mod tests {
 
     #[test]
     fn user_state_helpers() {
-        let mut u = UserAllInformation::default();
-        u.password_last_set = 1;
+        let mut u = UserAllInformation { password_last_set: 1, ..Default::default() };
         assert!(!u.must_change_password());
         u.user_account_control = consts::USER_NORMAL_ACCOUNT
             | consts::USER_ACCOUNT_DISABLED
@@ -200,8 +202,14 @@ pub(crate) mod test_util {
 
     /// Decode `bytes`, re-encode to the same bytes, reject every truncation and a trailing byte.
     pub(crate) fn roundtrip<T: Stub + PartialEq + Debug>(bytes: &[u8]) -> T {
+        roundtrip_as(bytes, bytes)
+    }
+
+    /// As [`roundtrip`], for a peer whose referent ids differ from ours: `ours` is `bytes` with
+    /// the referent ids renumbered 0x00020000, 0x00020004, …
+    pub(crate) fn roundtrip_as<T: Stub + PartialEq + Debug>(bytes: &[u8], ours: &[u8]) -> T {
         let v = T::from_stub(bytes).unwrap();
-        assert_eq!(hex::encode(v.to_stub()), hex::encode(bytes), "re-encode");
+        assert_eq!(hex::encode(v.to_stub()), hex::encode(ours), "re-encode");
         assert_eq!(T::from_stub(&v.to_stub()).unwrap(), v);
         for n in 0..bytes.len() {
             assert!(T::from_stub(&bytes[..n]).is_err(), "truncation at {n} accepted");

@@ -6,7 +6,7 @@ use super::Call;
 use super::server::read_status;
 use super::types::WireAes;
 use crate::crypto::{EncryptedNtOwfPassword, EncryptedPasswordAes, EncryptedUserPassword};
-use crate::ndr::{NdrReader, NdrWriter, RpcUnicodeString, Stub};
+use crate::ndr::{NdrReader, NdrWriter, RpcUnicodeString, StringTooLong, Stub};
 use crate::status::NtStatus;
 use crate::wire::DecodeError;
 
@@ -46,6 +46,20 @@ pub struct SamrUnicodeChangePasswordUser4 {
     pub encrypted_password: EncryptedPasswordAes,
 }
 
+impl SamrUnicodeChangePasswordUser4 {
+    /// A request for `user` (the bare account name) on `server` (e.g. `\\dc1`; empty sends
+    /// NULL).
+    pub fn new(
+        server: &str,
+        user: &str,
+        encrypted_password: EncryptedPasswordAes,
+    ) -> Result<Self, StringTooLong> {
+        let server_name =
+            if server.is_empty() { None } else { Some(RpcUnicodeString::new(server)?) };
+        Ok(Self { server_name, user_name: RpcUnicodeString::new(user)?, encrypted_password })
+    }
+}
+
 impl Stub for SamrUnicodeChangePasswordUser4 {
     fn write_stub(&self, w: &mut NdrWriter) {
         w.unique(self.server_name.as_ref());
@@ -59,6 +73,9 @@ impl Stub for SamrUnicodeChangePasswordUser4 {
         Ok(Self { server_name, user_name, encrypted_password })
     }
 }
+
+/// The SamrUnicodeChangePasswordUser4 response: the status only.
+pub type SamrUnicodeChangePasswordUser4Response = StatusResponse;
 
 impl Call for SamrUnicodeChangePasswordUser4 {
     const OPNUM: u16 = 73;
@@ -115,6 +132,30 @@ fn read_unique_array<const N: usize>(
     if r.referent(what)? { r.array(what).map(Some) } else { Ok(None) }
 }
 
+impl SamrUnicodeChangePasswordUser2 {
+    /// A request without LM values (LmPresent 0, NULL LM buffers), as notes 2.5 recommend.
+    pub fn new(
+        server: &str,
+        user: &str,
+        new_password_encrypted_with_old_nt: EncryptedUserPassword,
+        old_nt_owf_password_encrypted_with_new_nt: EncryptedNtOwfPassword,
+    ) -> Result<Self, StringTooLong> {
+        let server_name =
+            if server.is_empty() { None } else { Some(RpcUnicodeString::new(server)?) };
+        Ok(Self {
+            server_name,
+            user_name: RpcUnicodeString::new(user)?,
+            new_password_encrypted_with_old_nt: Some(new_password_encrypted_with_old_nt),
+            old_nt_owf_password_encrypted_with_new_nt: Some(
+                old_nt_owf_password_encrypted_with_new_nt,
+            ),
+            lm_present: 0,
+            new_password_encrypted_with_old_lm: None,
+            old_lm_owf_password_encrypted_with_new_nt: None,
+        })
+    }
+}
+
 impl Stub for SamrUnicodeChangePasswordUser2 {
     fn write_stub(&self, w: &mut NdrWriter) {
         w.unique(self.server_name.as_ref());
@@ -159,6 +200,9 @@ impl Stub for SamrUnicodeChangePasswordUser2 {
         })
     }
 }
+
+/// The SamrUnicodeChangePasswordUser2 response: the status only.
+pub type SamrUnicodeChangePasswordUser2Response = StatusResponse;
 
 impl Call for SamrUnicodeChangePasswordUser2 {
     const OPNUM: u16 = 55;

@@ -4,7 +4,9 @@
 
 use super::Call;
 use super::types::EnumerationBuffer;
-use crate::ndr::{ContextHandle, NdrReader, NdrWriter, RpcSid, RpcUnicodeString, Stub, WString};
+use crate::ndr::{
+    ContextHandle, NdrReader, NdrWriter, RpcSid, RpcUnicodeString, StringTooLong, Stub, WString,
+};
 use crate::status::NtStatus;
 use crate::wire::DecodeError;
 
@@ -92,6 +94,14 @@ pub struct SamrConnect5 {
     pub revision: RevisionInfoV1,
 }
 
+impl SamrConnect5 {
+    /// A request for `server` (e.g. `\\dc1`; empty sends NULL) with Revision 3.
+    pub fn new(server: &str, desired_access: u32) -> Result<Self, StringTooLong> {
+        let server_name = if server.is_empty() { None } else { Some(WString::new(server)?) };
+        Ok(Self { server_name, desired_access, revision: RevisionInfoV1::CLIENT })
+    }
+}
+
 impl Stub for SamrConnect5 {
     fn write_stub(&self, w: &mut NdrWriter) {
         w.unique(self.server_name.as_ref());
@@ -164,6 +174,9 @@ impl Stub for SamrConnect2 {
         Ok(Self { server_name: r.unique("ServerName")?, desired_access: r.u32("DesiredAccess")? })
     }
 }
+
+/// The SamrConnect2 response: ServerHandle and status.
+pub type SamrConnect2Response = HandleResponse;
 
 impl Call for SamrConnect2 {
     const OPNUM: u16 = 57;

@@ -433,6 +433,63 @@ impl Ndr for LogonHours {
     }
 }
 
+/// `SAMPR_SR_SECURITY_DESCRIPTOR` ([MS-SAMR] 2.2.3.11): `{ [range(0, 256 * 1024)] unsigned
+/// long Length; [size_is(Length)] unsigned char* SecurityDescriptor; }`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SrSecurityDescriptor {
+    data: Option<Vec<u8>>,
+    /// While decoding: Length when the pointer was non-NULL.
+    pending: Option<usize>,
+}
+
+impl SrSecurityDescriptor {
+    /// A descriptor holding `bytes` (self-relative SECURITY_DESCRIPTOR).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self { data: Some(bytes), pending: None }
+    }
+    /// The bytes; `None` for a NULL pointer.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.data.as_deref()
+    }
+}
+
+impl Ndr for SrSecurityDescriptor {
+    const ALIGN: usize = 4;
+    const MIN_WIRE_SIZE: usize = 8;
+
+    fn write_scalars(&self, w: &mut NdrWriter) {
+        w.u32(self.data.as_ref().map_or(0, |sd| len_u32(sd.len())));
+        w.referent(self.data.is_some());
+    }
+    fn write_deferred(&self, w: &mut NdrWriter) {
+        if let Some(sd) = &self.data {
+            w.conformant_bytes(sd);
+        }
+    }
+    fn read_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
+        const WHAT: &str = "SAMPR_SR_SECURITY_DESCRIPTOR";
+        let len = r.u32(WHAT)?;
+        if !r.referent(WHAT)? {
+            return if len == 0 { Ok(Self::default()) } else { Err(DecodeError::invalid(WHAT)) };
+        }
+        let n = usize::try_from(len).map_err(|_| DecodeError::too_large(WHAT))?;
+        if n > MAX_SECURITY_DESCRIPTOR {
+            return Err(DecodeError::too_large(WHAT));
+        }
+        Ok(Self { data: Some(Vec::new()), pending: Some(n) })
+    }
+    fn read_deferred(&mut self, r: &mut NdrReader<'_>) -> Result<(), DecodeError> {
+        if let Some(n) = self.pending.take() {
+            let sd = r.conformant_bytes(MAX_SECURITY_DESCRIPTOR, "SAMPR_SR_SECURITY_DESCRIPTOR")?;
+            if sd.len() != n {
+                return Err(DecodeError::invalid("SAMPR_SR_SECURITY_DESCRIPTOR Length"));
+            }
+            self.data = Some(sd);
+        }
+        Ok(())
+    }
+}
+
 /// `SAMPR_USER_ALL_INFORMATION` ([MS-SAMR] 2.2.6.6), levels 21, 23, 25 and 32. All members are
 /// 4-aligned (times are OLD_LARGE_INTEGER); the 14 embedded pointers are deferred in member
 /// order. [`Default`] is the all-zero, all-NULL value used with a chosen `which_fields`.
@@ -492,8 +549,8 @@ pub struct UserAllInformation {
     pub nt_owf_password: RpcUnicodeString,
     /// PrivateData.
     pub private_data: RpcUnicodeString,
-    /// Security descriptor bytes; `None` for a NULL pointer.
-    pub security_descriptor: Option<Vec<u8>>,
+    /// Security descriptor.
+    pub security_descriptor: SrSecurityDescriptor,
     /// RID.
     pub user_id: u32,
     /// Primary group RID.
@@ -520,8 +577,6 @@ pub struct UserAllInformation {
     pub password_expired: u8,
     /// PrivateDataSensitive.
     pub private_data_sensitive: u8,
-    /// While decoding: the security descriptor Length when its pointer was non-NULL.
-    sd_pending: Option<usize>,
 }
 
 impl UserAllInformation {
@@ -600,8 +655,7 @@ impl Ndr for UserAllInformation {
         for s in self.strings() {
             s.write_scalars(w);
         }
-        w.u32(self.security_descriptor.as_ref().map_or(0, |sd| len_u32(sd.len())));
-        w.referent(self.security_descriptor.is_some());
+        self.security_descriptor.write_scalars(w);
         w.u32(self.user_id);
         w.u32(self.primary_group_id);
         w.u32(self.user_account_control);
@@ -620,9 +674,7 @@ impl Ndr for UserAllInformation {
         for s in self.strings() {
             s.write_deferred(w);
         }
-        if let Some(sd) = &self.security_descriptor {
-            w.conformant_bytes(sd);
-        }
+        self.security_descriptor.write_deferred(w);
         self.logon_hours.write_deferred(w);
     }
     fn read_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
@@ -644,17 +696,7 @@ impl Ndr for UserAllInformation {
         for s in v.strings_mut() {
             *s = RpcUnicodeString::read_scalars(r)?;
         }
-        let sd_len = r.u32(WHAT)?;
-        if r.referent(WHAT)? {
-            let n = usize::try_from(sd_len).map_err(|_| DecodeError::too_large(WHAT))?;
-            if n > MAX_SECURITY_DESCRIPTOR {
-                return Err(DecodeError::too_large(WHAT));
-            }
-            v.security_descriptor = Some(Vec::new());
-            v.sd_pending = Some(n);
-        } else if sd_len != 0 {
-            return Err(DecodeError::invalid(WHAT));
-        }
+        v.security_descriptor = SrSecurityDescriptor::read_scalars(r)?;
         v.user_id = r.u32(WHAT)?;
         v.primary_group_id = r.u32(WHAT)?;
         v.user_account_control = r.u32(WHAT)?;
@@ -674,13 +716,7 @@ impl Ndr for UserAllInformation {
         for s in self.strings_mut() {
             s.read_deferred(r)?;
         }
-        if let Some(n) = self.sd_pending.take() {
-            let sd = r.conformant_bytes(MAX_SECURITY_DESCRIPTOR, "SAMPR_SR_SECURITY_DESCRIPTOR")?;
-            if sd.len() != n {
-                return Err(DecodeError::invalid("SAMPR_SR_SECURITY_DESCRIPTOR Length"));
-            }
-            self.security_descriptor = Some(sd);
-        }
+        self.security_descriptor.read_deferred(r)?;
         self.logon_hours.read_deferred(r)
     }
 }

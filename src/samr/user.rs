@@ -45,6 +45,9 @@ impl Stub for SamrOpenUser {
     }
 }
 
+/// The SamrOpenUser response: UserHandle and status.
+pub type SamrOpenUserResponse = HandleResponse;
+
 impl Call for SamrOpenUser {
     const OPNUM: u16 = 34;
     const NAME: &'static str = "SamrOpenUser";
@@ -179,6 +182,9 @@ impl Stub for SamrSetInformationUser2 {
     }
 }
 
+/// The SamrSetInformationUser2 response: the status only.
+pub type SamrSetInformationUser2Response = StatusResponse;
+
 impl Call for SamrSetInformationUser2 {
     const OPNUM: u16 = 58;
     const NAME: &'static str = "SamrSetInformationUser2";
@@ -193,7 +199,7 @@ mod tests {
     use crate::samr::access::USER_FORCE_PASSWORD_CHANGE;
     use crate::samr::consts::*;
     use crate::samr::test_util::{roundtrip, vector};
-    use crate::samr::{LogonHours, UserAllInformation};
+    use crate::samr::{LogonHours, SrSecurityDescriptor, UserAllInformation};
 
     fn uh() -> ContextHandle {
         let b = hex::decode("02000000d86eec8ce11f2d41995313e9a451e81d").unwrap();
@@ -307,9 +313,11 @@ mod tests {
 
     #[test]
     fn set_user_level_32_layout() {
-        let mut all = UserAllInformation::default();
-        all.which_fields = USER_ALL_NTPASSWORDPRESENT | USER_ALL_PASSWORDEXPIRED;
-        all.password_expired = 1;
+        let all = UserAllInformation {
+            which_fields: USER_ALL_NTPASSWORDPRESENT | USER_ALL_PASSWORDEXPIRED,
+            password_expired: 1,
+            ..Default::default()
+        };
         let req = SamrSetInformationUser2 {
             user_handle: uh(),
             info: UserInfo::Internal8 { all: Box::new(all), password: aes() },
@@ -331,8 +339,8 @@ mod tests {
 
     #[test]
     fn rc4_levels_roundtrip() {
-        let mut all = UserAllInformation::default();
-        all.which_fields = USER_ALL_NTPASSWORDPRESENT;
+        let all =
+            UserAllInformation { which_fields: USER_ALL_NTPASSWORDPRESENT, ..Default::default() };
         for info in [
             UserInfo::Internal4 {
                 all: Box::new(all.clone()),
@@ -352,22 +360,24 @@ mod tests {
 
     #[test]
     fn level_21_full_roundtrip() {
-        let mut all = UserAllInformation::default();
-        all.last_logon = 0x01d9_0000_0000_0001;
-        all.password_last_set = 0x01d9_1234_5678_9abc;
-        all.password_must_change = i64::MAX;
-        all.account_expires = i64::MAX;
-        all.user_name = RpcUnicodeString::new("alice").unwrap();
-        all.full_name = RpcUnicodeString::new("Alice A.").unwrap();
-        all.admin_comment = RpcUnicodeString::new("x").unwrap().with_maximum_length(8);
-        all.security_descriptor = Some(vec![1, 0, 4, 0x80, 0, 0, 0, 0]);
-        all.user_id = 1103;
-        all.primary_group_id = 513;
-        all.user_account_control = USER_NORMAL_ACCOUNT | USER_DONT_EXPIRE_PASSWORD;
-        all.which_fields = 0x00ff_ffff;
-        all.logon_hours = LogonHours { units_per_week: 168, hours: Some(vec![0xff; 21]) };
-        all.bad_password_count = 2;
-        all.nt_password_present = 1;
+        let all = UserAllInformation {
+            last_logon: 0x01d9_0000_0000_0001,
+            password_last_set: 0x01d9_1234_5678_9abc,
+            password_must_change: i64::MAX,
+            account_expires: i64::MAX,
+            user_name: RpcUnicodeString::new("alice").unwrap(),
+            full_name: RpcUnicodeString::new("Alice A.").unwrap(),
+            admin_comment: RpcUnicodeString::new("x").unwrap().with_maximum_length(8),
+            security_descriptor: SrSecurityDescriptor::new(vec![1, 0, 4, 0x80, 0, 0, 0, 0]),
+            user_id: 1103,
+            primary_group_id: 513,
+            user_account_control: USER_NORMAL_ACCOUNT | USER_DONT_EXPIRE_PASSWORD,
+            which_fields: 0x00ff_ffff,
+            logon_hours: LogonHours { units_per_week: 168, hours: Some(vec![0xff; 21]) },
+            bad_password_count: 2,
+            nt_password_present: 1,
+            ..Default::default()
+        };
         let resp = SamrQueryInformationUser2Response {
             info: Some(UserInfo::All(Box::new(all))),
             status: NtStatus::STATUS_SUCCESS,
