@@ -692,10 +692,11 @@ async fn set_password(
         which |= consts::USER_ALL_PASSWORDEXPIRED;
     }
     let all = |which_fields| {
-        let mut a = UserAllInformation::default();
-        a.which_fields = which_fields;
-        a.password_expired = expired;
-        Box::new(a)
+        Box::new(UserAllInformation {
+            which_fields,
+            password_expired: expired,
+            ..UserAllInformation::default()
+        })
     };
     let enc =
         encrypt_user_password_new(key, &req.new, &mut OsRandom).map_err(|e| crypto_error(op, e))?;
