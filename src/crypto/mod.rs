@@ -42,3 +42,8 @@ pub use samr_aes::{
 pub use types::{
     EncryptedNtOwfPassword, EncryptedPasswordAes, EncryptedUserPassword, EncryptedUserPasswordNew,
 };
+
+/// The 514-byte plaintext of protocol notes 7.2 (a Windows Server 2022 trace), for tests in
+/// other modules.
+#[cfg(test)]
+pub(crate) use password_buffer::tests::v72 as test_vector_7_2;

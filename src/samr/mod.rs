@@ -69,62 +69,56 @@ pub trait Call: Stub {
     }
 }
 
+type StubDecoder = fn(&[u8]) -> Result<(), DecodeError>;
+
+/// The request and response decoders of operation `opnum`: the one table of typed calls.
+fn decoders(opnum: u16) -> Option<(StubDecoder, StubDecoder)> {
+    fn request<C: Call>(stub: &[u8]) -> Result<(), DecodeError> {
+        C::from_stub(stub).map(|_| ())
+    }
+    fn response<C: Call>(stub: &[u8]) -> Result<(), DecodeError> {
+        C::decode_response(stub).map(|_| ())
+    }
+    macro_rules! table {
+        ($($call:ident),* $(,)?) => {
+            match opnum {
+                $( $call::OPNUM => Some((request::<$call> as StubDecoder, response::<$call> as StubDecoder)), )*
+                _ => None,
+            }
+        };
+    }
+    table!(
+        SamrCloseHandle,
+        SamrLookupDomainInSamServer,
+        SamrEnumerateDomainsInSamServer,
+        SamrOpenDomain,
+        SamrEnumerateUsersInDomain,
+        SamrLookupNamesInDomain,
+        SamrOpenUser,
+        SamrGetUserDomainPasswordInformation,
+        SamrQueryInformationDomain2,
+        SamrQueryInformationUser2,
+        SamrUnicodeChangePasswordUser2,
+        SamrGetDomainPasswordInformation,
+        SamrConnect2,
+        SamrSetInformationUser2,
+        SamrConnect5,
+        SamrUnicodeChangePasswordUser4,
+    )
+}
+
 /// Decode a request stub of operation `opnum` (for scripted servers and fuzzing). Unknown
 /// opnums are an `Invalid` decode error.
 pub fn decode_request(opnum: u16, stub: &[u8]) -> Result<(), DecodeError> {
-    fn go<T: Stub>(stub: &[u8]) -> Result<(), DecodeError> {
-        T::from_stub(stub).map(|_| ())
-    }
-    match opnum {
-        SamrCloseHandle::OPNUM => go::<SamrCloseHandle>(stub),
-        SamrLookupDomainInSamServer::OPNUM => go::<SamrLookupDomainInSamServer>(stub),
-        SamrEnumerateDomainsInSamServer::OPNUM => go::<SamrEnumerateDomainsInSamServer>(stub),
-        SamrOpenDomain::OPNUM => go::<SamrOpenDomain>(stub),
-        SamrEnumerateUsersInDomain::OPNUM => go::<SamrEnumerateUsersInDomain>(stub),
-        SamrLookupNamesInDomain::OPNUM => go::<SamrLookupNamesInDomain>(stub),
-        SamrOpenUser::OPNUM => go::<SamrOpenUser>(stub),
-        SamrGetUserDomainPasswordInformation::OPNUM => {
-            go::<SamrGetUserDomainPasswordInformation>(stub)
-        }
-        SamrQueryInformationDomain2::OPNUM => go::<SamrQueryInformationDomain2>(stub),
-        SamrQueryInformationUser2::OPNUM => go::<SamrQueryInformationUser2>(stub),
-        SamrUnicodeChangePasswordUser2::OPNUM => go::<SamrUnicodeChangePasswordUser2>(stub),
-        SamrGetDomainPasswordInformation::OPNUM => go::<SamrGetDomainPasswordInformation>(stub),
-        SamrConnect2::OPNUM => go::<SamrConnect2>(stub),
-        SamrSetInformationUser2::OPNUM => go::<SamrSetInformationUser2>(stub),
-        SamrConnect5::OPNUM => go::<SamrConnect5>(stub),
-        SamrUnicodeChangePasswordUser4::OPNUM => go::<SamrUnicodeChangePasswordUser4>(stub),
-        _ => Err(DecodeError::invalid("unknown SAMR opnum")),
-    }
+    let (request, _) = decoders(opnum).ok_or(DecodeError::invalid("unknown SAMR opnum"))?;
+    request(stub)
 }
 
 /// Decode a response stub of operation `opnum` with the matching [`Call::decode_response`]
 /// (for fuzzing). Unknown opnums are an `Invalid` decode error.
 pub fn decode_response(opnum: u16, stub: &[u8]) -> Result<(), DecodeError> {
-    fn go<C: Call>(stub: &[u8]) -> Result<(), DecodeError> {
-        C::decode_response(stub).map(|_| ())
-    }
-    match opnum {
-        SamrCloseHandle::OPNUM => go::<SamrCloseHandle>(stub),
-        SamrLookupDomainInSamServer::OPNUM => go::<SamrLookupDomainInSamServer>(stub),
-        SamrEnumerateDomainsInSamServer::OPNUM => go::<SamrEnumerateDomainsInSamServer>(stub),
-        SamrOpenDomain::OPNUM => go::<SamrOpenDomain>(stub),
-        SamrEnumerateUsersInDomain::OPNUM => go::<SamrEnumerateUsersInDomain>(stub),
-        SamrLookupNamesInDomain::OPNUM => go::<SamrLookupNamesInDomain>(stub),
-        SamrOpenUser::OPNUM => go::<SamrOpenUser>(stub),
-        SamrGetUserDomainPasswordInformation::OPNUM => {
-            go::<SamrGetUserDomainPasswordInformation>(stub)
-        }
-        SamrQueryInformationDomain2::OPNUM => go::<SamrQueryInformationDomain2>(stub),
-        SamrQueryInformationUser2::OPNUM => go::<SamrQueryInformationUser2>(stub),
-        SamrUnicodeChangePasswordUser2::OPNUM => go::<SamrUnicodeChangePasswordUser2>(stub),
-        SamrGetDomainPasswordInformation::OPNUM => go::<SamrGetDomainPasswordInformation>(stub),
-        SamrConnect2::OPNUM => go::<SamrConnect2>(stub),
-        SamrSetInformationUser2::OPNUM => go::<SamrSetInformationUser2>(stub),
-        SamrConnect5::OPNUM => go::<SamrConnect5>(stub),
-        SamrUnicodeChangePasswordUser4::OPNUM => go::<SamrUnicodeChangePasswordUser4>(stub),
-        _ => Err(DecodeError::invalid("unknown SAMR opnum")),
-    }
+    let (_, response) = decoders(opnum).ok_or(DecodeError::invalid("unknown SAMR opnum"))?;
+    response(stub)
 }
 
 /// The opnums with a typed call in this module.

@@ -216,36 +216,20 @@ mod tests {
     use crate::samr::test_util::{roundtrip, vector};
     use sha2::{Digest, Sha256};
 
-    /// The 514-byte plaintext of notes 7.2 (samba libcli/auth/tests/test_encode_decode.c,
-    /// from a Windows Server 2022 trace).
-    const PLAINTEXT_7_2: &str = concat!(
-        "14005000610024002400770030007200640040003200c2347d217905ef88d711ece2ceb5d44d642d15790139b8b9",
-        "895c4e71bdf0140c8772a5fa90be6255ad7fe97f0d20193a76beb2146d5b251c673a23451f7e36a095b7a7b133e1",
-        "c4b6e62dd82fe7df01e8ba025436e9b65e00529e6400cb3c6d05437d019c221892e7a355656d2ea3536ec06726ac",
-        "aa98a4cbb4491360d4332c77585e5045aa1e0515185955ca143731ac63fc63a82aa999ec4987641d4edda3d0dc08",
-        "0017f42f9c4a17c7bd30b70e81e4d59431ffd6ccc6bb39cd72fea63d0d886840f8512be6c9aa84f3f46e5537bf5d",
-        "87cea6804f8f8f7be830c32e24c73ef19fa677ca04beb5e1405943c530c8e7bfabfa8662d93a8ea93473207b611b",
-        "0eca98eca1c178a9a76c8ce3217db990e2731a991d44a8d57f0a5947d0f56c14ff4a2920b5fce9f0a5359e1ca14c",
-        "ecb57d2d27ff7a4218b8534efbecb1c1652da4698556616d21668831dfba28c69af8b7f62a43ba9b8414cea9c9f5",
-        "856f31898dfc252e98255a03f0b85d4ad44cc8624eeb07c85c9e6330fe9f0f96d0d770adcd84bc1e48a0201410a4",
-        "b15b05369a6db01098bd8da2d1b2fa2337ebb00453cba1a9c488ddf980f5a9cd7bf8770b19844cef2c14a1dc9f2f",
-        "41d0d033298ab9397ec97fe76364a47b4a6a33a7aaf6ca98c49b625bcd5382bff00b9ce7b2441b887161a1369e7a",
-        "0a3c20d8ffa12366",
-    );
-
-    /// The notes 7.3 composite vector's ciphertext: AES-256-CBC(EncKey, IV = Salt,
-    /// PKCS#7(plaintext 7.2)). Computed here with the `aes`/`cbc` crates (test only; the crate's
-    /// crypto lives in `crate::crypto`), then checked against the published SHA-256.
+    /// The notes 7.3 composite vector's ciphertext: the crate's AEAD with the 7.3 CEK, the
+    /// 7.3 salt as IV and the 7.2 plaintext (both vectors are proven in `crate::crypto`'s
+    /// tests), checked below against the published SHA-256.
     fn composite_cipher() -> Vec<u8> {
-        use aes::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
-        let key = hex::decode("b79507edd5373569c0f2e313fe2a086b1b2327dfaf915cabc89557c816ae7e64")
-            .unwrap();
-        let iv = hex::decode("d5be4fd7b685d1eafd3bf42983ce1044").unwrap();
-        let pt = hex::decode(PLAINTEXT_7_2).unwrap();
-        let mut buf = vec![0u8; 528];
-        buf[..514].copy_from_slice(&pt);
-        let enc = cbc::Encryptor::<aes::Aes256>::new_from_slices(&key, &iv).unwrap();
-        enc.encrypt_padded_mut::<Pkcs7>(&mut buf, 514).unwrap().to_vec()
+        let cek: [u8; 16] =
+            hex::decode("f1e6b26a782863057738c971d2058858").unwrap().try_into().unwrap();
+        let salt: [u8; 16] =
+            hex::decode("d5be4fd7b685d1eafd3bf42983ce1044").unwrap().try_into().unwrap();
+        crate::crypto::seal(
+            &crate::secret::Key16::new(cek),
+            salt,
+            &crate::crypto::test_vector_7_2(),
+        )
+        .1
     }
 
     fn composite_request() -> SamrUnicodeChangePasswordUser4 {
