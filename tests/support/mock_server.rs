@@ -101,6 +101,9 @@ pub enum Action {
     Silent,
     /// Answer the normal answer after this delay.
     Delay(Duration),
+    /// Send an interim STATUS_PENDING (async) response at this interval, forever, and never
+    /// the final one (the request is received, a call recorded).
+    PendingForever(Duration),
     /// (SAMR calls) the RPC answer.
     Rpc(CallReply),
     /// (SAMR calls) a RESPONSE whose stub is only this NTSTATUS (opnums 55, 73, …).
@@ -121,6 +124,7 @@ impl core::fmt::Debug for Action {
             Self::Close => f.write_str("Close"),
             Self::Silent => f.write_str("Silent"),
             Self::Delay(d) => write!(f, "Delay({d:?})"),
+            Self::PendingForever(d) => write!(f, "PendingForever({d:?})"),
             Self::Rpc(r) => write!(f, "Rpc({r:?})"),
             Self::SamrStatus(s) => write!(f, "SamrStatus({s:?})"),
             Self::Handler(_) => f.write_str("Handler(..)"),
@@ -160,6 +164,8 @@ pub struct Script {
     pub max_transact: u32,
     /// The answer to DCE/RPC BINDs.
     pub bind_reply: BindReply,
+    /// Credits granted in every response.
+    pub credits: u16,
     /// The rules, first match wins.
     pub rules: Vec<Rule>,
 }
@@ -170,6 +176,7 @@ impl Default for Script {
             dialect: Dialect::SMB210,
             max_transact: 65536,
             bind_reply: BindReply::Accept { max_xmit_frag: 4280, max_recv_frag: 4280, features: 0 },
+            credits: CREDITS_GRANTED,
             rules: Vec::new(),
         }
     }
@@ -345,6 +352,12 @@ impl Conn {
         self.script.lock().unwrap().take(when)
     }
 
+    /// A response to `req` granting the scripted credits.
+    fn resp(&self, req: &Header, status: NtStatus, body: &[u8]) -> Vec<u8> {
+        let credits = self.script_value(|s| s.credits);
+        response(req, status, body, credits)
+    }
+
     fn script_value<T>(&self, f: impl FnOnce(&Script) -> T) -> T {
         f(&self.script.lock().unwrap())
     }
@@ -434,31 +447,46 @@ impl Conn {
             Action::Reply => {}
             Action::Delay(d) => tokio::time::sleep(d).await,
             Action::Status(status) => {
-                let resp = response(&req, status, &error_body());
+                let resp = self.resp(&req, status, &error_body());
                 return flow(self.send_frame(&resp).await);
             }
             Action::Raw(bytes) => {
+                self.receive_only(pipe_data.as_deref());
                 let ok = self.stream.write_all(&bytes).await.is_ok();
                 return flow(ok);
             }
-            Action::RawFrame(bytes) => return flow(self.send_frame(&bytes).await),
+            Action::RawFrame(bytes) => {
+                self.receive_only(pipe_data.as_deref());
+                return flow(self.send_frame(&bytes).await);
+            }
             Action::FrameLengthOnly(n) => {
+                self.receive_only(pipe_data.as_deref());
                 let hdr = [0, (n >> 16) as u8, (n >> 8) as u8, n as u8];
                 let _ = self.stream.write_all(&hdr).await;
                 return flow(true);
             }
             Action::Close => {
-                if let Some(d) = &pipe_data {
-                    self.pipe_input(d, Some(Action::Reply));
-                }
+                self.receive_only(pipe_data.as_deref());
                 let _ = self.stream.shutdown().await;
                 return Flow::Stop;
             }
             Action::Silent => {
-                if let Some(d) = &pipe_data {
-                    self.pipe_input(d, Some(Action::Reply));
-                }
+                self.receive_only(pipe_data.as_deref());
                 return Flow::Continue;
+            }
+            Action::PendingForever(every) => {
+                self.receive_only(pipe_data.as_deref());
+                let credits = self.script_value(|s| s.credits);
+                let mut interim = response(&req, NtStatus::STATUS_PENDING, &error_body(), credits);
+                // The async header form: FLAGS |= ASYNC_COMMAND; AsyncId replaces
+                // ProcessId/TreeId ([MS-SMB2] 2.2.1.1).
+                interim[16..20]
+                    .copy_from_slice(&(FLAG_SERVER_TO_REDIR | FLAG_ASYNC_COMMAND).to_le_bytes());
+                interim[32..40].copy_from_slice(&0x0000_0000_0000_0777u64.to_le_bytes());
+                while self.send_frame(&interim).await {
+                    tokio::time::sleep(every).await;
+                }
+                return Flow::Stop;
             }
             Action::WrongMessageId => {
                 let mut resp = self.answer(&req, body, pipe_data.as_deref(), None);
@@ -490,7 +518,7 @@ impl Conn {
                 if !negotiate_offers(body, dialect) {
                     self.error(format!("NEGOTIATE does not offer {dialect}"));
                 }
-                response(req, ok, &negotiate_body(dialect, max))
+                self.resp(req, ok, &negotiate_body(dialect, max))
             }
             Command::SESSION_SETUP => {
                 self.session_legs += 1;
@@ -499,7 +527,7 @@ impl Conn {
                     if !token.as_deref().is_some_and(is_neg_token_init) {
                         self.error("first SESSION_SETUP token is not a SPNEGO NegTokenInit");
                     }
-                    let mut r = response(
+                    let mut r = self.resp(
                         req,
                         NtStatus::STATUS_MORE_PROCESSING_REQUIRED,
                         &session_setup_body(0, &challenge_token()),
@@ -517,7 +545,8 @@ impl Conn {
                         ..Default::default()
                     }
                     .encode();
-                    let mut r = response(req, ok, &session_setup_body(SESSION_FLAG_IS_NULL, &done));
+                    let mut r =
+                        self.resp(req, ok, &session_setup_body(SESSION_FLAG_IS_NULL, &done));
                     set_session_id(&mut r, SESSION_ID);
                     r
                 }
@@ -527,11 +556,11 @@ impl Conn {
                 // StructureSize 16, ShareType pipe, Reserved, ShareFlags, Capabilities,
                 // MaximalAccess ([MS-SMB2] 2.2.10).
                 w.u16(16).u8(0x02).u8(0).u32(0).u32(0).u32(0x001F_01FF);
-                let mut r = response(req, ok, w.as_slice());
+                let mut r = self.resp(req, ok, w.as_slice());
                 set_tree_id(&mut r, TREE_ID);
                 r
             }
-            Command::CREATE => response(req, ok, &create_body()),
+            Command::CREATE => self.resp(req, ok, &create_body()),
             Command::IOCTL => {
                 let max_out = parse_ioctl(&self_msg(req, body)).map(|i| i.max_output).unwrap_or(0);
                 let out = match pipe_data {
@@ -540,13 +569,13 @@ impl Conn {
                 };
                 let Some(out) = out else {
                     self.error("IOCTL transceive produced no answer");
-                    return response(req, NtStatus::STATUS_PIPE_BROKEN, &error_body());
+                    return self.resp(req, NtStatus::STATUS_PIPE_BROKEN, &error_body());
                 };
                 let n = out.len().min(max_out as usize);
                 let (now, rest) = out.split_at(n);
                 self.pending = rest.to_vec();
                 let status = if rest.is_empty() { ok } else { NtStatus::STATUS_BUFFER_OVERFLOW };
-                response(req, status, &ioctl_body(now))
+                self.resp(req, status, &ioctl_body(now))
             }
             Command::WRITE => {
                 let d = pipe_data.unwrap_or_default();
@@ -556,13 +585,13 @@ impl Conn {
                 let mut w = Writer::new();
                 // StructureSize 17, Reserved, Count, Remaining, WriteChannelInfo offset/length.
                 w.u16(17).u16(0).u32(d.len() as u32).u32(0).u16(0).u16(0);
-                response(req, ok, w.as_slice())
+                self.resp(req, ok, w.as_slice())
             }
             Command::READ => {
                 let len = read_length(body).unwrap_or(0) as usize;
                 if self.pending.is_empty() {
                     self.error("READ with nothing to read");
-                    return response(req, NtStatus::STATUS_PIPE_BROKEN, &error_body());
+                    return self.resp(req, NtStatus::STATUS_PIPE_BROKEN, &error_body());
                 }
                 let n = len.min(self.pending.len());
                 let now: Vec<u8> = self.pending.drain(..n).collect();
@@ -572,22 +601,30 @@ impl Conn {
                 // StructureSize 17, DataOffset 80, Reserved, DataLength, DataRemaining,
                 // Reserved2, then the data ([MS-SMB2] 2.2.20).
                 w.u16(17).u8(0x50).u8(0).u32(now.len() as u32).u32(0).u32(0).bytes(&now);
-                response(req, status, w.as_slice())
+                self.resp(req, status, w.as_slice())
             }
             Command::CLOSE => {
                 let mut w = Writer::new();
                 w.u16(60).u16(0).zeros(56);
-                response(req, ok, w.as_slice())
+                self.resp(req, ok, w.as_slice())
             }
             Command::TREE_DISCONNECT | Command::LOGOFF => {
                 let mut w = Writer::new();
                 w.u16(4).u16(0);
-                response(req, ok, w.as_slice())
+                self.resp(req, ok, w.as_slice())
             }
             other => {
                 self.error(format!("unexpected command {other}"));
-                response(req, NtStatus::STATUS_NOT_SUPPORTED, &error_body())
+                self.resp(req, NtStatus::STATUS_NOT_SUPPORTED, &error_body())
             }
+        }
+    }
+
+    /// Take in a pipe write that will not be answered normally: the PDU is received (a
+    /// BIND counted, a call recorded) but its answer is dropped.
+    fn receive_only(&mut self, pipe_data: Option<&[u8]>) {
+        if let Some(d) = pipe_data {
+            let _ = self.pipe_input(d, Some(Action::Reply));
         }
     }
 
@@ -682,12 +719,12 @@ fn rpc_trigger(pdu: &[u8]) -> Option<When> {
 }
 
 /// A response message: the request's header turned around, then `body`.
-pub fn response(req: &Header, status: NtStatus, body: &[u8]) -> Vec<u8> {
+pub fn response(req: &Header, status: NtStatus, body: &[u8], credits: u16) -> Vec<u8> {
     let h = Header {
         credit_charge: req.credit_charge,
         status,
         command: req.command,
-        credits: CREDITS_GRANTED,
+        credits,
         flags: FLAG_SERVER_TO_REDIR,
         next_command: 0,
         message_id: req.message_id,
