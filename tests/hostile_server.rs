@@ -258,3 +258,77 @@ async fn no_credits_granted_is_a_typed_error() {
     fast(took);
     assert_eq!(server.log().commands(), vec![Command::NEGOTIATE]);
 }
+
+/// The peer itself on every dialect the client offers (anonymous sessions never sign).
+#[tokio::test]
+async fn every_offered_dialect_works_anonymously() {
+    use samrpc::smb2::Dialect;
+    for (dialect, name) in [
+        (Dialect::SMB210, "2.1"),
+        (Dialect::SMB300, "3.0"),
+        (Dialect::SMB302, "3.0.2"),
+        (Dialect::SMB311, "3.1.1"),
+    ] {
+        let stub = StatusResponse { status: NtStatus::STATUS_SUCCESS }.to_stub();
+        let script = Script { dialect, ..Script::new() }
+            .call(OP4, Action::Rpc(CallReply::Response { stub, fragments: 1 }));
+        let server = MockServer::start(script).await;
+        let out = tokio::time::timeout(
+            LIMIT,
+            change_password(change_request(server.port(), false, STEP)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(out.session.dialect, name);
+        assert!(!out.session.signing && !out.session.encryption);
+        assert!(server.log().errors.is_empty(), "{name}: {:?}", server.log().errors);
+    }
+}
+
+/// A dialect the client did not offer (2.0.2 is below the default minimum).
+#[tokio::test]
+async fn a_dialect_never_offered_is_refused() {
+    let script = Script { dialect: samrpc::smb2::Dialect::SMB202, ..Script::new() };
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}
+
+/// A server that requires encryption (session flag or share flag) cannot be served over an
+/// anonymous session: a security error, before any SAMR call.
+#[tokio::test]
+async fn encryption_required_on_an_anonymous_session_is_a_security_error() {
+    let script = Script { session_flags: 0x0002 | 0x0004, ..Script::new() };
+    let (e, _took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Security, 3);
+    assert!(server.log().calls.is_empty());
+
+    let script = Script {
+        share_flags: 0x0000_8000,
+        dialect: samrpc::smb2::Dialect::SMB311,
+        ..Script::new()
+    };
+    let (e, _took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Security, 3);
+    assert!(server.log().calls.is_empty());
+}
+
+/// A pipe message that never ends (STATUS_BUFFER_OVERFLOW on every READ) is cut off at the
+/// client's cap instead of growing without bound.
+#[tokio::test]
+async fn an_endless_pipe_message_is_cut_off() {
+    use support::mock_server::{ioctl_body, read_body};
+    let chunk = vec![0u8; 60_000];
+    let script = Script::new()
+        .on(When::Call(OP4), Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, ioctl_body(&chunk)))
+        .on(
+            When::Smb(Command::READ),
+            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, read_body(&chunk)),
+        );
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("too large"), "{e}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert_eq!(server.log().opnums(), vec![OP4]);
+}

@@ -5,8 +5,8 @@
 //! the next, so a client that reconnects is served too). It speaks just enough of the server
 //! side for **anonymous** sessions, which carry no signing and no encryption:
 //!
-//! * SMB2 ([MS-SMB2] 3.3): NEGOTIATE (dialect 2.1, signing enabled but not required, empty
-//!   security buffer), SESSION_SETUP in two legs (STATUS_MORE_PROCESSING_REQUIRED with a SPNEGO
+//! * SMB2 ([MS-SMB2] 3.3): NEGOTIATE (dialect 2.1 by default, or 3.0, 3.0.2, 3.1.1 with its
+//!   preauth context; signing enabled but not required; empty security buffer), SESSION_SETUP in two legs (STATUS_MORE_PROCESSING_REQUIRED with a SPNEGO
 //!   NegTokenResp carrying an NTLM CHALLENGE built with the crate's own encoders, then
 //!   STATUS_SUCCESS with SessionFlags IS_NULL and an accept-completed NegTokenResp),
 //!   TREE_CONNECT (a pipe share), CREATE (one FileId), IOCTL FSCTL_PIPE_TRANSCEIVE, WRITE,
@@ -99,6 +99,9 @@ pub enum Action {
     Close,
     /// Never answer; keep the connection open until the client gives up.
     Silent,
+    /// Answer with this status and this body (the request's header turned around; a pipe
+    /// write is received, a call recorded, its normal answer dropped).
+    Respond(NtStatus, Vec<u8>),
     /// Answer the normal answer after this delay.
     Delay(Duration),
     /// Send an interim STATUS_PENDING (async) response at this interval, forever, and never
@@ -123,6 +126,7 @@ impl core::fmt::Debug for Action {
             Self::WrongMessageId => f.write_str("WrongMessageId"),
             Self::Close => f.write_str("Close"),
             Self::Silent => f.write_str("Silent"),
+            Self::Respond(s, b) => write!(f, "Respond({s:?}, {} bytes)", b.len()),
             Self::Delay(d) => write!(f, "Delay({d:?})"),
             Self::PendingForever(d) => write!(f, "PendingForever({d:?})"),
             Self::Rpc(r) => write!(f, "Rpc({r:?})"),
@@ -158,7 +162,8 @@ impl Rule {
 /// The peer's configuration and rules.
 #[derive(Clone, Debug)]
 pub struct Script {
-    /// The dialect chosen in NEGOTIATE (2.1: no negotiate contexts, no preauth hash).
+    /// The dialect chosen in NEGOTIATE (default 2.1; 3.0, 3.0.2 and 3.1.1 work too, and any
+    /// value is sent as is).
     pub dialect: Dialect,
     /// MaxTransactSize / MaxReadSize / MaxWriteSize announced.
     pub max_transact: u32,
@@ -166,6 +171,10 @@ pub struct Script {
     pub bind_reply: BindReply,
     /// Credits granted in every response.
     pub credits: u16,
+    /// SessionFlags of the final SESSION_SETUP response (IS_NULL by default).
+    pub session_flags: u16,
+    /// ShareFlags of the TREE_CONNECT response (0 by default; 0x8000 = ENCRYPT_DATA).
+    pub share_flags: u32,
     /// The rules, first match wins.
     pub rules: Vec<Rule>,
 }
@@ -177,6 +186,8 @@ impl Default for Script {
             max_transact: 65536,
             bind_reply: BindReply::Accept { max_xmit_frag: 4280, max_recv_frag: 4280, features: 0 },
             credits: CREDITS_GRANTED,
+            session_flags: SESSION_FLAG_IS_NULL,
+            share_flags: 0,
             rules: Vec::new(),
         }
     }
@@ -474,6 +485,11 @@ impl Conn {
                 self.receive_only(pipe_data.as_deref());
                 return Flow::Continue;
             }
+            Action::Respond(status, body) => {
+                self.receive_only(pipe_data.as_deref());
+                let resp = self.resp(&req, status, &body);
+                return flow(self.send_frame(&resp).await);
+            }
             Action::PendingForever(every) => {
                 self.receive_only(pipe_data.as_deref());
                 let credits = self.script_value(|s| s.credits);
@@ -545,8 +561,11 @@ impl Conn {
                         ..Default::default()
                     }
                     .encode();
-                    let mut r =
-                        self.resp(req, ok, &session_setup_body(SESSION_FLAG_IS_NULL, &done));
+                    let mut r = self.resp(
+                        req,
+                        ok,
+                        &session_setup_body(self.script_value(|s| s.session_flags), &done),
+                    );
                     set_session_id(&mut r, SESSION_ID);
                     r
                 }
@@ -555,7 +574,8 @@ impl Conn {
                 let mut w = Writer::new();
                 // StructureSize 16, ShareType pipe, Reserved, ShareFlags, Capabilities,
                 // MaximalAccess ([MS-SMB2] 2.2.10).
-                w.u16(16).u8(0x02).u8(0).u32(0).u32(0).u32(0x001F_01FF);
+                let share_flags = self.script_value(|s| s.share_flags);
+                w.u16(16).u8(0x02).u8(0).u32(share_flags).u32(0).u32(0x001F_01FF);
                 let mut r = self.resp(req, ok, w.as_slice());
                 set_tree_id(&mut r, TREE_ID);
                 r
@@ -597,11 +617,7 @@ impl Conn {
                 let now: Vec<u8> = self.pending.drain(..n).collect();
                 let status =
                     if self.pending.is_empty() { ok } else { NtStatus::STATUS_BUFFER_OVERFLOW };
-                let mut w = Writer::new();
-                // StructureSize 17, DataOffset 80, Reserved, DataLength, DataRemaining,
-                // Reserved2, then the data ([MS-SMB2] 2.2.20).
-                w.u16(17).u8(0x50).u8(0).u32(now.len() as u32).u32(0).u32(0).bytes(&now);
-                self.resp(req, status, w.as_slice())
+                self.resp(req, status, &read_body(&now))
             }
             Command::CLOSE => {
                 let mut w = Writer::new();
@@ -756,14 +772,16 @@ pub fn error_body() -> Vec<u8> {
     w.into_vec()
 }
 
-/// NEGOTIATE response body ([MS-SMB2] 2.2.4) for a 2.x dialect: signing enabled (not
-/// required), no capabilities, no security buffer, no contexts.
+/// NEGOTIATE response body ([MS-SMB2] 2.2.4): signing enabled (not required), no
+/// capabilities, no security buffer; for 3.1.1 one PREAUTH_INTEGRITY_CAPABILITIES context
+/// (SHA-512, 32-byte salt) at offset 128 ([MS-SMB2] 2.2.3.1.1), the only one the client needs.
 pub fn negotiate_body(dialect: Dialect, max: u32) -> Vec<u8> {
+    let is_311 = dialect == Dialect::SMB311;
     let mut w = Writer::new();
     w.u16(65)
         .u16(0x0001) // SecurityMode: SIGNING_ENABLED
         .u16(dialect.0)
-        .u16(0) // NegotiateContextCount / Reserved
+        .u16(u16::from(is_311)) // NegotiateContextCount (3.1.1) / Reserved
         .bytes(&[0x5A; 16]) // ServerGuid
         .u32(0) // Capabilities
         .u32(max)
@@ -773,7 +791,12 @@ pub fn negotiate_body(dialect: Dialect, max: u32) -> Vec<u8> {
         .u64(0) // ServerStartTime
         .u16(0) // SecurityBufferOffset
         .u16(0) // SecurityBufferLength
-        .u32(0); // NegotiateContextOffset
+        .u32(if is_311 { (HEADER_LEN + 64) as u32 } else { 0 }); // NegotiateContextOffset
+    if is_311 {
+        // ContextType 1, DataLength 38, Reserved; HashAlgorithmCount 1, SaltLength 32,
+        // SHA-512, salt.
+        w.u16(1).u16(38).u32(0).u16(1).u16(32).u16(1).bytes(&[0xA5; 32]);
+    }
     w.into_vec()
 }
 
@@ -946,6 +969,14 @@ fn parse_write(msg: &[u8]) -> Result<Vec<u8>, String> {
         return Err("wrong FileId".into());
     }
     Ok(Reader::new(msg).slice_at(off, len, "Data").map_err(e)?.to_vec())
+}
+
+/// READ response body ([MS-SMB2] 2.2.20): StructureSize 17, DataOffset 80, Reserved,
+/// DataLength, DataRemaining, Reserved2, then the data.
+pub fn read_body(data: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u16(17).u8(0x50).u8(0).u32(data.len() as u32).u32(0).u32(0).bytes(data);
+    w.into_vec()
 }
 
 /// The Length of a READ request body.
