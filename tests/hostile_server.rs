@@ -332,3 +332,15 @@ async fn an_endless_pipe_message_is_cut_off() {
     assert!(took < Duration::from_secs(8), "took {took:?}");
     assert_eq!(server.log().opnums(), vec![OP4]);
 }
+
+/// An IOCTL response whose OutputCount points far past the end of the message.
+#[tokio::test]
+async fn an_ioctl_output_count_past_the_message_end() {
+    use support::mock_server::ioctl_body;
+    let mut body = ioctl_body(&[0u8; 16]);
+    body[36..40].copy_from_slice(&(16u32 << 20).to_le_bytes()); // OutputCount = 16 MiB
+    let script = Script::new().on(When::Bind, Action::Respond(NtStatus::STATUS_SUCCESS, body));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}

@@ -166,6 +166,7 @@ async fn op_rng_error_without_allow_rc4_never_sends_opnum_55() {
     assert_refused_without_rc4(&e);
     let log = server.log();
     assert_eq!(log.opnums(), vec![OP4], "opnum 55 must never be sent without allow_rc4");
+    assert!(!log.saw_opnum(OP2), "not even a fragment of opnum 55");
     assert_clean_session(&log);
 }
 
@@ -194,6 +195,7 @@ async fn not_supported_and_not_implemented_allow_the_fallback_only_when_asked() 
         assert_eq!(e.kind(), ErrorKind::ServerRefused);
         assert_refused_without_rc4(&e);
         assert_eq!(server.log().opnums(), vec![OP4], "{status:?}: no opnum 55 without allow_rc4");
+        assert!(!server.log().saw_opnum(OP2));
         assert_clean_session(&server.log());
 
         let server = peer(Action::SamrStatus(status)).await;
@@ -213,6 +215,7 @@ async fn wrong_password_on_opnum_73_is_final_even_with_allow_rc4() {
     assert_eq!(e.exit_code(), 1);
     let log = server.log();
     assert_eq!(log.opnums(), vec![OP4], "no fallback after STATUS_WRONG_PASSWORD");
+    assert!(!log.saw_opnum(OP2));
     assert_clean_session(&log);
 }
 
@@ -224,6 +227,7 @@ async fn access_denied_on_opnum_73_is_final_even_with_allow_rc4() {
     assert_eq!(e.exit_code(), 1);
     let log = server.log();
     assert_eq!(log.opnums(), vec![OP4], "no fallback after STATUS_ACCESS_DENIED");
+    assert!(!log.saw_opnum(OP2));
     assert_clean_session(&log);
 }
 
@@ -233,6 +237,37 @@ async fn other_rpc_faults_on_opnum_73_are_final_even_with_allow_rc4() {
     let e = run(&server, true).await.unwrap_err();
     assert_eq!(e.rpc_fault(), Some(RpcFault::NCA_S_PROTO_ERROR), "{e}");
     assert_eq!(server.log().opnums(), vec![OP4]);
+}
+
+/// STATUS_PASSWORD_RESTRICTION is final too; the client explains it with the domain's rules
+/// read with SamrGetDomainPasswordInformation (opnum 56), never by trying opnum 55.
+#[tokio::test]
+async fn password_restriction_is_final_and_explained_with_the_policy() {
+    use samrpc::samr::{
+        SamrGetDomainPasswordInformation, SamrGetDomainPasswordInformationResponse,
+        UserDomainPasswordInformation,
+    };
+    let policy = SamrGetDomainPasswordInformationResponse {
+        info: UserDomainPasswordInformation { min_password_length: 14, password_properties: 1 },
+        status: NtStatus::STATUS_SUCCESS,
+    };
+    let script = Script::new()
+        .call(OP4, Action::SamrStatus(NtStatus::STATUS_PASSWORD_RESTRICTION))
+        .call(
+            SamrGetDomainPasswordInformation::OPNUM,
+            Action::Rpc(CallReply::Response { stub: policy.to_stub(), fragments: 1 }),
+        )
+        .call(OP2, verifying_user2());
+    let server = MockServer::start(script).await;
+    let e = run(&server, true).await.unwrap_err();
+    assert_eq!(e.status(), Some(NtStatus::STATUS_PASSWORD_RESTRICTION), "{e}");
+    assert_eq!(e.exit_code(), 1);
+    let hint = e.hint().unwrap_or_default();
+    assert!(hint.contains("minimum length 14") && hint.contains("complexity"), "{hint}");
+    let log = server.log();
+    assert_eq!(log.opnums(), vec![OP4, SamrGetDomainPasswordInformation::OPNUM]);
+    assert!(!log.saw_opnum(OP2));
+    assert_clean_session(&log);
 }
 
 #[tokio::test]
@@ -348,5 +383,6 @@ mod cli {
         assert_eq!(v["error"]["kind"], "rpc_fault", "{v}");
         assert!(v.to_string().contains("--allow-rc4"), "{v}");
         assert_eq!(server.log().opnums(), vec![OP4]);
+        assert!(!server.log().saw_opnum(OP2));
     }
 }

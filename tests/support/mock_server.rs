@@ -249,6 +249,8 @@ pub struct Log {
     pub binds: usize,
     /// Complete SAMR calls (opnum, reassembled stub, fragments), in order.
     pub calls: Vec<ReceivedCall>,
+    /// The opnum of every REQUEST fragment received, complete call or not.
+    pub fragment_opnums: Vec<u16>,
     /// Whether each session setup was anonymous (empty user, ANONYMOUS flag), per connection.
     pub anonymous_logons: Vec<bool>,
     /// Protocol departures noticed in the client's requests (empty for a correct client).
@@ -259,6 +261,10 @@ impl Log {
     /// The opnums of the calls received, in order.
     pub fn opnums(&self) -> Vec<u16> {
         self.calls.iter().map(|c| c.opnum).collect()
+    }
+    /// Whether any REQUEST fragment (even of an incomplete call) carried `opnum`.
+    pub fn saw_opnum(&self, opnum: u16) -> bool {
+        self.fragment_opnums.contains(&opnum)
     }
     /// The SMB2 commands received, in order.
     pub fn commands(&self) -> Vec<Command> {
@@ -671,6 +677,9 @@ impl Conn {
             self.error(format!("unexpected PDU type {:?}", hdr.ptype));
             return None;
         }
+        if let Some(When::Call(opnum)) = rpc_trigger_any(pdu) {
+            self.log.lock().unwrap().fragment_opnums.push(opnum);
+        }
         let last = hdr.flags.contains(PfcFlags::LAST_FRAG);
         if last {
             // A placeholder: the real answer is chosen once the call is complete.
@@ -722,10 +731,19 @@ fn self_msg(req: &Header, body: &[u8]) -> Vec<u8> {
 /// Which rule trigger a pipe write carries: a BIND, or the last fragment of a call.
 fn rpc_trigger(pdu: &[u8]) -> Option<When> {
     let hdr = RpcHeader::decode(pdu).ok()?;
+    if hdr.ptype == PacketType::REQUEST && !hdr.flags.contains(PfcFlags::LAST_FRAG) {
+        return None;
+    }
+    rpc_trigger_any(pdu)
+}
+
+/// A BIND, or the opnum of any REQUEST fragment.
+fn rpc_trigger_any(pdu: &[u8]) -> Option<When> {
+    let hdr = RpcHeader::decode(pdu).ok()?;
     if hdr.ptype == PacketType::BIND {
         return Some(When::Bind);
     }
-    if hdr.ptype == PacketType::REQUEST && hdr.flags.contains(PfcFlags::LAST_FRAG) {
+    if hdr.ptype == PacketType::REQUEST {
         // opnum: after the 16-byte header, alloc_hint (4) and p_cont_id (2).
         let mut r = Reader::new(pdu);
         r.skip(22, "REQUEST header").ok()?;
