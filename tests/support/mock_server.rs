@@ -44,7 +44,7 @@ use samrpc::smb2::{Command, Dialect, HEADER_LEN};
 use samrpc::status::{NtStatus, RpcFault};
 use samrpc::wire::{Reader, Writer};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -236,6 +236,8 @@ pub struct SmbRequest {
     pub command: Command,
     /// Its MessageId.
     pub message_id: u64,
+    /// When the peer had read it.
+    pub at: Instant,
 }
 
 /// Everything the peer saw.
@@ -269,6 +271,10 @@ impl Log {
     /// The SMB2 commands received, in order.
     pub fn commands(&self) -> Vec<Command> {
         self.requests.iter().map(|r| r.command).collect()
+    }
+    /// When the last SMB2 request was read.
+    pub fn last_request_at(&self) -> Option<Instant> {
+        self.requests.last().map(|r| r.at)
     }
     /// The first call with `opnum`.
     pub fn call(&self, opnum: u16) -> Option<&ReceivedCall> {
@@ -429,6 +435,7 @@ impl Conn {
             connection: self.index,
             command: req.command,
             message_id: req.message_id,
+            at: Instant::now(),
         });
         let body = &msg[HEADER_LEN.min(msg.len())..];
 
