@@ -1,0 +1,369 @@
+//! The whole client against a hostile or broken server (the scripted peer of
+//! `tests/support/mock_server.rs`): every case ends in a typed error of the right kind — no
+//! panic, no hang (each run is bounded by `tokio::time::timeout`), no large allocation driven
+//! by the peer — and losing the connection after the password-change request was delivered is
+//! reported as "outcome unknown" (exit code 4), before it as a plain network error (exit 3).
+#![cfg(feature = "tokio")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use samrpc::api::{Outcome, change_password};
+use samrpc::dcerpc::testing::CallReply;
+use samrpc::ndr::Stub;
+use samrpc::samr::{Call, SamrUnicodeChangePasswordUser4, StatusResponse};
+use samrpc::smb2::Command;
+use samrpc::{Error, ErrorKind, NtStatus};
+use std::time::{Duration, Instant};
+use support::change_request;
+use support::mock_server::{Action, MockServer, Script, When};
+
+const OP4: u16 = SamrUnicodeChangePasswordUser4::OPNUM;
+/// The bound on every run: no case may come near it.
+const LIMIT: Duration = Duration::from_secs(10);
+/// The client's per-step timeout where the peer goes silent.
+const SHORT: Duration = Duration::from_secs(1);
+/// The client's per-step timeout elsewhere (the peer answers or fails at once).
+const STEP: Duration = Duration::from_secs(5);
+
+/// How a failed run went: the error, and how long the client took after the peer read the
+/// last request (the one the peer answered badly or not at all) — independent of the
+/// client's PBKDF2 work and of machine load before that point.
+struct Failure {
+    e: Error,
+    after_last_request: Duration,
+    server: MockServer,
+}
+
+/// Run an anonymous change against `script`.
+async fn fail_with(script: Script, step_timeout: Duration) -> (Error, Duration, MockServer) {
+    let f = run_failing(script, step_timeout).await;
+    (f.e, f.after_last_request, f.server)
+}
+
+async fn run_failing(script: Script, step_timeout: Duration) -> Failure {
+    let server = MockServer::start(script).await;
+    let r: Result<Outcome, Error> = tokio::time::timeout(
+        LIMIT,
+        change_password(change_request(server.port(), false, step_timeout)),
+    )
+    .await
+    .expect("the client hung");
+    let end = Instant::now();
+    let last = server.log().last_request_at().expect("the peer read no request");
+    match r {
+        Ok(o) => panic!("expected an error, got {o:?}"),
+        Err(e) => Failure { e, after_last_request: end.saturating_duration_since(last), server },
+    }
+}
+
+fn assert_kind(e: &Error, kind: ErrorKind, exit: i32) {
+    assert_eq!(e.kind(), kind, "{e} (operation {:?}, hint {:?})", e.operation(), e.hint());
+    assert_eq!(e.exit_code(), exit, "{e}");
+}
+
+/// Failed at once after the bad answer: no timeout was waited for.
+fn fast(took: Duration) {
+    assert!(took < Duration::from_secs(1), "took {took:?} after the last request");
+}
+
+/// The client gave up `timeout` after the request the peer left unanswered, within 1 s.
+fn timed_out_after(took: Duration, timeout: Duration) {
+    assert!(
+        took + Duration::from_millis(50) >= timeout && took < timeout + Duration::from_secs(1),
+        "took {took:?} after the last request (timeout {timeout:?})"
+    );
+}
+
+#[tokio::test]
+async fn garbage_instead_of_the_negotiate_response() {
+    // Unframed text (an HTTP server on the port): the frame header's first byte is not zero.
+    let script = Script::new().on(
+        When::Smb(Command::NEGOTIATE),
+        Action::Raw(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec()),
+    );
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+    assert!(server.log().calls.is_empty());
+
+    // A well-framed message that is not SMB2.
+    let script = Script::new().on(When::Smb(Command::NEGOTIATE), Action::RawFrame(vec![0xAB; 100]));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+
+    // An SMB2 header with a truncated NEGOTIATE body.
+    let mut msg = vec![0u8; 64];
+    msg[..4].copy_from_slice(b"\xFESMB");
+    msg[4] = 64;
+    msg[16] = 1; // SERVER_TO_REDIR
+    msg.extend_from_slice(&[65, 0, 1, 0]);
+    let script = Script::new().on(When::Smb(Command::NEGOTIATE), Action::RawFrame(msg));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}
+
+#[tokio::test]
+async fn a_16_mib_frame_length_fails_fast_without_waiting_for_the_bytes() {
+    // 0xFFFFFF: the largest direct-TCP frame length (16 MiB - 1), then nothing. Rejected on
+    // the header alone (above the negotiated maximum) instead of allocating and waiting for
+    // 16 MiB that never come.
+    let script =
+        Script::new().on(When::Smb(Command::NEGOTIATE), Action::FrameLengthOnly(0xFF_FFFF));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("exceeds"), "{e}");
+    fast(took);
+
+    // The same on the answer to the password change itself.
+    let script = Script::new().on(When::Call(OP4), Action::FrameLengthOnly(0xFF_FFFF));
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+    assert_eq!(server.log().opnums(), vec![OP4]);
+}
+
+#[tokio::test]
+async fn a_dce_rpc_fragment_larger_than_the_negotiated_maximum() {
+    // The bind negotiated 4280-byte fragments; the answer announces (and carries) 8000.
+    let script =
+        Script::new().call(OP4, Action::Rpc(CallReply::OversizedFragment { frag_length: 8000 }));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+    // The request was delivered: the error says the password may have changed.
+    assert!(e.hint().unwrap_or_default().contains("may have changed"), "{:?}", e.hint());
+}
+
+#[tokio::test]
+async fn a_response_with_the_wrong_call_id() {
+    let stub = StatusResponse { status: NtStatus::STATUS_SUCCESS }.to_stub();
+    let script = Script::new().call(OP4, Action::Rpc(CallReply::WrongCallId { stub }));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}
+
+#[tokio::test]
+async fn garbage_instead_of_a_dce_rpc_response() {
+    let script = Script::new().call(OP4, Action::Rpc(CallReply::Raw(vec![0x05; 40])));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}
+
+#[tokio::test]
+async fn an_smb2_response_to_a_message_id_never_sent() {
+    let script = Script::new().on(When::Smb(Command::TREE_CONNECT), Action::WrongMessageId);
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("message id"), "{e}");
+    fast(took);
+    assert!(server.log().calls.is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_stops_answering_mid_session_times_out() {
+    let script = Script::new().on(When::Smb(Command::CREATE), Action::Silent);
+    let (e, took, _server) = fail_with(script, SHORT).await;
+    assert_kind(&e, ErrorKind::Timeout, 3);
+    timed_out_after(took, SHORT);
+}
+
+#[tokio::test]
+async fn silence_after_the_change_request_is_outcome_unknown() {
+    let script = Script::new().on(When::Call(OP4), Action::Silent);
+    let (e, took, server) = fail_with(script, SHORT).await;
+    assert_kind(&e, ErrorKind::OutcomeUnknown, 4);
+    assert!(e.outcome_unknown());
+    timed_out_after(took, SHORT);
+    assert_eq!(server.log().opnums(), vec![OP4]);
+}
+
+#[tokio::test]
+async fn connection_closed_after_the_change_request_is_outcome_unknown() {
+    let script = Script::new().on(When::Call(OP4), Action::Close);
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::OutcomeUnknown, 4);
+    assert!(e.outcome_unknown());
+    assert!(e.to_string().contains("may or may not"), "{e}");
+    fast(took);
+    assert_eq!(server.log().opnums(), vec![OP4], "the request was delivered");
+}
+
+#[tokio::test]
+async fn connection_closed_before_the_request_is_a_network_error() {
+    for when in [When::Smb(Command::SESSION_SETUP), When::Smb(Command::CREATE), When::Bind] {
+        let script = Script::new().on(when.clone(), Action::Close);
+        let (e, took, server) = fail_with(script, STEP).await;
+        assert_kind(&e, ErrorKind::Network, 3);
+        assert!(!e.outcome_unknown(), "{when:?}: {e}");
+        fast(took);
+        assert!(server.log().calls.is_empty(), "{when:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_bind_nak_and_a_refused_session_are_typed() {
+    use samrpc::dcerpc::bind_nak::BindNakReason;
+    use samrpc::dcerpc::testing::BindReply;
+    let script = Script { bind_reply: BindReply::Nak(BindNakReason(2)), ..Script::new() };
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_eq!(e.operation(), samrpc::Operation::Bind, "{e}");
+    assert_eq!(e.exit_code(), 3, "{e}");
+    fast(took);
+    assert!(server.log().calls.is_empty());
+
+    let script = Script::new()
+        .on(When::Smb(Command::SESSION_SETUP), Action::Status(NtStatus::STATUS_ACCESS_DENIED));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::ServerRefused, 1);
+    assert_eq!(e.operation(), samrpc::Operation::SessionSetup);
+    assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED));
+    fast(took);
+}
+
+/// Failures while reading a response name the step in progress, like failures while
+/// writing do.
+#[tokio::test]
+#[ignore = "client bug: read_frame reports every read failure as TransportStep::Read, so a \
+            connection lost during SESSION_SETUP is reported as the SAMR bind"]
+async fn a_read_failure_names_the_step_in_progress() {
+    let script = Script::new().on(When::Smb(Command::SESSION_SETUP), Action::Close);
+    let (e, _took, _server) = fail_with(script, STEP).await;
+    assert_eq!(e.operation(), samrpc::Operation::SessionSetup, "{e}");
+    let script =
+        Script::new().on(When::Smb(Command::NEGOTIATE), Action::FrameLengthOnly(0xFF_FFFF));
+    let (e, _took, _server) = fail_with(script, STEP).await;
+    assert_eq!(e.operation(), samrpc::Operation::Negotiate, "{e}");
+}
+
+/// An SMB2-level failure on the answer to a delivered change request is, like an RPC-level
+/// one, reported with the advice that the password may have changed.
+#[tokio::test]
+#[ignore = "client bug: SMB2-level protocol failures on the answer to a delivered change \
+            request (frame too large, undecodable message) lack the 'may have changed' hint \
+            that RPC-level failures get (client::after_sent is not applied in map_transport)"]
+async fn an_smb2_failure_after_the_change_request_says_it_may_have_changed() {
+    for action in [Action::FrameLengthOnly(0xFF_FFFF), Action::RawFrame(vec![0xAB; 100])] {
+        let script = Script::new().on(When::Call(OP4), action.clone());
+        let (e, _took, _server) = fail_with(script, STEP).await;
+        assert!(
+            e.hint().unwrap_or_default().contains("may have changed"),
+            "{action:?}: {e} / {:?}",
+            e.hint()
+        );
+    }
+}
+
+/// A server that keeps answering STATUS_PENDING and never sends the final response must not
+/// keep the client waiting past its request timeout.
+#[tokio::test]
+#[ignore = "client bug: transport::round_trip applies request_timeout to each frame read, so \
+            interim STATUS_PENDING responses every 200 ms keep the client waiting forever"]
+async fn endless_status_pending_times_out() {
+    let every = Duration::from_millis(200);
+    let script = Script::new().on(When::Smb(Command::CREATE), Action::PendingForever(every));
+    let (e, took, _server) = fail_with(script, SHORT).await;
+    assert_kind(&e, ErrorKind::Timeout, 3);
+    timed_out_after(took, SHORT);
+}
+
+/// A server that grants no credits: the client cannot send its next request and says so.
+#[tokio::test]
+async fn no_credits_granted_is_a_typed_error() {
+    let script = Script { credits: 0, ..Script::new() };
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("credits"), "{e}");
+    fast(took);
+    assert_eq!(server.log().commands(), vec![Command::NEGOTIATE]);
+}
+
+/// The peer itself on every dialect the client offers (anonymous sessions never sign).
+#[tokio::test]
+async fn every_offered_dialect_works_anonymously() {
+    use samrpc::smb2::Dialect;
+    for (dialect, name) in [
+        (Dialect::SMB210, "2.1"),
+        (Dialect::SMB300, "3.0"),
+        (Dialect::SMB302, "3.0.2"),
+        (Dialect::SMB311, "3.1.1"),
+    ] {
+        let stub = StatusResponse { status: NtStatus::STATUS_SUCCESS }.to_stub();
+        let script = Script { dialect, ..Script::new() }
+            .call(OP4, Action::Rpc(CallReply::Response { stub, fragments: 1 }));
+        let server = MockServer::start(script).await;
+        let out = tokio::time::timeout(
+            LIMIT,
+            change_password(change_request(server.port(), false, STEP)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(out.session.dialect, name);
+        assert!(!out.session.signing && !out.session.encryption);
+        assert!(server.log().errors.is_empty(), "{name}: {:?}", server.log().errors);
+    }
+}
+
+/// A dialect the client did not offer (2.0.2 is below the default minimum).
+#[tokio::test]
+async fn a_dialect_never_offered_is_refused() {
+    let script = Script { dialect: samrpc::smb2::Dialect::SMB202, ..Script::new() };
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}
+
+/// A server that requires encryption (session flag or share flag) cannot be served over an
+/// anonymous session: a security error, before any SAMR call.
+#[tokio::test]
+async fn encryption_required_on_an_anonymous_session_is_a_security_error() {
+    let script = Script { session_flags: 0x0002 | 0x0004, ..Script::new() };
+    let (e, _took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Security, 3);
+    assert!(server.log().calls.is_empty());
+
+    let script = Script {
+        share_flags: 0x0000_8000,
+        dialect: samrpc::smb2::Dialect::SMB311,
+        ..Script::new()
+    };
+    let (e, _took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Security, 3);
+    assert!(server.log().calls.is_empty());
+}
+
+/// A pipe message that never ends (STATUS_BUFFER_OVERFLOW on every READ) is cut off at the
+/// client's cap instead of growing without bound.
+#[tokio::test]
+async fn an_endless_pipe_message_is_cut_off() {
+    use support::mock_server::{ioctl_body, read_body};
+    let chunk = vec![0u8; 60_000];
+    let script = Script::new()
+        .on(When::Call(OP4), Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, ioctl_body(&chunk)))
+        .on(
+            When::Smb(Command::READ),
+            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, read_body(&chunk)),
+        );
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("too large"), "{e}");
+    fast(took);
+    assert_eq!(server.log().opnums(), vec![OP4]);
+}
+
+/// An IOCTL response whose OutputCount points far past the end of the message.
+#[tokio::test]
+async fn an_ioctl_output_count_past_the_message_end() {
+    use support::mock_server::ioctl_body;
+    let mut body = ioctl_body(&[0u8; 16]);
+    body[36..40].copy_from_slice(&(16u32 << 20).to_le_bytes()); // OutputCount = 16 MiB
+    let script = Script::new().on(When::Bind, Action::Respond(NtStatus::STATUS_SUCCESS, body));
+    let (e, took, _server) = fail_with(script, STEP).await;
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    fast(took);
+}
