@@ -302,7 +302,9 @@ pub(crate) fn map_transport(
             op_for_step(step, call_op),
             format!("the server closed the connection during {step}"),
         ),
-        TransportError::Smb2 { step, source, .. } => map_smb2(source, op_for_step(step, call_op)),
+        TransportError::Smb2 { step, source, request_sent } => {
+            after_sent(map_smb2(source, op_for_step(step, call_op)), mutating && request_sent)
+        }
         TransportError::Auth(a) => Error::new(
             ErrorKind::Protocol,
             Operation::SessionSetup,

@@ -398,10 +398,12 @@ async fn round_trip(
         .map_err(|e| io_err(step, false, e))?;
     let max = cfg.max_frame.min(conn.max_frame_len().saturating_add(4096)).max(65536 + 4096);
     // A server sends one STATUS_PENDING interim per request; tolerate a few, not an endless
-    // stream (each resets the per-frame timeout).
+    // stream. The timeout covers the whole exchange, interims included: a server that keeps
+    // answering "pending" cannot hold the client past `request_timeout`.
+    let deadline = tokio::time::Instant::now() + cfg.request_timeout;
     let mut interims = 0u32;
     loop {
-        let msg = timeout(cfg.request_timeout, read_frame(stream, max))
+        let msg = tokio::time::timeout_at(deadline, read_frame(stream, max, step))
             .await
             .map_err(|_| TransportError::Timeout { step, request_sent: true })??;
         match conn.receive(&msg).map_err(smb(step, true))? {
@@ -428,8 +430,12 @@ async fn round_trip(
     }
 }
 
-async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Vec<u8>, TransportError> {
-    let step = TransportStep::Read;
+/// Read one direct-TCP frame; failures name `step`, the exchange in progress.
+async fn read_frame(
+    stream: &mut TcpStream,
+    max: usize,
+    step: TransportStep,
+) -> Result<Vec<u8>, TransportError> {
     let mut hdr = [0u8; FRAME_HEADER_LEN];
     stream.read_exact(&mut hdr).await.map_err(|e| io_err(step, true, e))?;
     let len = parse_frame_len(hdr, max).map_err(smb(step, true))?;

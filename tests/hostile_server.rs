@@ -228,8 +228,6 @@ async fn a_bind_nak_and_a_refused_session_are_typed() {
 /// Failures while reading a response name the step in progress, like failures while
 /// writing do.
 #[tokio::test]
-#[ignore = "client bug: read_frame reports every read failure as TransportStep::Read, so a \
-            connection lost during SESSION_SETUP is reported as the SAMR bind"]
 async fn a_read_failure_names_the_step_in_progress() {
     let script = Script::new().on(When::Smb(Command::SESSION_SETUP), Action::Close);
     let (e, _took, _server) = fail_with(script, STEP).await;
@@ -243,9 +241,6 @@ async fn a_read_failure_names_the_step_in_progress() {
 /// An SMB2-level failure on the answer to a delivered change request is, like an RPC-level
 /// one, reported with the advice that the password may have changed.
 #[tokio::test]
-#[ignore = "client bug: SMB2-level protocol failures on the answer to a delivered change \
-            request (frame too large, undecodable message) lack the 'may have changed' hint \
-            that RPC-level failures get (client::after_sent is not applied in map_transport)"]
 async fn an_smb2_failure_after_the_change_request_says_it_may_have_changed() {
     for action in [Action::FrameLengthOnly(0xFF_FFFF), Action::RawFrame(vec![0xAB; 100])] {
         let script = Script::new().on(When::Call(OP4), action.clone());
@@ -261,8 +256,6 @@ async fn an_smb2_failure_after_the_change_request_says_it_may_have_changed() {
 /// A server that keeps answering STATUS_PENDING and never sends the final response must not
 /// keep the client waiting past its request timeout.
 #[tokio::test]
-#[ignore = "client bug: transport::round_trip applies request_timeout to each frame read, so \
-            interim STATUS_PENDING responses every 200 ms keep the client waiting forever"]
 async fn endless_status_pending_times_out() {
     let every = Duration::from_millis(200);
     let script = Script::new().on(When::Smb(Command::CREATE), Action::PendingForever(every));
