@@ -427,12 +427,20 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
         Secret::NtHash(h) => h.clone(),
     };
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
-    let encrypted = encrypt_password_change_aes(&old_hash, &req.new, iterations, &mut OsRandom)
-        .map_err(|e| crypto_error(op4, e))?;
     let server_name = Some(unicode(op4, &format!("\\\\{}", req.host))?);
     let user_name = unicode(op4, &req.user)?;
 
+    // Connect first: the PBKDF2 derivation is the expensive step and is wasted when the
+    // server cannot be reached. (All input was checked above, before any traffic.)
     let mut client = connect_change(&req).await?;
+    let encrypted =
+        match encrypt_password_change_aes(&old_hash, &req.new, iterations, &mut OsRandom) {
+            Ok(e) => e,
+            Err(e) => {
+                client.close().await;
+                return Err(crypto_error(op4, e));
+            }
+        };
     let call4 = SamrUnicodeChangePasswordUser4 {
         server_name: server_name.clone(),
         user_name: user_name.clone(),

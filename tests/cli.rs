@@ -3,8 +3,7 @@
 //! and `--json` prints one object with the contract fields.
 //!
 //! No server is needed: the network runs point at 127.0.0.1 port 1, where nothing listens, so
-//! a run that got past reading its secrets ends with exit code 3 (a network failure; before the
-//! API bodies land, the "not available in this build" protocol error, also exit code 3). A run
+//! a run that got past reading its secrets ends with exit code 3 (connection refused). A run
 //! that could not read its secrets ends with exit code 2 instead, which is how these tests see
 //! what was read.
 #![cfg(feature = "cli")]
@@ -69,14 +68,15 @@ fn args<'a>(head: &[&'a str]) -> Vec<&'a str> {
     head.iter().copied().chain(NOWHERE).collect()
 }
 
-/// A network-level failure: exit 3 and, in JSON, a network/timeout error kind (or the
-/// "not available in this build yet" protocol error until the API bodies land).
+/// A network-level failure: exit 3 and, in JSON, the `network` error kind (nothing listens on
+/// port 1: the connection is refused).
 fn assert_network_failure(o: &Output) {
     assert_eq!(code(o), 3, "stderr: {}", stderr(o));
     let v = json(o);
     assert_eq!(v["ok"], false);
     let kind = v["error"]["kind"].as_str().unwrap();
-    assert!(["network", "timeout", "protocol"].contains(&kind), "{v}");
+    assert_eq!(kind, "network", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("refused"), "{v}");
 }
 
 #[test]
