@@ -193,8 +193,11 @@ pub fn parse_num(s: &str) -> u64 {
 }
 
 /// The (name, rid) pairs of `rpcclient -c enumdomusers` (`user:[name] rid:[0x3e8]`), sorted.
-pub fn rpcclient_users(server: Server) -> Vec<(String, u32)> {
-    let text = rpcclient_admin(server, "enumdomusers");
+/// With `all_accounts` every account (ACB mask 0, as samrpc asks), else rpcclient's default:
+/// normal accounts only (no machine or trust accounts).
+pub fn rpcclient_users(server: Server, all_accounts: bool) -> Vec<(String, u32)> {
+    let cmd = if all_accounts { "enumdomusers 0x02000000 0" } else { "enumdomusers" };
+    let text = rpcclient_admin(server, cmd);
     let mut users: Vec<(String, u32)> = text
         .lines()
         .filter_map(|l| {
