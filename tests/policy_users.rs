@@ -65,15 +65,12 @@ fn policy_over_an_anonymous_session() {
             assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED), "{e:?}");
             continue;
         }
-        match r {
-            Ok(r) => {
-                assert_eq!(r.session.kind, SessionKind::Anonymous);
-                let (min_len, props) = rpcclient_dompwinfo(server);
-                assert_eq!((r.policy.min_length, r.policy.properties), (min_len, props));
-            }
-            // A server may refuse anonymous SAMR reads; it must then be the server's refusal.
-            Err(e) => assert_eq!(e.kind(), ErrorKind::ServerRefused, "{}: {e:?}", server.ip),
-        }
+        let r = r.unwrap_or_else(|e| panic!("{} ({}): {e:?}", server.ip, server.role));
+        assert_eq!(r.session.kind, SessionKind::Anonymous);
+        assert!(!r.session.signing);
+        assert_eq!(r.session.dialect, expected_dialect(server));
+        let (min_len, props) = rpcclient_dompwinfo(server);
+        assert_eq!((r.policy.min_length, r.policy.properties), (min_len, props), "{}", server.ip);
     }
 }
 

@@ -149,7 +149,8 @@ fn reset_refusals() {
 
     // The administrator's wrong password fails at the session setup.
     let mut req = reset_request(DC, &user, NEW, false);
-    req.admin = Credentials::password("Administrator", Some("SAMR".into()), "Wrong-Admin-1!".into());
+    req.admin =
+        Credentials::password("Administrator", Some("SAMR".into()), "Wrong-Admin-1!".into());
     let e = reset(req).expect_err("wrong admin password");
     assert_eq!(e.operation(), Operation::SessionSetup, "{e:?}");
     assert_eq!(e.status(), Some(NtStatus::STATUS_LOGON_FAILURE), "{e:?}");

@@ -251,7 +251,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// A password change of `user` on `server` from `old` to `new` (Auto session, domain given,
 /// 5,000 PBKDF2 iterations to keep the suite fast).
-pub fn change_request(server: Server, user: &str, old: &str, new: &str) -> samrpc::api::ChangePassword {
+pub fn change_request(
+    server: Server,
+    user: &str,
+    old: &str,
+    new: &str,
+) -> samrpc::api::ChangePassword {
     samrpc::api::ChangePassword {
         host: server.ip.to_owned(),
         user: user.to_owned(),
