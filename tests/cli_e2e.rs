@@ -591,3 +591,48 @@ fn doctor_checks() {
     let v = expect(&run(&["doctor", S2.ip, "--json"], None, &[]), 0);
     assert!(v["steps"].as_array().unwrap().iter().all(|s| s["ok"] == true), "{v}");
 }
+
+#[test]
+fn account_name_forms() {
+    require_servers();
+    // passwd: DOMAIN\USER in the USER argument, any case.
+    let user = unique_user("cf");
+    add_user(DC, &user, OLD, false);
+    let qualified = format!("samr\\{}", user.to_uppercase());
+    let v = expect(
+        &run(
+            &["passwd", DC.ip, &qualified, "--iterations", "5000", "--json"],
+            None,
+            &pw_env(OLD, NEW),
+        ),
+        0,
+    );
+    assert_eq!(v["account"], qualified.as_str(), "{v}");
+    assert_changed(DC, &user, OLD, NEW);
+    // reset: ADMIN@REALM and a target in another case.
+    let pw = admin_password();
+    let again = "Again-Pass-5!";
+    let v = expect(
+        &run(
+            &["reset", DC.ip, &user.to_uppercase(), "-U", "Administrator@SAMR.TEST", "--json"],
+            None,
+            &[("SAMRPC_ADMIN_PASSWORD", &pw), ("SAMRPC_NEW_PASSWORD", again)],
+        ),
+        0,
+    );
+    assert_eq!(v["method"], SET7, "{v}");
+    assert_changed(DC, &user, NEW, again);
+    // A standalone server's local account: COMPUTER\USER.
+    let user = unique_user("cf");
+    add_user(S2, &user, OLD, false);
+    let qualified = format!("{}\\{user}", S2.domain);
+    expect(
+        &run(
+            &["passwd", S2.ip, &qualified, "--iterations", "5000", "--json"],
+            None,
+            &pw_env(OLD, NEW),
+        ),
+        0,
+    );
+    assert_changed(S2, &user, OLD, NEW);
+}
