@@ -172,3 +172,47 @@ fn users_match_enumdomusers_on_every_server() {
         }
     }
 }
+
+/// `samba-tool domain passwordsettings show` on the DC: "Label: value" lines.
+fn samba_tool_settings() -> Vec<(String, String)> {
+    let conf = std::env::var_os("SAMRPC_SAMBA_DIR")
+        .map_or_else(|| std::path::PathBuf::from("/tmp/samrpc-samba"), std::path::PathBuf::from)
+        .join("dc/etc/smb.conf");
+    let o = std::process::Command::new("samba-tool")
+        .args(["domain", "passwordsettings", "show", "-s"])
+        .arg(&conf)
+        .output()
+        .expect("run samba-tool");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "samba-tool failed: {text}{}", String::from_utf8_lossy(&o.stderr));
+    text.lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+#[test]
+fn dc_policy_matches_samba_tool_field_by_field() {
+    require_servers();
+    let settings = samba_tool_settings();
+    let get = |label: &str| -> u64 {
+        let v = &settings
+            .iter()
+            .find(|(k, _)| k == label)
+            .unwrap_or_else(|| panic!("{label} missing: {settings:?}"))
+            .1;
+        v.parse().unwrap_or_else(|e| panic!("{label}: {v:?}: {e}"))
+    };
+    let complexity = settings.iter().any(|(k, v)| k == "Password complexity" && v == "on");
+    let p = block_on(password_policy(DC.ip, admin_credentials(DC), None, ClientConfig::default()))
+        .unwrap()
+        .policy;
+    assert_eq!(u64::from(p.min_length), get("Minimum password length"));
+    assert_eq!(u64::from(p.history_length), get("Password history length"));
+    assert_eq!(p.complexity(), complexity);
+    assert_eq!(p.min_age_secs, get("Minimum password age (days)") * 86_400);
+    assert_eq!(p.max_age_secs, Some(get("Maximum password age (days)") * 86_400));
+    assert_eq!(u64::from(p.lockout_threshold), get("Account lockout threshold (attempts)"));
+    assert_eq!(p.lockout_duration_secs, Some(get("Account lockout duration (mins)") * 60));
+    assert_eq!(p.lockout_window_secs, get("Reset account lockout after (mins)") * 60);
+}
