@@ -326,3 +326,37 @@ fn change_over_ipv6_and_by_host_name() {
         assert_changed(DC, &user, OLD, NEW);
     }
 }
+
+#[test]
+fn nothing_listening_and_a_silent_server_fail_fast_as_network_errors() {
+    // Port 1 on the DC's address: refused at once.
+    let mut req = change_request(DC, "bob", OLD, NEW);
+    req.config.port = 1;
+    req.config = req.config.with_timeout(Duration::from_secs(3));
+    let t = Instant::now();
+    let e = change(req).expect_err("nothing listens on port 1");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert_eq!(e.kind(), ErrorKind::Network, "{e:?}");
+    assert_eq!(e.operation(), Operation::Connect, "{e:?}");
+    assert_eq!(e.exit_code(), 3);
+
+    // A listener that accepts and never answers: the request timeout applies.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let mut req = change_request(DC, "bob", OLD, NEW);
+    req.config.port = port;
+    req.config = req.config.with_timeout(Duration::from_secs(2));
+    let t = Instant::now();
+    let e = change(req).expect_err("a silent server cannot change anything");
+    let elapsed = t.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
+    assert_eq!(e.operation(), Operation::Negotiate, "{e:?}");
+    assert_eq!(e.exit_code(), 3);
+    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(5), "{elapsed:?}");
+}

@@ -636,3 +636,54 @@ fn account_name_forms() {
     );
     assert_changed(S2, &user, OLD, NEW);
 }
+
+/// A TCP listener on a free loopback port that accepts connections and never answers.
+fn silent_server() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_silent_server_times_out_with_exit_3() {
+    let port = silent_server().to_string();
+    let t = Instant::now();
+    let o = run(
+        &[
+            "passwd",
+            "127.0.0.1",
+            "bob",
+            "--iterations",
+            "5000",
+            "--port",
+            &port,
+            "--timeout",
+            "2",
+            "--json",
+        ],
+        None,
+        &pw_env(OLD, NEW),
+    );
+    let elapsed = t.elapsed();
+    let v = expect(&o, 3);
+    assert_eq!(v["error"]["kind"], "timeout", "{v}");
+    assert_eq!(v["error"]["operation"], "SMB negotiate", "{v}");
+    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(6), "{elapsed:?}");
+
+    // doctor: the TCP step passes, the negotiation step fails.
+    let v = expect(
+        &run(&["doctor", "127.0.0.1", "--port", &port, "--timeout", "2", "--json"], None, &[]),
+        1,
+    );
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["ok"], true, "{v}");
+    let last = steps.last().unwrap();
+    assert_eq!(last["ok"], false, "{v}");
+    assert_eq!(last["name"], "SMB negotiate", "{v}");
+}
