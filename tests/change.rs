@@ -360,3 +360,100 @@ fn nothing_listening_and_a_silent_server_fail_fast_as_network_errors() {
     assert_eq!(e.exit_code(), 3);
     assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
+
+/// The DC's smb.conf.
+fn dc_conf() -> std::path::PathBuf {
+    std::env::var_os("SAMRPC_SAMBA_DIR")
+        .map_or_else(|| std::path::PathBuf::from("/tmp/samrpc-samba"), std::path::PathBuf::from)
+        .join("dc/etc/smb.conf")
+}
+
+fn samba_tool(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("samba-tool")
+        .args(args)
+        .arg("-s")
+        .arg(dc_conf())
+        .output()
+        .expect("run samba-tool")
+}
+
+/// A fine-grained password policy on the DC whose passwords expire after two seconds
+/// (samba-tool counts in days, so msDS-MaximumPasswordAge is set through Samba's Python
+/// bindings).
+const PSO: &str = "samrpc-itest-expire-fast";
+
+fn ensure_fast_expiry_pso() {
+    if !samba_tool(&["domain", "passwordsettings", "pso", "show", PSO]).status.success() {
+        let o = samba_tool(&[
+            "domain",
+            "passwordsettings",
+            "pso",
+            "create",
+            PSO,
+            "10",
+            "--max-pwd-age=1",
+            "--min-pwd-age=0",
+            "--min-pwd-length=7",
+            "--history-length=0",
+            "--complexity=on",
+        ]);
+        // Another run may have created it meanwhile.
+        assert!(
+            o.status.success()
+                || samba_tool(&["domain", "passwordsettings", "pso", "show", PSO]).status.success(),
+            "pso create: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let script = r#"
+import sys, ldb
+from samba.samdb import SamDB
+from samba.param import LoadParm
+from samba.auth import system_session
+lp = LoadParm(); lp.load(sys.argv[1])
+db = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+res = db.search(base=db.domain_dn(), expression="(cn=%s)" % sys.argv[2], attrs=["dn"])
+m = ldb.Message(); m.dn = res[0].dn
+m["a"] = ldb.MessageElement("-20000000", ldb.FLAG_MOD_REPLACE, "msDS-MaximumPasswordAge")
+db.modify(m)
+"#;
+    // Samba's bindings belong to the system Python.
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let o = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(dc_conf())
+        .arg(PSO)
+        .output()
+        .expect("run python3");
+    assert!(
+        o.status.success(),
+        "setting the PSO's maximum age: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn an_expired_password_is_changed_over_an_automatic_anonymous_session() {
+    require_servers();
+    ensure_fast_expiry_pso();
+    let user = unique_user("che");
+    add_user(DC, &user, OLD, false);
+    let o = samba_tool(&["domain", "passwordsettings", "pso", "apply", PSO, &user]);
+    assert!(o.status.success(), "pso apply: {}", String::from_utf8_lossy(&o.stderr));
+    std::thread::sleep(Duration::from_secs(3));
+    // The password has expired (not "must change": a different status, the same retry).
+    assert_login_fails(DC, &user, OLD, "NT_STATUS_PASSWORD_EXPIRED");
+    let result = change(change_request(DC, &user, OLD, NEW));
+    // Lift the two-second expiry before checking the logons.
+    let o = samba_tool(&["domain", "passwordsettings", "pso", "unapply", PSO, &user]);
+    assert!(o.status.success(), "pso unapply: {}", String::from_utf8_lossy(&o.stderr));
+    let o = result.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(o.method, Method::ChangeUser4);
+    assert_eq!(o.session.kind, SessionKind::Anonymous);
+    assert_changed(DC, &user, OLD, NEW);
+}
