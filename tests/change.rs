@@ -6,6 +6,7 @@
 //!
 //! Every success is proven with Samba's own client: the new password logs in and the old one
 //! is refused with NT_STATUS_LOGON_FAILURE.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

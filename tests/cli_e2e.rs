@@ -687,3 +687,17 @@ fn a_silent_server_times_out_with_exit_3() {
     assert_eq!(last["ok"], false, "{v}");
     assert_eq!(last["name"], "SMB negotiate", "{v}");
 }
+
+#[test]
+fn stdin_passwords_keep_spaces_and_special_characters() {
+    require_servers();
+    // Only one line ending is stripped: leading and trailing spaces are part of the password.
+    let odd = " Sp%ce \\ \"Q\" 1! ";
+    for server in [DC, S2] {
+        let user = unique_user("ck");
+        add_user(server, &user, OLD, false);
+        expect(&run(&passwd_args(&server, &user), Some(&format!("{OLD}\n{odd}\n")), &[]), 0);
+        assert_changed(server, &user, OLD, odd);
+        assert_login_fails(server, &user, odd.trim(), "NT_STATUS_LOGON_FAILURE");
+    }
+}

@@ -1,6 +1,7 @@
 //! Reading the password policy, a user's password state and the user list through the
 //! library, checked field by field against Samba's own `rpcclient` (`getdompwinfo`,
 //! `samlookupnames`, `enumdomusers`) on the real servers.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

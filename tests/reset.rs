@@ -2,6 +2,7 @@
 //! domain's Administrator and on every standalone server by its own Administrator, with and
 //! without must-change, and the refusals (policy, unknown account, non-administrator,
 //! anonymous). Every success is proven with Samba's own client.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -4,6 +4,7 @@
 //! the encrypted server everything after it travels in SMB3 transform headers; and neither
 //! the old nor the new password appears in the capture in any encoding, not even over an
 //! anonymous (unsigned) session.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

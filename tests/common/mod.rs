@@ -241,6 +241,7 @@ pub fn rpcclient_dompwinfo(server: Server) -> (u16, u32) {
 }
 
 /// Run a future to completion on a fresh current-thread runtime.
+#[cfg(feature = "tokio")]
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -251,6 +252,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// A password change of `user` on `server` from `old` to `new` (Auto session, domain given,
 /// 5,000 PBKDF2 iterations to keep the suite fast).
+#[cfg(feature = "tokio")]
 pub fn change_request(
     server: Server,
     user: &str,
@@ -270,6 +272,7 @@ pub fn change_request(
 }
 
 /// The server's Administrator credentials.
+#[cfg(feature = "tokio")]
 pub fn admin_credentials(server: Server) -> samrpc::Credentials {
     samrpc::Credentials::password(
         "Administrator",
