@@ -143,3 +143,140 @@ pub fn assert_login_fails(server: Server, user: &str, password: &str, expected: 
         Err(e) => assert!(e.contains(expected), "expected {expected}, got: {e}"),
     }
 }
+
+/// The SMB dialect each server negotiates with samrpc.
+pub fn expected_dialect(server: Server) -> &'static str {
+    match server.ip {
+        "127.0.0.4" => "2.1",
+        "127.0.0.5" => "3.0",
+        _ => "3.1.1",
+    }
+}
+
+/// Whether the server refuses anonymous sessions (it requires encryption, which a null
+/// session cannot do).
+pub fn refuses_anonymous(server: Server) -> bool {
+    server.ip == S3.ip
+}
+
+/// The servers that accept anonymous sessions (every one but the encrypted S3).
+pub fn anonymous_servers() -> Vec<Server> {
+    ALL.into_iter().filter(|s| !refuses_anonymous(*s)).collect()
+}
+
+/// Run `rpcclient` as the server's Administrator with `commands`; the combined output.
+/// Panics when rpcclient fails.
+pub fn rpcclient_admin(server: Server, commands: &str) -> String {
+    let o = Command::new("rpcclient")
+        .arg("-U")
+        .arg(format!("{}\\Administrator%{}", server.domain, admin_password()))
+        .arg(server.ip)
+        .arg("-c")
+        .arg(commands)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run rpcclient ({e}); install the servers with `{SETUP}`")
+        });
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "rpcclient {commands:?} on {} failed: {text}", server.ip);
+    text
+}
+
+/// Parse a hexadecimal (`0x3e8`) or decimal number from rpcclient output.
+pub fn parse_num(s: &str) -> u64 {
+    let s = s.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).unwrap_or_else(|e| panic!("{s:?}: {e}")),
+        None => s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}")),
+    }
+}
+
+/// The (name, rid) pairs of `rpcclient -c enumdomusers` (`user:[name] rid:[0x3e8]`), sorted.
+/// With `all_accounts` every account (ACB mask 0, as samrpc asks), else rpcclient's default:
+/// normal accounts only (no machine or trust accounts).
+pub fn rpcclient_users(server: Server, all_accounts: bool) -> Vec<(String, u32)> {
+    let cmd = if all_accounts { "enumdomusers 0x02000000 0" } else { "enumdomusers" };
+    let text = rpcclient_admin(server, cmd);
+    let mut users: Vec<(String, u32)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("user:[")?;
+            let (name, rest) = rest.split_once("] rid:[")?;
+            let rid = rest.strip_suffix(']')?;
+            Some((name.to_owned(), u32::try_from(parse_num(rid)).unwrap()))
+        })
+        .collect();
+    assert!(!users.is_empty(), "no users parsed from: {text}");
+    users.sort();
+    users
+}
+
+/// The RID of `name` by `rpcclient -c "samlookupnames domain NAME"`.
+pub fn rpcclient_rid(server: Server, name: &str) -> u32 {
+    let text = rpcclient_admin(server, &format!("samlookupnames domain {name}"));
+    // "name NAME: 0x44f (1)"
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("name {name}:")))
+        .unwrap_or_else(|| panic!("no RID for {name} in: {text}"));
+    let rid = line.rsplit_once(':').unwrap().1.split_whitespace().next().unwrap();
+    u32::try_from(parse_num(rid)).unwrap()
+}
+
+/// `(min_password_length, password_properties)` from `rpcclient -c getdompwinfo`.
+pub fn rpcclient_dompwinfo(server: Server) -> (u16, u32) {
+    let text = rpcclient_admin(server, "getdompwinfo");
+    let field = |name: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in: {text}"));
+        parse_num(line.split_once(':').unwrap().1)
+    };
+    (
+        u16::try_from(field("min_password_length")).unwrap(),
+        u32::try_from(field("password_properties")).unwrap(),
+    )
+}
+
+/// Run a future to completion on a fresh current-thread runtime.
+#[cfg(feature = "tokio")]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// A password change of `user` on `server` from `old` to `new` (Auto session, domain given,
+/// 5,000 PBKDF2 iterations to keep the suite fast).
+#[cfg(feature = "tokio")]
+pub fn change_request(
+    server: Server,
+    user: &str,
+    old: &str,
+    new: &str,
+) -> samrpc::api::ChangePassword {
+    samrpc::api::ChangePassword {
+        host: server.ip.to_owned(),
+        user: user.to_owned(),
+        domain: Some(server.domain.to_owned()),
+        old: samrpc::Secret::Password(samrpc::Password::from(old)),
+        new: samrpc::Password::from(new),
+        session: samrpc::api::ChangeSession::Auto,
+        iterations: Some(5_000),
+        config: samrpc::ClientConfig::default(),
+    }
+}
+
+/// The server's Administrator credentials.
+#[cfg(feature = "tokio")]
+pub fn admin_credentials(server: Server) -> samrpc::Credentials {
+    samrpc::Credentials::password(
+        "Administrator",
+        Some(server.domain.to_owned()),
+        samrpc::Password::from(admin_password().as_str()),
+    )
+}
