@@ -348,7 +348,7 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
                     "the password must be changed, but the server refused the anonymous session needed to change it: {a}"
                 );
                 let hint = "The server does not allow anonymous access to \\PIPE\\samr (or requires encryption, which an anonymous session cannot do). Ask an administrator to reset the password, or change it on a domain controller that allows it.";
-                Error::new(a.kind(), a.operation(), msg).with_hint(hint)
+                a.with_message(msg).with_hint(hint)
             })
         }
         Err(e) => Err(e),
@@ -726,11 +726,12 @@ async fn set_password(
 }
 
 /// Negative 100-ns interval (as SAMR stores ages) to seconds; `None` for "never".
+///
+/// Windows writes "never" as the most negative value; Samba's standalone servers write it as
+/// 2^32 − 1 seconds (its 32-bit "infinite" policy value): both mean never.
 fn age_secs(v: i64) -> Option<u64> {
-    if v == i64::MIN || v == 0x8000_0000_0000_0000_u64 as i64 {
-        return None;
-    }
-    Some(v.unsigned_abs() / 10_000_000)
+    let secs = v.unsigned_abs() / 10_000_000;
+    if v == i64::MIN || secs >= u64::from(u32::MAX) { None } else { Some(secs) }
 }
 
 /// Read the domain password policy and, if `user` is given, that user's password state.

@@ -323,7 +323,9 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
         let err = Error::refused(op, status);
         return if op == Operation::SessionSetup && status == NtStatus::STATUS_ACCESS_DENIED {
             err.with_hint(
-                "The server refused the SMB session itself. Anonymous sessions are refused by                  servers that restrict anonymous access or require encryption (an anonymous                  session cannot encrypt); give credentials with -U, or check the account's logon                  rights.",
+                "The server refused the SMB session itself. Anonymous sessions are refused by servers \
+                 that restrict anonymous access or require encryption (an anonymous session \
+                 cannot encrypt); give credentials with -U, or check the account's logon rights.",
             )
         } else {
             err

@@ -110,6 +110,13 @@ impl Error {
         e
     }
 
+    /// Replace the message, keeping the kind, operation, status and fault.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// Replace the hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

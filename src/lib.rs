@@ -73,10 +73,12 @@
 /// Debug-level log through `tracing` when the `tracing` feature is on; nothing otherwise.
 /// Never pass secret material.
 #[cfg(feature = "tracing")]
+#[allow(unused_macros)]
 macro_rules! log_debug {
     ($($t:tt)*) => { ::tracing::debug!($($t)*) };
 }
 #[cfg(not(feature = "tracing"))]
+#[allow(unused_macros)]
 macro_rules! log_debug {
     ($($t:tt)*) => {};
 }

@@ -458,3 +458,25 @@ fn an_expired_password_is_changed_over_an_automatic_anonymous_session() {
     assert_eq!(o.session.kind, SessionKind::Anonymous);
     assert_changed(DC, &user, OLD, NEW);
 }
+
+#[test]
+fn anonymous_refusal_hint_reads_as_one_sentence() {
+    require_servers();
+    let user = unique_user("zb");
+    add_user(S3, &user, "Old-Pass-1!", false);
+    let mut req = change_request(S3, &user, "Old-Pass-1!", "New-Pass-2!");
+    req.session = ChangeSession::Anonymous;
+    let e = block_on(change_password(req)).unwrap_err();
+    let hint = e.hint().unwrap();
+    assert!(!hint.contains("  "), "hint has runs of spaces: {hint:?}");
+}
+
+#[test]
+fn must_change_on_s3_keeps_the_servers_status() {
+    require_servers();
+    let user = unique_user("zc");
+    add_user(S3, &user, "Old-Pass-1!", true);
+    let e = block_on(change_password(change_request(S3, &user, "Old-Pass-1!", "New-Pass-2!")))
+        .unwrap_err();
+    assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED), "{e:?}");
+}

@@ -23,6 +23,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features, warnings denied)"
 cargo clippy --all-targets --all-features -- -D warnings
 
+step "cargo clippy on the pure core alone (no default features)"
+cargo clippy --no-default-features --lib -- -D warnings
+
 step "cargo test --all-features"
 cargo test --all-features
 
