@@ -19,7 +19,7 @@ use crate::samr::{
     SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4, UserAllInformation, UserInfo,
     access, consts,
 };
-use crate::secret::{Password, SessionKey};
+use crate::secret::{NtHash, Password, SessionKey};
 use crate::status::NtStatus;
 
 /// How the password change authenticates.
@@ -433,14 +433,28 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     // Connect first: the PBKDF2 derivation is the expensive step and is wasted when the
     // server cannot be reached. (All input was checked above, before any traffic.)
     let mut client = connect_change(&req).await?;
-    let encrypted =
-        match encrypt_password_change_aes(&old_hash, &req.new, iterations, &mut OsRandom) {
-            Ok(e) => e,
-            Err(e) => {
-                client.close().await;
-                return Err(crypto_error(op4, e));
-            }
-        };
+    let result = change_on(&mut client, &req, old_hash, iterations, server_name, user_name).await;
+    client.close().await;
+    result
+}
+
+async fn change_on(
+    client: &mut SamrClient,
+    req: &ChangePassword,
+    old_hash: NtHash,
+    iterations: u64,
+    server_name: Option<RpcUnicodeString>,
+    user_name: RpcUnicodeString,
+) -> Result<Outcome, Error> {
+    let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+    // PBKDF2 is tens of milliseconds of CPU: keep it off the async executor.
+    let (hash, new) = (old_hash.clone(), req.new.clone());
+    let encrypted = tokio::task::spawn_blocking(move || {
+        encrypt_password_change_aes(&hash, &new, iterations, &mut OsRandom)
+    })
+    .await
+    .map_err(|_| Error::new(ErrorKind::Protocol, op4, "the key derivation task failed"))?
+    .map_err(|e| crypto_error(op4, e))?;
     let call4 = SamrUnicodeChangePasswordUser4 {
         server_name: server_name.clone(),
         user_name: user_name.clone(),
@@ -449,7 +463,6 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     let result4 = client.call_mutating(&call4).await.map(|r| r.status);
     let (method, status, iterations) = if lacks_call(&result4) {
         if !req.config.allow_rc4 {
-            client.close().await;
             return Err(match result4 {
                 Ok(s) => Error::refused(op4, s),
                 Err(e) => e,
@@ -485,17 +498,10 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
         _ => SamrUnicodeChangePasswordUser4::NAME,
     });
     if status == NtStatus::STATUS_PASSWORD_RESTRICTION {
-        let e = restriction_error(&mut client, op).await;
-        client.close().await;
-        return Err(e);
+        return Err(restriction_error(client, op).await);
     }
-    if let Err(e) = refused(op, status) {
-        client.close().await;
-        return Err(e);
-    }
-    let session = client.session().clone();
-    client.close().await;
-    Ok(Outcome { method, status, session, iterations })
+    refused(op, status)?;
+    Ok(Outcome { method, status, session: client.session().clone(), iterations })
 }
 
 /// Handles opened on the server's account domain.
