@@ -401,7 +401,7 @@ async fn round_trip(
     // stream (each resets the per-frame timeout).
     let mut interims = 0u32;
     loop {
-        let msg = timeout(cfg.request_timeout, read_frame(stream, max))
+        let msg = timeout(cfg.request_timeout, read_frame(stream, max, step))
             .await
             .map_err(|_| TransportError::Timeout { step, request_sent: true })??;
         match conn.receive(&msg).map_err(smb(step, true))? {
@@ -428,8 +428,12 @@ async fn round_trip(
     }
 }
 
-async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Vec<u8>, TransportError> {
-    let step = TransportStep::Read;
+/// Read one frame; failures are attributed to `step` (the exchange the frame answers).
+async fn read_frame(
+    stream: &mut TcpStream,
+    max: usize,
+    step: TransportStep,
+) -> Result<Vec<u8>, TransportError> {
     let mut hdr = [0u8; FRAME_HEADER_LEN];
     stream.read_exact(&mut hdr).await.map_err(|e| io_err(step, true, e))?;
     let len = parse_frame_len(hdr, max).map_err(smb(step, true))?;
