@@ -204,10 +204,14 @@ impl SamrClient {
 /// that the password may have changed.
 fn after_sent(e: Error, mutating: bool) -> Error {
     if mutating && e.kind() == ErrorKind::Protocol {
-        e.with_hint(
-            "The request was delivered before the answer went wrong, so the password may have \
-             changed: log in with the new password to find out.",
-        )
+        const MAY_HAVE_CHANGED: &str = "The request was delivered before the answer went wrong, \
+             so the password may have changed: log in with the new password to find out.";
+        // Keep the specific advice (e.g. "a response failed its integrity check") in front.
+        let hint = match e.hint() {
+            Some(h) => format!("{h} {MAY_HAVE_CHANGED}"),
+            None => MAY_HAVE_CHANGED.to_owned(),
+        };
+        e.with_hint(hint)
     } else {
         e
     }
@@ -258,9 +262,18 @@ pub(crate) fn map_transport(
             | TransportError::Closed { .. } => {
                 return outcome_unknown(call_op);
             }
+            // A bad signature, failed decryption or malformed answer after the request was
+            // delivered: the server may have acted on it.
+            TransportError::Smb2 { .. } => {
+                return after_sent(map_transport_inner(e, call_op, port), true);
+            }
             _ => {}
         }
     }
+    map_transport_inner(e, call_op, port)
+}
+
+fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Error {
     match e {
         TransportError::Resolve { host, source } => Error::new(
             ErrorKind::Network,
@@ -302,9 +315,7 @@ pub(crate) fn map_transport(
             op_for_step(step, call_op),
             format!("the server closed the connection during {step}"),
         ),
-        TransportError::Smb2 { step, source, request_sent } => {
-            after_sent(map_smb2(source, op_for_step(step, call_op)), mutating && request_sent)
-        }
+        TransportError::Smb2 { step, source, .. } => map_smb2(source, op_for_step(step, call_op)),
         TransportError::Auth(a) => Error::new(
             ErrorKind::Protocol,
             Operation::SessionSetup,

@@ -68,6 +68,16 @@ impl Clone for Password {
     }
 }
 
+impl Zeroize for Password {
+    /// Wipe the text now (it is also wiped on drop).
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// The inner `Zeroizing<String>` wipes the text on drop.
+impl ZeroizeOnDrop for Password {}
+
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(..)")
@@ -104,6 +114,16 @@ impl SecretBytes {
         self.0.is_empty()
     }
 }
+
+impl Zeroize for SecretBytes {
+    /// Wipe the bytes now (they are also wiped on drop).
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// The inner `Zeroizing<Vec<u8>>` wipes the bytes on drop.
+impl ZeroizeOnDrop for SecretBytes {}
 
 impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
