@@ -330,6 +330,19 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
 }
 
 fn map_smb2(e: Smb2Error, op: Operation) -> Error {
+    if op == Operation::Negotiate && e.status() == Some(NtStatus::STATUS_NOT_SUPPORTED) {
+        // [MS-SMB2] 3.3.5.4: the server found no dialect in common with the ones offered.
+        return Error::new(
+            ErrorKind::Security,
+            op,
+            "SMB negotiate failed: STATUS_NOT_SUPPORTED (the server speaks none of the SMB \
+             dialects offered, 2.1 to 3.1.1)",
+        )
+        .with_hint(
+            "The server is probably limited to SMB 2.0.2 or SMB1, whose integrity protection \
+             samrpc does not accept. Enable SMB 2.1 or later on the server.",
+        );
+    }
     if let Some(status) = e.status() {
         let err = Error::refused(op, status);
         return if op == Operation::SessionSetup && status == NtStatus::STATUS_ACCESS_DENIED {

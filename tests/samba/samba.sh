@@ -17,6 +17,8 @@
 #   127.0.0.3  standalone, signing mandatory, SMB3 encryption required   (SRV3)
 #   127.0.0.4  standalone, max protocol SMB2_10, signing mandatory       (SRV4)
 #   127.0.0.5  standalone, max protocol SMB3_00, signing mandatory       (SRV5)
+#   127.0.0.6  standalone, max protocol SMB2_02, signing not required    (SRV6; the
+#              downgrade-policy tests: an old server samrpc refuses by default)
 #
 # The administrator of every server is "Administrator" with the password in
 # $STATE/admin-password (on standalone servers "Administrator" is mapped to root).
@@ -28,7 +30,7 @@ set -euo pipefail
 
 STATE=${SAMRPC_SAMBA_DIR:-/tmp/samrpc-samba}
 ADMIN_PASSWORD_DEFAULT='Samrpc-Admin-2026!'
-STANDALONE=(2 3 4 5)
+STANDALONE=(2 3 4 5 6)
 
 log() { printf '[samba.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -143,6 +145,7 @@ write_standalone_conf() {
             3) printf '  server signing = mandatory\n  smb encrypt = required\n  server min protocol = SMB3_00\n' ;;
             4) printf '  server signing = mandatory\n  server max protocol = SMB2_10\n' ;;
             5) printf '  server signing = mandatory\n  server max protocol = SMB3_00\n' ;;
+            6) printf '  server signing = disabled\n  server max protocol = SMB2_02\n  server min protocol = SMB2_02\n' ;;
         esac
     } >"$d/smb.conf"
 }
@@ -199,7 +202,8 @@ cmd_status() {
     local ip pidfile role
     for entry in "127.0.0.1:dc:AD DC SAMR.TEST" "127.0.0.2:s2:standalone default" \
         "127.0.0.3:s3:standalone signing+encryption required" \
-        "127.0.0.4:s4:standalone max SMB2_10, signing" "127.0.0.5:s5:standalone max SMB3_00, signing"; do
+        "127.0.0.4:s4:standalone max SMB2_10, signing" "127.0.0.5:s5:standalone max SMB3_00, signing" \
+        "127.0.0.6:s6:standalone max SMB2_02, signing not required"; do
         IFS=: read -r ip name role <<<"$entry"
         pidfile=$STATE/$name.pid
         local pid=- port=closed
@@ -214,9 +218,9 @@ cmd_status() {
 server_ip() {
     case $1 in
         dc|127.0.0.1) echo 127.0.0.1 ;;
-        127.0.0.[2-5]) echo "$1" ;;
-        [2-5]) echo "127.0.0.$1" ;;
-        *) die "unknown server '$1' (use dc or 127.0.0.1..5)" ;;
+        127.0.0.[2-6]) echo "$1" ;;
+        [2-6]) echo "127.0.0.$1" ;;
+        *) die "unknown server '$1' (use dc or 127.0.0.1..6)" ;;
     esac
 }
 
@@ -267,5 +271,5 @@ case ${1:-} in
     install) cmd_install ;;
     add-user) shift; cmd_add_user "$@" ;;
     check-login) shift; cmd_check_login "$@" ;;
-    *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
 esac

@@ -28,12 +28,14 @@ pub enum Dir {
 }
 
 /// One DCE/RPC packet seen inside an SMB2 IOCTL, WRITE or READ.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rpc {
     /// The DCE/RPC PTYPE (0 request, 2 response, 3 fault, 11 bind, 12 bind_ack, …).
     pub ptype: u8,
     /// The opnum of a request.
     pub opnum: Option<u16>,
+    /// The first bytes (up to 32) of a request's stub data (after the 24-byte header).
+    pub stub_head: Vec<u8>,
 }
 
 /// What the proxy saw of one frame.
@@ -346,7 +348,12 @@ fn inspect(conn: usize, dir: Dir, index: usize, payload: &[u8]) -> Seen {
             if data.len() >= 4 && data[0] == 5 {
                 let pt = data[2];
                 let opnum = if pt == ptype::REQUEST { u16_at(data, 22) } else { None };
-                seen.rpc.push(Rpc { ptype: pt, opnum });
+                let stub_head = if pt == ptype::REQUEST {
+                    data.get(24..).map(|d| d[..d.len().min(32)].to_vec()).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                seen.rpc.push(Rpc { ptype: pt, opnum, stub_head });
             }
         }
         if next == 0 {
@@ -372,6 +379,16 @@ fn pipe_data(dir: Dir, command: u16, msg: &[u8]) -> Option<&[u8]> {
         _ => return None,
     };
     msg.get(off as usize..(off as usize).checked_add(len as usize)?)
+}
+
+/// The offset, within an unencrypted frame, of the opnum of the first DCE/RPC request carried
+/// by an IOCTL (for rewriting it in flight on unsigned sessions).
+pub fn request_opnum_offset(payload: &[u8]) -> Option<usize> {
+    if u16_at(payload, 12)? != cmd::IOCTL {
+        return None;
+    }
+    let off = u32_at(payload, HDR_LEN + 24)? as usize;
+    (payload.get(off + 2) == Some(&ptype::REQUEST)).then_some(off + 22)
 }
 
 /// Byte offset of the SMB2 body in an (unencrypted, non-compound) message.
