@@ -618,7 +618,7 @@ fn chained_reply(s: &Server, parts: &[(Command, u64, NtStatus, &[u8])], pad_last
 #[test]
 fn open_pipe_compound_is_related_aligned_and_signed_per_message() {
     use crate::smb2::header::FLAG_RELATED_OPERATIONS;
-    let (mut c, mut s) = logon(Dialect::SMB311, ConnectionConfig::default(), 0);
+    let (mut c, s) = logon(Dialect::SMB311, ConnectionConfig::default(), 0);
     let out = c.open_pipe_compound(Some("srv"), "samr", b"bind-pdu").unwrap();
     assert_eq!(out.requests.len(), 3);
     let msgs = split_chain(&out.bytes);
