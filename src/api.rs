@@ -305,13 +305,13 @@ fn crypto_error(op: Operation, e: crate::crypto::CryptoError) -> Error {
     Error::new(ErrorKind::InvalidInput, op, e.to_string())
 }
 
-fn unicode(op: Operation, s: &str) -> Result<RpcUnicodeString, Error> {
+pub(crate) fn unicode(op: Operation, s: &str) -> Result<RpcUnicodeString, Error> {
     RpcUnicodeString::new(s).map_err(|_| {
         Error::new(ErrorKind::InvalidInput, op, "a name is too long for an RPC_UNICODE_STRING")
     })
 }
 
-fn refused(op: Operation, status: NtStatus) -> Result<(), Error> {
+pub(crate) fn refused(op: Operation, status: NtStatus) -> Result<(), Error> {
     if status.is_error() { Err(Error::refused(op, status)) } else { Ok(()) }
 }
 
@@ -505,19 +505,19 @@ async fn change_on(
 }
 
 /// Handles opened on the server's account domain.
-struct DomainHandles {
-    server: ContextHandle,
-    domain: ContextHandle,
-    name: String,
+pub(crate) struct DomainHandles {
+    pub(crate) server: ContextHandle,
+    pub(crate) domain: ContextHandle,
+    pub(crate) name: String,
 }
 
-async fn close_handle(client: &mut SamrClient, handle: ContextHandle) {
+pub(crate) async fn close_handle(client: &mut SamrClient, handle: ContextHandle) {
     let _ = client.call(&SamrCloseHandle { handle }).await;
 }
 
 /// SamrConnect5, then the account domain (the server's own domain, not Builtin), opened with
 /// `domain_access`.
-async fn open_account_domain(
+pub(crate) async fn open_account_domain(
     client: &mut SamrClient,
     domain_access: u32,
 ) -> Result<DomainHandles, Error> {
@@ -576,7 +576,7 @@ async fn open_account_domain(
     Ok(DomainHandles { server, domain: r.handle, name })
 }
 
-async fn close_domain(client: &mut SamrClient, h: DomainHandles) {
+pub(crate) async fn close_domain(client: &mut SamrClient, h: DomainHandles) {
     close_handle(client, h.domain).await;
     close_handle(client, h.server).await;
 }
@@ -601,7 +601,7 @@ async fn lookup_rid(client: &mut SamrClient, h: &DomainHandles, user: &str) -> R
         .ok_or_else(|| Error::new(ErrorKind::Protocol, op, "the server returned no RID"))
 }
 
-async fn open_user(
+pub(crate) async fn open_user(
     client: &mut SamrClient,
     h: &DomainHandles,
     rid: u32,
@@ -673,7 +673,7 @@ fn level_missing(result: &Result<NtStatus, Error>) -> bool {
     }
 }
 
-async fn set_password(
+pub(crate) async fn set_password(
     client: &mut SamrClient,
     uh: &ContextHandle,
     key: &SessionKey,
@@ -753,7 +753,7 @@ pub async fn password_policy(
     result
 }
 
-async fn query_domain(
+pub(crate) async fn query_domain(
     client: &mut SamrClient,
     h: &DomainHandles,
     level: u16,

@@ -85,14 +85,11 @@ impl SamrClient {
             "connecting"
         );
         let mut rng = OsRandom;
-        let mut pipe = SmbPipe::connect(host, tcfg, auth, &mut rng)
-            .await
-            .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
-
         let mut unbound = Association::new(AssociationConfig::default());
         let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-        let ack = pipe
-            .transceive(&bind)
+        // TREE_CONNECT + CREATE + the bind go out as one compound.
+        let mut auth = auth;
+        let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
             .await
             .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
         let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
@@ -194,9 +191,24 @@ impl SamrClient {
     /// Close the pipe, the tree connection and the session (best effort: errors while
     /// closing are logged, not returned).
     pub async fn close(self) {
-        if let Err(_e) = self.pipe.close().await {
-            crate::log_debug!(error = %_e, "close failed");
+        // CLOSE + TREE_DISCONNECT + LOGOFF in one compound, not waited for.
+        match self.pipe.close_nowait().await {
+            Ok(_flights) => crate::log_debug!(flights = _flights, "closed"),
+            Err(_e) => crate::log_debug!(error = %_e, "close failed"),
         }
+    }
+
+    /// Close like [`SamrClient::close`] and return the number of SMB2 request flights the
+    /// connection used in all (connection setup, calls and the teardown flight); `None` if
+    /// the teardown could not be sent.
+    pub async fn close_counted(self) -> Option<u32> {
+        self.pipe.close_nowait().await.ok()
+    }
+
+    /// SMB2 request flights sent so far on this connection (setup included; the teardown
+    /// adds one more).
+    pub fn flights(&self) -> u32 {
+        self.pipe.flights()
     }
 }
 

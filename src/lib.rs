@@ -96,6 +96,8 @@ pub mod dcerpc;
 pub mod error;
 pub mod ndr;
 pub mod rng;
+#[cfg(feature = "tokio")]
+pub mod rotate;
 pub mod samr;
 pub mod secret;
 pub mod smb2;

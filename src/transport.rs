@@ -8,7 +8,7 @@
 use crate::auth::{AuthError, Authenticator, Step as AuthStep};
 use crate::rng::SecureRandom;
 use crate::secret::SessionKey;
-use crate::smb2::connection::{Outgoing, PipeData, Received, Response};
+use crate::smb2::connection::{Outgoing, OutgoingCompound, PipeData, Received, Response};
 use crate::smb2::create::FileId;
 use crate::smb2::framing::{FRAME_HEADER_LEN, frame_header, parse_frame_len};
 use crate::smb2::phases::{self, Accepted, Authenticating, Established, Receive, SetupProgress};
@@ -310,6 +310,7 @@ pub struct SmbPipe {
     server_name: String,
     broken: bool,
     use_write_read: bool,
+    flights: u32,
 }
 
 impl fmt::Debug for SmbPipe {
@@ -388,15 +389,8 @@ async fn round_trip(
     step: TransportStep,
     cfg: &TransportConfig,
 ) -> Result<Response, TransportError> {
-    let hdr = frame_header(out.bytes.len()).map_err(smb(step, false))?;
-    let mut framed = Vec::with_capacity(FRAME_HEADER_LEN + out.bytes.len());
-    framed.extend_from_slice(&hdr);
-    framed.extend_from_slice(&out.bytes);
-    timeout(cfg.request_timeout, stream.write_all(&framed))
-        .await
-        .map_err(|_| TransportError::Timeout { step, request_sent: false })?
-        .map_err(|e| io_err(step, false, e))?;
-    let max = cfg.max_frame.min(conn.max_frame_len().saturating_add(4096)).max(65536 + 4096);
+    send_frame(stream, &out.bytes, step, cfg).await?;
+    let max = frame_limit(cfg, conn.max_frame_len());
     // A server sends one STATUS_PENDING interim per request; tolerate a few, not an endless
     // stream. The timeout covers the whole exchange, interims included: a server that keeps
     // answering "pending" cannot hold the client past `request_timeout`.
@@ -428,6 +422,77 @@ async fn round_trip(
             }
         }
     }
+}
+
+/// Frame and write one request flight (a message or a compound chain).
+async fn send_frame(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    step: TransportStep,
+    cfg: &TransportConfig,
+) -> Result<(), TransportError> {
+    let hdr = frame_header(bytes.len()).map_err(smb(step, false))?;
+    let mut framed = Vec::with_capacity(FRAME_HEADER_LEN + bytes.len());
+    framed.extend_from_slice(&hdr);
+    framed.extend_from_slice(bytes);
+    timeout(cfg.request_timeout, stream.write_all(&framed))
+        .await
+        .map_err(|_| TransportError::Timeout { step, request_sent: false })?
+        .map_err(|e| io_err(step, false, e))
+}
+
+/// The largest frame accepted from the server now.
+fn frame_limit(cfg: &TransportConfig, conn_max: usize) -> usize {
+    cfg.max_frame.min(conn_max.saturating_add(4096)).max(65536 + 4096)
+}
+
+/// Send a compound chain and wait for the final response of every request in it (the
+/// server may answer chained or message by message, with STATUS_PENDING interims).
+async fn compound_trip(
+    stream: &mut TcpStream,
+    conn: &mut Established,
+    out: OutgoingCompound,
+    step: TransportStep,
+    cfg: &TransportConfig,
+) -> Result<Vec<Response>, TransportError> {
+    send_frame(stream, &out.bytes, step, cfg).await?;
+    let max = frame_limit(cfg, conn.max_frame_len());
+    let mut finals: Vec<Option<Response>> = vec![None; out.requests.len()];
+    // As in `round_trip`, the timeout covers the whole exchange, interims included.
+    let deadline = tokio::time::Instant::now() + cfg.request_timeout;
+    let mut interims = 0u32;
+    let index = |id: u64| out.requests.iter().position(|(m, _)| *m == id);
+    while finals.iter().any(Option::is_none) {
+        let msg = tokio::time::timeout_at(deadline, read_frame(stream, max, step))
+            .await
+            .map_err(|_| TransportError::Timeout { step, request_sent: true })??;
+        for item in conn.receive_chain(&msg).map_err(smb(step, true))? {
+            match item {
+                Received::Interim { message_id } if index(message_id).is_some() => {
+                    interims += 1;
+                    if interims > MAX_INTERIMS {
+                        return Err(smb(step, true)(Smb2Error::Protocol(
+                            "too many interim responses for one request",
+                        )));
+                    }
+                }
+                Received::Final(r) => match index(r.header.message_id) {
+                    Some(i) if finals[i].is_none() => finals[i] = Some(r),
+                    _ => {
+                        return Err(smb(step, true)(Smb2Error::Protocol(
+                            "final response for another request",
+                        )));
+                    }
+                },
+                Received::Interim { .. } => {
+                    return Err(smb(step, true)(Smb2Error::Protocol(
+                        "interim response for another request",
+                    )));
+                }
+            }
+        }
+    }
+    Ok(finals.into_iter().flatten().collect())
 }
 
 /// Read one direct-TCP frame; failures name `step`, the exchange in progress.
@@ -464,14 +529,44 @@ impl SmbPipe {
         authenticator: &mut dyn Authenticator,
         rng: &mut (dyn SecureRandom + Send),
     ) -> Result<Self, TransportError> {
+        Self::connect_limited(host, config, authenticator, rng, None).await.map(|(p, _)| p)
+    }
+
+    /// Like [`Self::connect_with`], then transceive `first_pdu` (typically the DCE/RPC bind)
+    /// and return its answer. TREE_CONNECT, CREATE and the transceive IOCTL travel as one
+    /// related compound (on 3.0 / 3.0.2 the tree connect and VALIDATE_NEGOTIATE_INFO go
+    /// first, then CREATE + IOCTL), saving two round trips.
+    pub async fn connect_transceive(
+        host: &str,
+        config: TransportConfig,
+        authenticator: &mut dyn Authenticator,
+        rng: &mut (dyn SecureRandom + Send),
+        first_pdu: &[u8],
+    ) -> Result<(Self, Vec<u8>), TransportError> {
+        let (pipe, first) =
+            Self::connect_limited(host, config, authenticator, rng, Some(first_pdu)).await?;
+        let first = first.ok_or(TransportError::Smb2 {
+            step: TransportStep::Transceive,
+            source: Smb2Error::Protocol("no answer to the first PDU"),
+            request_sent: true,
+        })?;
+        Ok((pipe, first))
+    }
+
+    async fn connect_limited(
+        host: &str,
+        config: TransportConfig,
+        authenticator: &mut dyn Authenticator,
+        rng: &mut (dyn SecureRandom + Send),
+        first_pdu: Option<&[u8]>,
+    ) -> Result<(Self, Option<Vec<u8>>), TransportError> {
+        let fut = Self::connect_inner(host, config.clone(), authenticator, rng, first_pdu);
         match config.operation_timeout {
-            Some(limit) => timeout(limit, Self::connect_inner(host, config, authenticator, rng))
-                .await
-                .map_err(|_| TransportError::Timeout {
-                    step: TransportStep::Operation,
-                    request_sent: false,
-                })?,
-            None => Self::connect_inner(host, config, authenticator, rng).await,
+            Some(limit) => timeout(limit, fut).await.map_err(|_| TransportError::Timeout {
+                step: TransportStep::Operation,
+                request_sent: false,
+            })?,
+            None => fut.await,
         }
     }
 
@@ -480,7 +575,9 @@ impl SmbPipe {
         cfg: TransportConfig,
         auth: &mut dyn Authenticator,
         rng: &mut (dyn SecureRandom + Send),
-    ) -> Result<Self, TransportError> {
+        first_pdu: Option<&[u8]>,
+    ) -> Result<(Self, Option<Vec<u8>>), TransportError> {
+        let mut flights = 0u32;
         let addrs = resolve(host, cfg.port, cfg.connect_timeout).await?;
         let (mut stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
         debug!(%peer, "TCP connected");
@@ -499,6 +596,7 @@ impl SmbPipe {
         // NEGOTIATE
         let step = TransportStep::Negotiate;
         let (mut negotiating, out) = phases::start(ccfg, rng).map_err(smb(step, false))?;
+        flights += 1;
         let r = round_trip(&mut stream, &mut negotiating, out, step, &cfg).await?;
         let (authenticating, _hint) = negotiating.negotiated(&r).map_err(smb(step, true))?;
 
@@ -525,6 +623,7 @@ impl SmbPipe {
                     ));
                 };
                 let out = a.request(&token).map_err(smb(step, false))?;
+                flights += 1;
                 let r = round_trip(&mut stream, &mut a, out, step, &cfg).await?;
                 match a.response(&r).map_err(smb(step, true))? {
                     SetupProgress::More(a, t) => {
@@ -546,7 +645,7 @@ impl SmbPipe {
                 "the authenticator finished before the server accepted the logon",
             ));
         };
-        let mut conn = accepted.complete(session_key).map_err(smb(step, true))?;
+        let conn = accepted.complete(session_key).map_err(smb(step, true))?;
         if let Some(i) = conn.info() {
             debug!(
                 dialect = %i.dialect,
@@ -558,39 +657,106 @@ impl SmbPipe {
             let _ = &i;
         }
 
-        // TREE_CONNECT IPC$
         let server_name = cfg
             .server_name
             .clone()
             .unwrap_or_else(|| host.trim_start_matches('[').trim_end_matches(']').to_owned());
-        let step = TransportStep::TreeConnect;
-        let out = conn.tree_connect_request(&server_name).map_err(smb(step, false))?;
-        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-        conn.handle_tree_connect(&r).map_err(smb(step, true))?;
-
-        if conn.needs_validate_negotiate() {
-            let step = TransportStep::ValidateNegotiate;
-            let out = conn.validate_negotiate_request().map_err(smb(step, false))?;
-            let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-            conn.handle_validate_negotiate(&r).map_err(smb(step, true))?;
-        }
-
-        let step = TransportStep::OpenPipe;
-        let out = conn.create_pipe_request(&cfg.pipe).map_err(smb(step, false))?;
-        let r = round_trip(&mut stream, &mut conn, out, step, &cfg).await?;
-        let file_id = conn.handle_create(&r).map_err(smb(step, true))?;
-        debug!(pipe = %cfg.pipe, "named pipe open");
-
-        Ok(Self {
+        let mut pipe = Self {
             stream,
             conn,
-            file_id,
+            file_id: FileId::default(),
             cfg,
             peer,
             server_name,
             broken: false,
             use_write_read: false,
-        })
+            flights,
+        };
+        let first = pipe.open(first_pdu).await?;
+        debug!(pipe = %pipe.cfg.pipe, flights = pipe.flights, "named pipe open");
+        Ok((pipe, first))
+    }
+
+    /// TREE_CONNECT IPC$ (+ VALIDATE_NEGOTIATE_INFO on 3.0 / 3.0.2) and CREATE the pipe;
+    /// with `first_pdu`, also transceive it. Related requests go in one compound where the
+    /// dialect allows; a server that refuses the compound gets separate requests.
+    async fn open(&mut self, first_pdu: Option<&[u8]>) -> Result<Option<Vec<u8>>, TransportError> {
+        let server_name = self.server_name.clone();
+        let pipe_name = self.cfg.pipe.clone();
+        let Some(pdu) = first_pdu else {
+            self.tree_connect(&server_name).await?;
+            self.create(&pipe_name).await?;
+            return Ok(None);
+        };
+        let with_tree = !self.conn.validate_negotiate_pending();
+        if !with_tree {
+            self.tree_connect(&server_name).await?;
+        }
+        let step = if with_tree { TransportStep::TreeConnect } else { TransportStep::OpenPipe };
+        let out = self
+            .conn
+            .open_pipe_compound(with_tree.then_some(server_name.as_str()), &pipe_name, pdu)
+            .map_err(smb(step, false))?;
+        self.flights += 1;
+        let rs = compound_trip(&mut self.stream, &mut self.conn, out, step, &self.cfg).await?;
+        let short = || smb(step, true)(Smb2Error::Protocol("short compound response"));
+        let mut rs = rs.into_iter();
+        let tree = if with_tree { Some(rs.next().ok_or_else(short)?) } else { None };
+        let create = rs.next().ok_or_else(short)?;
+        let ioctl = rs.next().ok_or_else(short)?;
+        if let Some(tree) = tree {
+            self.conn.handle_tree_connect(&tree).map_err(smb(TransportStep::TreeConnect, true))?;
+        }
+        match self.conn.handle_create(&create) {
+            Ok(id) => self.file_id = id,
+            Err(e) if e.status().is_some() => {
+                // Refused inside the compound (e.g. a share demanding encryption that the
+                // chain did not have yet): open the pipe on its own.
+                debug!(error = %e, "compound CREATE refused; retrying alone");
+                self.create(&pipe_name).await?;
+                return self.transceive(pdu).await.map(Some);
+            }
+            Err(e) => return Err(smb(TransportStep::OpenPipe, true)(e)),
+        }
+        match self.conn.handle_transceive(&ioctl) {
+            Ok(PipeData { data, more: false }) => Ok(Some(data)),
+            Ok(PipeData { data, more: true }) => {
+                self.read_rest(data, TransportStep::Transceive).await.map(Some)
+            }
+            Err(e) if e.status().is_some() => {
+                debug!(error = %e, "compound transceive refused; retrying alone");
+                self.transceive(pdu).await.map(Some)
+            }
+            Err(e) => Err(smb(TransportStep::Transceive, true)(e)),
+        }
+    }
+
+    async fn tree_connect(&mut self, server_name: &str) -> Result<(), TransportError> {
+        let step = TransportStep::TreeConnect;
+        let out = self.conn.tree_connect_request(server_name).map_err(smb(step, false))?;
+        let r = self.exchange(out, step).await?;
+        self.conn.handle_tree_connect(&r).map_err(smb(step, true))?;
+        if self.conn.needs_validate_negotiate() {
+            let step = TransportStep::ValidateNegotiate;
+            let out = self.conn.validate_negotiate_request().map_err(smb(step, false))?;
+            let r = self.exchange(out, step).await?;
+            self.conn.handle_validate_negotiate(&r).map_err(smb(step, true))?;
+        }
+        Ok(())
+    }
+
+    async fn create(&mut self, pipe_name: &str) -> Result<(), TransportError> {
+        let step = TransportStep::OpenPipe;
+        let out = self.conn.create_pipe_request(pipe_name).map_err(smb(step, false))?;
+        let r = self.exchange(out, step).await?;
+        self.file_id = self.conn.handle_create(&r).map_err(smb(step, true))?;
+        Ok(())
+    }
+
+    /// The number of request flights (frames carrying one request or one compound chain)
+    /// sent on this connection so far, connection setup included.
+    pub fn flights(&self) -> u32 {
+        self.flights
     }
 
     async fn exchange(
@@ -601,6 +767,7 @@ impl SmbPipe {
         if self.broken {
             return Err(TransportError::Broken);
         }
+        self.flights = self.flights.saturating_add(1);
         let r = round_trip(&mut self.stream, &mut self.conn, out, step, &self.cfg).await;
         if let Err(e) = &r {
             // A status failure leaves the connection usable; anything else breaks it.
@@ -726,23 +893,38 @@ impl SmbPipe {
         self.conn.info().map(|i| i.max_transact_size as usize).unwrap_or(4280)
     }
 
-    /// CLOSE the pipe, TREE_DISCONNECT and LOGOFF, then shut the socket down.
+    /// CLOSE the pipe, TREE_DISCONNECT and LOGOFF (one compound), wait for the answers, then
+    /// shut the socket down.
     pub async fn close(mut self) -> Result<(), TransportError> {
         let step = TransportStep::Close;
         if self.broken {
             return Err(TransportError::Broken);
         }
-        let out = self.conn.close_request(self.file_id).map_err(smb(step, false))?;
-        let r = self.exchange(out, step).await?;
-        self.conn.handle_close(&r).map_err(smb(step, true))?;
-        let out = self.conn.tree_disconnect_request().map_err(smb(step, false))?;
-        let r = self.exchange(out, step).await?;
-        self.conn.handle_tree_disconnect(&r).map_err(smb(step, true))?;
-        let out = self.conn.logoff_request().map_err(smb(step, false))?;
-        let r = self.exchange(out, step).await?;
-        self.conn.handle_logoff(&r).map_err(smb(step, true))?;
+        let out = self.conn.teardown_compound(self.file_id).map_err(smb(step, false))?;
+        self.flights = self.flights.saturating_add(1);
+        let rs = compound_trip(&mut self.stream, &mut self.conn, out, step, &self.cfg).await?;
+        let [close, tdis, logoff] = <[Response; 3]>::try_from(rs)
+            .map_err(|_| smb(step, true)(Smb2Error::Protocol("short compound response")))?;
+        self.conn.handle_close(&close).map_err(smb(step, true))?;
+        self.conn.handle_tree_disconnect(&tdis).map_err(smb(step, true))?;
+        self.conn.handle_logoff(&logoff).map_err(smb(step, true))?;
         let _ = timeout(self.cfg.request_timeout, self.stream.shutdown()).await;
         Ok(())
+    }
+
+    /// Send CLOSE, TREE_DISCONNECT and LOGOFF as one compound without waiting for the answers,
+    /// then shut the socket down: the server cleans up either way, and the caller saves a
+    /// round trip. Returns the connection's total number of request flights.
+    pub async fn close_nowait(mut self) -> Result<u32, TransportError> {
+        let step = TransportStep::Close;
+        if self.broken {
+            return Err(TransportError::Broken);
+        }
+        let out = self.conn.teardown_compound(self.file_id).map_err(smb(step, false))?;
+        self.flights = self.flights.saturating_add(1);
+        send_frame(&mut self.stream, &out.bytes, step, &self.cfg).await?;
+        let _ = timeout(self.cfg.request_timeout, self.stream.shutdown()).await;
+        Ok(self.flights)
     }
 }
 

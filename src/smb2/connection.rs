@@ -445,11 +445,18 @@ impl Connection {
             (msg.to_vec(), false)
         };
         let header = Header::decode(&message)?;
-        if !header.is_response() {
-            return Err(Smb2Error::Protocol("received a request, not a response"));
-        }
         if header.next_command != 0 {
             return Err(Smb2Error::Protocol("compound responses are not expected"));
+        }
+        self.receive_one(message, encrypted)
+    }
+
+    /// Check one plaintext message (a whole message, or one element of a chain including
+    /// its padding, which the signature covers).
+    fn receive_one(&mut self, message: Vec<u8>, encrypted: bool) -> Result<Received> {
+        let header = Header::decode(&message)?;
+        if !header.is_response() {
+            return Err(Smb2Error::Protocol("received a request, not a response"));
         }
         let Some(&command) = self.outstanding.get(&header.message_id) else {
             return Err(Smb2Error::UnknownMessageId(header.message_id));
@@ -957,6 +964,9 @@ impl Connection {
         Ok(())
     }
 }
+
+mod compound;
+pub use compound::OutgoingCompound;
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@
 //!
 //! Every phase implements [`Receive`] so one I/O loop can serve them all.
 
-use super::connection::{PipeData, Received, Response, SetupStep};
+use super::connection::{OutgoingCompound, PipeData, Received, Response, SetupStep};
 use super::create::FileId;
 use super::tree_connect::TreeConnectResponse;
 use super::{Connection, ConnectionConfig, Outgoing, Result, SessionInfo};
@@ -198,6 +198,27 @@ impl Established {
     /// See [`Connection::handle_tree_disconnect`].
     pub fn handle_tree_disconnect(&mut self, resp: &Response) -> Result<()> {
         self.0.handle_tree_disconnect(resp)
+    }
+    /// See [`Connection::validate_negotiate_pending`].
+    pub fn validate_negotiate_pending(&self) -> bool {
+        self.0.validate_negotiate_pending()
+    }
+    /// See [`Connection::open_pipe_compound`].
+    pub fn open_pipe_compound(
+        &mut self,
+        server: Option<&str>,
+        pipe: &str,
+        pdu: &[u8],
+    ) -> Result<OutgoingCompound> {
+        self.0.open_pipe_compound(server, pipe, pdu)
+    }
+    /// See [`Connection::teardown_compound`].
+    pub fn teardown_compound(&mut self, file_id: FileId) -> Result<OutgoingCompound> {
+        self.0.teardown_compound(file_id)
+    }
+    /// See [`Connection::receive_chain`].
+    pub fn receive_chain(&mut self, msg: &[u8]) -> Result<Vec<Received>> {
+        self.0.receive_chain(msg)
     }
     /// See [`Connection::logoff_request`].
     pub fn logoff_request(&mut self) -> Result<Outgoing> {

@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod output;
+mod rotate;
 mod secrets;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
@@ -28,7 +29,7 @@ or reset was sent: log in with the new password to find out).
 Secrets are never taken from the command line: environment variables (SAMRPC_*), else one
 per line on standard input when it is not a terminal, else prompts without echo.";
 
-const DPAPI_WARNING: &str = "A reset is not a change: Windows protects the user's DPAPI secrets \
+pub(crate) const DPAPI_WARNING: &str = "A reset is not a change: Windows protects the user's DPAPI secrets \
 (saved credentials, EFS-encrypted files, certificate private keys) with keys derived from the \
 password. A change re-protects them; a reset cannot, so they may become unreadable for good. \
 Prefer `samrpc passwd` whenever the old password is known.";
@@ -114,6 +115,9 @@ enum Command {
     /// List the domain's user accounts
     #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
+    /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--port P] [--timeout SECS] [--json] [-v]")]
+    Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
     #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
@@ -121,7 +125,7 @@ enum Command {
 
 /// Options every command takes.
 #[derive(Clone, Args)]
-struct Common {
+pub(crate) struct Common {
     /// TCP port of the SMB server
     #[arg(long, value_name = "P", default_value_t = 445,
           value_parser = clap::value_parser!(u16).range(1..))]
@@ -250,6 +254,7 @@ impl Command {
         match self {
             Self::Passwd(a) => &a.common,
             Self::Reset(a) => &a.common,
+            Self::Rotate(a) => &a.common,
             Self::Policy(a) => &a.common,
             Self::Users(a) => &a.common,
             Self::Doctor(a) => &a.common,
@@ -258,7 +263,7 @@ impl Command {
 }
 
 /// The connection settings from the common options.
-fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
+pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     let mut c = ClientConfig::default();
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
@@ -269,7 +274,7 @@ fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
 }
 
 /// `NAME`, `DOMAIN\NAME` or `NAME@DOMAIN` → (name, domain); an empty name is a usage error.
-fn parse_account(s: &str, option: &str) -> Result<(String, Option<String>), Error> {
+pub(crate) fn parse_account(s: &str, option: &str) -> Result<(String, Option<String>), Error> {
     let (name, domain) = Credentials::split_account(s);
     if name.is_empty() {
         return Err(usage(format!("{option}: the account name is empty")));
@@ -278,7 +283,7 @@ fn parse_account(s: &str, option: &str) -> Result<(String, Option<String>), Erro
 }
 
 /// `DOMAIN\NAME` or `NAME`.
-fn account_display(name: &str, domain: Option<&str>) -> String {
+pub(crate) fn account_display(name: &str, domain: Option<&str>) -> String {
     match domain {
         Some(d) => format!("{d}\\{name}"),
         None => name.to_owned(),
@@ -301,7 +306,7 @@ fn warn_rc4(m: Method) {
 }
 
 /// Record `err` in `rep` with the fallback hint for its kind.
-fn fail(rep: &mut Report, err: Error, headline: Option<String>, port: u16) {
+pub(crate) fn fail(rep: &mut Report, err: Error, headline: Option<String>, port: u16) {
     let hint = output::fallback_hint(&err, &rep.server, port);
     rep.fail(err, headline, hint);
 }
@@ -555,6 +560,7 @@ async fn run(command: Command, secrets: &mut SecretReader<'_>) -> Report {
     match command {
         Command::Passwd(a) => passwd(a, secrets).await,
         Command::Reset(a) => reset(a, secrets).await,
+        Command::Rotate(a) => rotate::rotate(a, secrets).await,
         Command::Policy(a) => policy(a, secrets).await,
         Command::Users(a) => users(a, secrets).await,
         Command::Doctor(a) => doctor(a, secrets).await,

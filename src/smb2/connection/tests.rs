@@ -572,3 +572,160 @@ fn error_status_is_typed() {
     assert_eq!(e.status(), Some(NtStatus::STATUS_LOGON_FAILURE));
     let _ = Key16::new([0; 16]);
 }
+
+/// Split a plaintext compound chain at each NextCommand.
+fn split_chain(chain: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = chain;
+    loop {
+        let next = Header::decode(rest).unwrap().next_command as usize;
+        if next == 0 {
+            out.push(rest.to_vec());
+            return out;
+        }
+        out.push(rest[..next].to_vec());
+        rest = &rest[next..];
+    }
+}
+
+/// A chained response: each message padded to 8 bytes with 0xAA (Samba does not zero its
+/// padding), NextCommand set, each signed over its padded bytes ([MS-SMB2] 3.3.4.1.3).
+fn chained_reply(s: &Server, parts: &[(Command, u64, NtStatus, &[u8])], pad_last: bool) -> Vec<u8> {
+    let keys = s.keys.as_ref().unwrap();
+    let mut chain = Vec::new();
+    for (i, (cmd, mid, status, body)) in parts.iter().enumerate() {
+        let mut m = Server::header(*cmd, *mid, *status, SID, TID, 8);
+        m.extend_from_slice(body);
+        let last = i + 1 == parts.len();
+        if !last || pad_last {
+            while m.len() % 8 != 0 {
+                m.push(0xAA);
+            }
+        }
+        if !last {
+            let n = m.len() as u32;
+            m[20..24].copy_from_slice(&n.to_le_bytes());
+        }
+        signing::sign(&mut m, s.signing, &keys.signing).unwrap();
+        chain.extend_from_slice(&m);
+    }
+    chain
+}
+
+/// [MS-SMB2] 3.2.4.1.4: a related chain TREE_CONNECT + CREATE + IOCTL, each message 8-byte
+/// aligned and signed on its own, the later ones RELATED with TreeId 0xFFFFFFFF and the
+/// all-ones FileId; the chained, padded, signed answer is taken apart and applied.
+#[test]
+fn open_pipe_compound_is_related_aligned_and_signed_per_message() {
+    use crate::smb2::header::FLAG_RELATED_OPERATIONS;
+    let (mut c, s) = logon(Dialect::SMB311, ConnectionConfig::default(), 0);
+    let out = c.open_pipe_compound(Some("srv"), "samr", b"bind-pdu").unwrap();
+    assert_eq!(out.requests.len(), 3);
+    let msgs = split_chain(&out.bytes);
+    assert_eq!(msgs.len(), 3);
+    for (i, m) in msgs.iter().enumerate() {
+        let h = Header::decode(m).unwrap();
+        assert_eq!(h.message_id, out.requests[i].0);
+        assert_eq!(h.command, out.requests[i].1);
+        assert_eq!(h.session_id, SID);
+        if i < 2 {
+            assert_eq!(m.len() % 8, 0, "message {i} padded to 8 bytes");
+            assert_eq!(h.next_command as usize, m.len());
+        }
+        assert!(signing::verify(m, s.signing, &s.keys.as_ref().unwrap().signing), "sig {i}");
+        assert_eq!(h.flags & FLAG_RELATED_OPERATIONS != 0, i > 0, "related flag {i}");
+        if i > 0 {
+            assert_eq!(h.tree_id, 0xFFFF_FFFF);
+        }
+    }
+    // The IOCTL acts on the previous request's handle.
+    assert_eq!(&msgs[2][64 + 8..64 + 24], &[0xFF; 16]);
+    assert!(msgs[2].ends_with(b"bind-pdu"));
+
+    let mut tc = Writer::new();
+    tc.u16(16).u8(2).u8(0).u32(0).u32(0).u32(0x1F01FF);
+    let ids: Vec<u64> = out.requests.iter().map(|r| r.0).collect();
+    let chain = chained_reply(
+        &s,
+        &[
+            (Command::TREE_CONNECT, ids[0], NtStatus::STATUS_SUCCESS, tc.as_slice()),
+            (Command::CREATE, ids[1], NtStatus::STATUS_SUCCESS, &create_body()),
+            (Command::IOCTL, ids[2], NtStatus::STATUS_SUCCESS, &ioctl_body(b"ack")),
+        ],
+        false,
+    );
+    let got = c.receive_chain(&chain).unwrap();
+    let rs: Vec<Response> = got
+        .into_iter()
+        .map(|g| match g {
+            Received::Final(r) => r,
+            Received::Interim { .. } => panic!("interim"),
+        })
+        .collect();
+    c.handle_tree_connect(&rs[0]).unwrap();
+    assert_eq!(c.handle_create(&rs[1]).unwrap(), FileId { persistent: 0x11, volatile: 0x22 });
+    assert_eq!(c.handle_transceive(&rs[2]).unwrap().data, b"ack");
+    assert_eq!(c.outstanding(), 0);
+
+    // A tampered element of the chain fails its own signature.
+    let out = c.teardown_compound(FileId { persistent: 0x11, volatile: 0x22 }).unwrap();
+    let ids: Vec<u64> = out.requests.iter().map(|r| r.0).collect();
+    let mut cb = Writer::new();
+    cb.u16(60).zeros(58);
+    let chain = chained_reply(
+        &s,
+        &[
+            (Command::CLOSE, ids[0], NtStatus::STATUS_SUCCESS, cb.as_slice()),
+            (Command::TREE_DISCONNECT, ids[1], NtStatus::STATUS_SUCCESS, &[4, 0, 0, 0]),
+            (Command::LOGOFF, ids[2], NtStatus::STATUS_SUCCESS, &[4, 0, 0, 0]),
+        ],
+        true,
+    );
+    let mut bad = chain.clone();
+    bad[64 + 10] ^= 1;
+    assert!(matches!(c.receive_chain(&bad), Err(Smb2Error::BadSignature { .. })));
+    let rs = c.receive_chain(&chain).unwrap();
+    let rs: Vec<Response> = rs
+        .into_iter()
+        .map(|g| match g {
+            Received::Final(r) => r,
+            Received::Interim { .. } => panic!("interim"),
+        })
+        .collect();
+    c.handle_close(&rs[0]).unwrap();
+    c.handle_tree_disconnect(&rs[1]).unwrap();
+    c.handle_logoff(&rs[2]).unwrap();
+}
+
+#[test]
+fn compound_with_tree_connect_is_refused_where_validate_negotiate_must_follow() {
+    let (mut c, _s) = logon(Dialect::SMB300, ConnectionConfig::default(), 0);
+    assert!(c.validate_negotiate_pending());
+    assert!(matches!(c.open_pipe_compound(Some("srv"), "samr", b"x"), Err(Smb2Error::State(_))));
+}
+
+#[test]
+fn malformed_chains_are_rejected() {
+    let (mut c, s) = logon(Dialect::SMB311, ConnectionConfig::default(), 0);
+    let out = c.teardown_compound(FileId::default()).unwrap();
+    let mut cb = Writer::new();
+    cb.u16(60).zeros(58);
+    let chain = chained_reply(
+        &s,
+        &[
+            (Command::CLOSE, out.requests[0].0, NtStatus::STATUS_SUCCESS, cb.as_slice()),
+            (Command::TREE_DISCONNECT, out.requests[1].0, NtStatus::STATUS_SUCCESS, &[4, 0, 0, 0]),
+        ],
+        false,
+    );
+    // NextCommand pointing past the end, or not 8-aligned.
+    for next in [chain.len() as u32 + 8, 65, 8] {
+        let mut bad = chain.clone();
+        bad[20..24].copy_from_slice(&next.to_le_bytes());
+        assert!(c.receive_chain(&bad).is_err(), "NextCommand {next}");
+    }
+    // Every truncation fails without panicking.
+    for n in 0..chain.len() {
+        let _ = c.receive_chain(&chain[..n]);
+    }
+}
