@@ -57,6 +57,8 @@ pub struct Seen {
     pub statuses: Vec<u32>,
     /// DCE/RPC packets carried.
     pub rpc: Vec<Rpc>,
+    /// When the proxy read the frame (before acting on it).
+    pub at: std::time::Instant,
 }
 
 impl Seen {
@@ -326,6 +328,7 @@ fn inspect(conn: usize, dir: Dir, index: usize, payload: &[u8]) -> Seen {
     let mut seen = Seen {
         dir,
         index,
+        at: std::time::Instant::now(),
         conn,
         len: payload.len(),
         encrypted: payload.starts_with(b"\xfdSMB"),
