@@ -724,6 +724,14 @@ impl SmbPipe {
                 self.read_rest(data, TransportStep::Transceive).await.map(Some)
             }
             Err(e) if e.status().is_some() => {
+                // A server without FSCTL_PIPE_TRANSCEIVE: WRITE + READ from now on; any other
+                // refusal inside the chain: retry the transceive on its own.
+                if matches!(
+                    e.status(),
+                    Some(NtStatus::STATUS_NOT_SUPPORTED | NtStatus::STATUS_INVALID_DEVICE_REQUEST)
+                ) {
+                    self.use_write_read = true;
+                }
                 debug!(error = %e, "compound transceive refused; retrying alone");
                 self.transceive(pdu).await.map(Some)
             }

@@ -164,7 +164,7 @@ async fn op_rng_error_without_allow_rc4_never_sends_opnum_55() {
     assert_eq!(e.rpc_fault(), Some(RpcFault::NCA_S_OP_RNG_ERROR), "{e}");
     assert_eq!(e.kind(), ErrorKind::RpcFault);
     assert_refused_without_rc4(&e);
-    let log = server.log();
+    let log = server.log_after_logoff().await;
     assert_eq!(log.opnums(), vec![OP4], "opnum 55 must never be sent without allow_rc4");
     assert!(!log.saw_opnum(OP2), "not even a fragment of opnum 55");
     assert_clean_session(&log);
@@ -180,7 +180,7 @@ async fn op_rng_error_with_allow_rc4_falls_back_to_opnum_55() {
     assert_eq!(out.session.kind, SessionKind::Anonymous);
     assert_eq!(out.session.dialect, "2.1");
     assert!(!out.session.signing && !out.session.encryption);
-    let log = server.log();
+    let log = server.log_after_logoff().await;
     assert_eq!(log.opnums(), vec![OP4, OP2]);
     check_user2(log.call(OP2).unwrap()).unwrap();
     assert_clean_session(&log);
@@ -196,13 +196,13 @@ async fn not_supported_and_not_implemented_allow_the_fallback_only_when_asked() 
         assert_refused_without_rc4(&e);
         assert_eq!(server.log().opnums(), vec![OP4], "{status:?}: no opnum 55 without allow_rc4");
         assert!(!server.log().saw_opnum(OP2));
-        assert_clean_session(&server.log());
+        assert_clean_session(&server.log_after_logoff().await);
 
         let server = peer(Action::SamrStatus(status)).await;
         let out = run(&server, true).await.unwrap();
         assert_eq!(out.method, Method::ChangeUser2, "{status:?}");
         assert_eq!(server.log().opnums(), vec![OP4, OP2]);
-        assert_clean_session(&server.log());
+        assert_clean_session(&server.log_after_logoff().await);
     }
 }
 
@@ -213,7 +213,7 @@ async fn wrong_password_on_opnum_73_is_final_even_with_allow_rc4() {
     assert!(e.is_wrong_password(), "{e}");
     assert_eq!(e.kind(), ErrorKind::ServerRefused);
     assert_eq!(e.exit_code(), 1);
-    let log = server.log();
+    let log = server.log_after_logoff().await;
     assert_eq!(log.opnums(), vec![OP4], "no fallback after STATUS_WRONG_PASSWORD");
     assert!(!log.saw_opnum(OP2));
     assert_clean_session(&log);
@@ -225,7 +225,7 @@ async fn access_denied_on_opnum_73_is_final_even_with_allow_rc4() {
     let e = run(&server, true).await.unwrap_err();
     assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED), "{e}");
     assert_eq!(e.exit_code(), 1);
-    let log = server.log();
+    let log = server.log_after_logoff().await;
     assert_eq!(log.opnums(), vec![OP4], "no fallback after STATUS_ACCESS_DENIED");
     assert!(!log.saw_opnum(OP2));
     assert_clean_session(&log);
@@ -264,7 +264,7 @@ async fn password_restriction_is_final_and_explained_with_the_policy() {
     assert_eq!(e.exit_code(), 1);
     let hint = e.hint().unwrap_or_default();
     assert!(hint.contains("minimum length 14") && hint.contains("complexity"), "{hint}");
-    let log = server.log();
+    let log = server.log_after_logoff().await;
     assert_eq!(log.opnums(), vec![OP4, SamrGetDomainPasswordInformation::OPNUM]);
     assert!(!log.saw_opnum(OP2));
     assert_clean_session(&log);
@@ -279,7 +279,7 @@ async fn opnum_73_request_decrypts_to_the_new_password_with_the_requested_iterat
         let out = tokio::time::timeout(LIMIT, change_password(req)).await.unwrap().unwrap();
         assert_eq!(out.method, Method::ChangeUser4);
         assert_eq!(out.iterations, Some(iterations));
-        let log = server.log();
+        let log = server.log_after_logoff().await;
         assert_eq!(log.opnums(), vec![OP4]);
         let call = log.call(OP4).unwrap();
         check_user4(call, iterations).unwrap();
@@ -297,7 +297,8 @@ async fn opnum_73_request_decrypts_to_the_new_password_with_the_requested_iterat
 #[tokio::test]
 async fn write_read_fallback_and_fragmented_answers() {
     let script = Script::new()
-        .once(When::Smb(Command::IOCTL), Action::Status(NtStatus::STATUS_NOT_SUPPORTED))
+        // A server without FSCTL_PIPE_TRANSCEIVE refuses every IOCTL.
+        .on(When::Smb(Command::IOCTL), Action::Status(NtStatus::STATUS_NOT_SUPPORTED))
         .call(
             OP4,
             Action::Rpc(CallReply::Response {
@@ -308,7 +309,7 @@ async fn write_read_fallback_and_fragmented_answers() {
     let server = MockServer::start(script).await;
     let out = run(&server, false).await.unwrap();
     assert_eq!(out.method, Method::ChangeUser4);
-    let log = server.log();
+    let log = server.log_after_logoff().await;
     assert!(log.errors.is_empty(), "{:?}", log.errors);
     let c = log.commands();
     assert!(c.contains(&Command::WRITE) && c.contains(&Command::READ), "{c:?}");

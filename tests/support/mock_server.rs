@@ -314,6 +314,20 @@ impl MockServer {
     pub fn log(&self) -> Log {
         self.log.lock().unwrap().clone()
     }
+
+    /// The log once the client's session has ended (LOGOFF read, or the connection gone),
+    /// waiting at most 5 s: the client sends CLOSE + TREE_DISCONNECT + LOGOFF without waiting
+    /// for the answers, so the peer may still be reading them when the call returns.
+    pub async fn log_after_logoff(&self) -> Log {
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.commands().last() == Some(&Command::LOGOFF) || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 async fn accept_loop(listener: TcpListener, script: Script, log: Arc<Mutex<Log>>) {
@@ -368,7 +382,11 @@ impl Conn {
     }
 
     fn error(&self, e: impl Into<String>) {
-        self.log.lock().unwrap().errors.push(format!("connection {}: {}", self.index, e.into()));
+        let e = e.into();
+        if std::env::var_os("MOCK_DEBUG").is_some() {
+            eprintln!("mock: connection {}: {e}", self.index);
+        }
+        self.log.lock().unwrap().errors.push(format!("connection {}: {e}", self.index));
     }
 
     fn rule(&self, when: &When) -> Action {
@@ -391,9 +409,38 @@ impl Conn {
                 Some(m) => m,
                 None => return,
             };
-            match self.handle(&msg).await {
-                Flow::Continue => {}
-                Flow::Stop => return,
+            // A compound chain ([MS-SMB2] 3.3.5.2.7): log every message as received, then
+            // handle each in turn, answering each in its own frame (a server may answer a
+            // chain chained or one by one).
+            let mut parts = Vec::new();
+            let mut rest = &msg[..];
+            loop {
+                let next = Header::decode(rest).map_or(0, |h| h.next_command as usize);
+                let (this, tail) = if next != 0 && next < rest.len() {
+                    rest.split_at(next)
+                } else {
+                    (rest, &[][..])
+                };
+                parts.push(this);
+                if tail.is_empty() {
+                    break;
+                }
+                rest = tail;
+            }
+            for part in &parts {
+                if let Ok(req) = Header::decode(part) {
+                    self.log.lock().unwrap().requests.push(SmbRequest {
+                        connection: self.index,
+                        command: req.command,
+                        message_id: req.message_id,
+                        at: Instant::now(),
+                    });
+                }
+            }
+            for part in parts {
+                if let Flow::Stop = self.handle(part).await {
+                    return;
+                }
             }
         }
     }
@@ -428,15 +475,9 @@ impl Conn {
                 return Flow::Stop;
             }
         };
-        if req.is_response() || req.flags & FLAG_ASYNC_COMMAND != 0 || req.next_command != 0 {
-            self.error(format!("unexpected header flags {:#x} / NextCommand", req.flags));
+        if req.is_response() || req.flags & FLAG_ASYNC_COMMAND != 0 {
+            self.error(format!("unexpected header flags {:#x}", req.flags));
         }
-        self.log.lock().unwrap().requests.push(SmbRequest {
-            connection: self.index,
-            command: req.command,
-            message_id: req.message_id,
-            at: Instant::now(),
-        });
         let body = &msg[HEADER_LEN.min(msg.len())..];
 
         // Pipe writes: find out whether they carry a BIND or a call's last fragment, so that
@@ -963,7 +1004,7 @@ fn parse_ioctl(msg: &[u8]) -> Result<Ioctl, String> {
         return Err(format!("CtlCode {ctl:#x} is not FSCTL_PIPE_TRANSCEIVE"));
     }
     let fid = (r.u64("FileId").map_err(e)?, r.u64("FileId").map_err(e)?);
-    if fid != PIPE_FILE_ID {
+    if fid != PIPE_FILE_ID && !(related(msg) && fid == RELATED_FILE_ID) {
         return Err("wrong FileId".into());
     }
     let in_off = r.u32("InputOffset").map_err(e)? as usize;
@@ -979,6 +1020,15 @@ fn parse_ioctl(msg: &[u8]) -> Result<Ioctl, String> {
 }
 
 /// Parse a WRITE request (whole message) on the pipe's FileId; its data.
+/// The FileId of a related compound request: "the file the previous request opened"
+/// ([MS-SMB2] 3.2.4.1.4, 3.3.5.2.7.2).
+const RELATED_FILE_ID: (u64, u64) = (u64::MAX, u64::MAX);
+
+/// Whether the request carries SMB2_FLAGS_RELATED_OPERATIONS.
+fn related(msg: &[u8]) -> bool {
+    msg.get(16..20).is_some_and(|f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]) & 0x4 != 0)
+}
+
 fn parse_write(msg: &[u8]) -> Result<Vec<u8>, String> {
     let mut r = Reader::new(msg);
     let e = |e: samrpc::wire::DecodeError| e.to_string();
@@ -990,7 +1040,7 @@ fn parse_write(msg: &[u8]) -> Result<Vec<u8>, String> {
     let len = r.u32("Length").map_err(e)? as usize;
     r.skip(8, "Offset").map_err(e)?;
     let fid = (r.u64("FileId").map_err(e)?, r.u64("FileId").map_err(e)?);
-    if fid != PIPE_FILE_ID {
+    if fid != PIPE_FILE_ID && !(related(msg) && fid == RELATED_FILE_ID) {
         return Err("wrong FileId".into());
     }
     Ok(Reader::new(msg).slice_at(off, len, "Data").map_err(e)?.to_vec())
