@@ -309,8 +309,8 @@ fn load_changes_then_resets() {
     // Every user's final password is the expected one (the last reset), checked by logon.
     let t3 = Instant::now();
     let expected = expected.lock().unwrap().clone();
-    for u in 0..USERS {
-        assert_eq!(expected[u], reset_pw(RESETS - USERS + u));
+    for (u, pw) in expected.iter().enumerate() {
+        assert_eq!(*pw, reset_pw(RESETS - USERS + u));
     }
     let failures = Arc::new(Mutex::new(Vec::new()));
     let next = Arc::new(Mutex::new(0usize));
