@@ -57,6 +57,8 @@ pub struct Seen {
     pub statuses: Vec<u32>,
     /// DCE/RPC packets carried.
     pub rpc: Vec<Rpc>,
+    /// When the proxy had read the whole frame.
+    pub at: std::time::Instant,
 }
 
 impl Seen {
@@ -332,6 +334,7 @@ fn inspect(conn: usize, dir: Dir, index: usize, payload: &[u8]) -> Seen {
         commands: Vec::new(),
         statuses: Vec::new(),
         rpc: Vec::new(),
+        at: std::time::Instant::now(),
     };
     let mut at = 0usize;
     while let Some(msg) = payload.get(at..) {
