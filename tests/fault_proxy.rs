@@ -331,7 +331,7 @@ async fn silent_server_times_out_within_the_bound() {
 /// client sent it just before; measuring from here keeps connection setup, which is slow on
 /// a loaded machine, out of the bound).
 fn since_hang(proxy: &FaultProxy, pred: fn(&Seen) -> bool) -> Duration {
-    let hung = proxy.seen().into_iter().find(|s| pred(s)).expect("the request was sent");
+    let hung = proxy.seen().into_iter().find(pred).expect("the request was sent");
     hung.at.elapsed()
 }
 
