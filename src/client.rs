@@ -415,3 +415,48 @@ pub(crate) fn map_rpc(e: RpcError, op: Operation) -> Error {
         None => Error::new(ErrorKind::Protocol, op, format!("{op} failed: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smb2::Command;
+
+    #[test]
+    fn integrity_failure_after_a_delivered_change_says_it_may_have_changed() {
+        let e = TransportError::Smb2 {
+            step: TransportStep::Transceive,
+            source: Smb2Error::BadSignature { command: Command::IOCTL },
+            request_sent: true,
+        };
+        let err = map_transport(e, Operation::Call("SamrUnicodeChangePasswordUser4"), true, 0);
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert_eq!(err.exit_code(), 3);
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("integrity check"), "{hint}");
+        assert!(hint.contains("may have changed"), "{hint}");
+        // Not mutating (a read): no such claim.
+        let e = TransportError::Smb2 {
+            step: TransportStep::Transceive,
+            source: Smb2Error::BadSignature { command: Command::IOCTL },
+            request_sent: true,
+        };
+        let err = map_transport(e, Operation::Bind, false, 0);
+        assert!(!err.hint().unwrap().contains("may have changed"));
+    }
+
+    #[test]
+    fn negotiate_not_supported_is_a_dialect_policy_failure() {
+        let e = TransportError::Smb2 {
+            step: TransportStep::Negotiate,
+            source: Smb2Error::Status {
+                command: Command::NEGOTIATE,
+                status: NtStatus::STATUS_NOT_SUPPORTED,
+            },
+            request_sent: true,
+        };
+        let err = map_transport(e, Operation::Bind, false, 0);
+        assert_eq!(err.kind(), ErrorKind::Security);
+        assert_eq!(err.operation(), Operation::Negotiate);
+        assert!(err.hint().unwrap().contains("SMB 2.1"));
+    }
+}

@@ -20,7 +20,7 @@ use fault_proxy::{
 };
 use samrpc::api::{ChangePassword, ChangeSession, Outcome, change_password};
 use samrpc::{ClientConfig, Error, ErrorKind, Operation, Password, Secret};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DC_ADDR: &str = "127.0.0.1:445";
 const OPNUM_CHANGE4: u16 = 73;
@@ -320,15 +320,21 @@ async fn silent_server_times_out_within_the_bound() {
     let proxy = FaultProxy::start(DC_ADDR, on_client_opnum_or_bind_hang()).await;
     let cfg = ClientConfig { request_timeout: Duration::from_secs(2), ..config(proxy.port) };
     let e = change_password(request("127.0.0.1", &user, &old, &new, cfg)).await.unwrap_err();
-    let failed_at = Instant::now();
-    let hung = proxy.seen().into_iter().find(is_bind).expect("the bind was sent").at;
-    let elapsed = failed_at - hung;
-    println!("timed out {elapsed:?} after the bind was sent: {e}");
+    let elapsed = since_hang(&proxy, is_bind);
+    println!("timed out {elapsed:?} after the server went silent: {e}");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert_eq!(e.exit_code(), 3);
     assert_eq!(e.operation(), Operation::TreeConnect, "the bind's flight (see above)");
     assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_login_ok(DC, &user, &old);
+}
+
+/// Time since the proxy received the request after which the server went silent (the
+/// client sent it just before; measuring from here keeps connection setup, which is slow on
+/// a loaded machine, out of the bound).
+fn since_hang(proxy: &FaultProxy, pred: fn(&Seen) -> bool) -> Duration {
+    let hung = proxy.seen().into_iter().find(pred).expect("the request was sent");
+    hung.at.elapsed()
 }
 
 fn on_client_opnum_or_bind_hang() -> fault_proxy::Script {
@@ -345,11 +351,11 @@ async fn silent_server_after_the_change_request_is_outcome_unknown() {
             .await;
     let cfg = ClientConfig { request_timeout: Duration::from_secs(2), ..config(proxy.port) };
     let e = change_password(request("127.0.0.1", &user, &old, &new, cfg)).await.unwrap_err();
-    let failed_at = Instant::now();
-    let sent = proxy.seen().into_iter().find(is_change4).expect("the change was sent").at;
-    let elapsed = failed_at - sent;
+    let elapsed = since_hang(&proxy, is_change4);
+    println!("outcome unknown {elapsed:?} after the server went silent: {e}");
     assert_outcome_unknown(&e);
-    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_login_ok(DC, &user, &new);
 }
 

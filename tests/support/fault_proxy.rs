@@ -57,7 +57,7 @@ pub struct Seen {
     pub statuses: Vec<u32>,
     /// DCE/RPC packets carried.
     pub rpc: Vec<Rpc>,
-    /// When the proxy read the frame (before acting on it).
+    /// When the proxy had read the whole frame.
     pub at: std::time::Instant,
 }
 
@@ -328,13 +328,13 @@ fn inspect(conn: usize, dir: Dir, index: usize, payload: &[u8]) -> Seen {
     let mut seen = Seen {
         dir,
         index,
-        at: std::time::Instant::now(),
         conn,
         len: payload.len(),
         encrypted: payload.starts_with(b"\xfdSMB"),
         commands: Vec::new(),
         statuses: Vec::new(),
         rpc: Vec::new(),
+        at: std::time::Instant::now(),
     };
     let mut at = 0usize;
     while let Some(msg) = payload.get(at..) {
