@@ -26,6 +26,10 @@ cargo clippy --all-targets --all-features -- -D warnings
 step "cargo clippy on the pure core alone (no default features)"
 cargo clippy --no-default-features --lib -- -D warnings
 
+step "cargo deny (licenses, bans, sources; advisories need the RustSec database: see SECURITY.md)"
+command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --locked
+cargo deny check licenses bans sources
+
 step "cargo test --all-features"
 cargo test --all-features
 
