@@ -427,12 +427,27 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
         Secret::NtHash(h) => h.clone(),
     };
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
-    let encrypted = encrypt_password_change_aes(&old_hash, &req.new, iterations, &mut OsRandom)
-        .map_err(|e| crypto_error(op4, e))?;
     let server_name = Some(unicode(op4, &format!("\\\\{}", req.host))?);
     let user_name = unicode(op4, &req.user)?;
 
+    // The PBKDF2 key derivation (the client's only heavy work) runs on a blocking thread
+    // while the connection is set up, so its time hides behind the network round trips.
+    let (hash, new_password) = (old_hash.clone(), req.new.clone());
+    let derive = tokio::task::spawn_blocking(move || {
+        encrypt_password_change_aes(&hash, &new_password, iterations, &mut OsRandom)
+    });
     let mut client = connect_change(&req).await?;
+    let encrypted = match derive.await {
+        Ok(Ok(encrypted)) => encrypted,
+        Ok(Err(e)) => {
+            client.close().await;
+            return Err(crypto_error(op4, e));
+        }
+        Err(_) => {
+            client.close().await;
+            return Err(Error::new(ErrorKind::Protocol, op4, "the key derivation task failed"));
+        }
+    };
     let call4 = SamrUnicodeChangePasswordUser4 {
         server_name: server_name.clone(),
         user_name: user_name.clone(),
