@@ -4,7 +4,7 @@
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials, Secret};
 use crate::crypto::{
-    encrypt_nt_owf, encrypt_password_change_aes, encrypt_password_set_aes,
+    EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes, encrypt_password_set_aes,
     encrypt_user_password_new, encrypt_user_password_with_old_nt,
     encrypt_user_password_with_session_key, nt_hash,
 };
@@ -430,10 +430,21 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     let server_name = Some(unicode(op4, &format!("\\\\{}", req.host))?);
     let user_name = unicode(op4, &req.user)?;
 
-    // Connect first: the PBKDF2 derivation is the expensive step and is wasted when the
-    // server cannot be reached. (All input was checked above, before any traffic.)
+    // The PBKDF2 key derivation (the client's only heavy work) runs on a blocking thread
+    // while the connection is set up, so its time hides behind the network round trips; all
+    // input was checked above, before any traffic.
+    let (hash, new_password) = (old_hash.clone(), req.new.clone());
+    let derive = tokio::task::spawn_blocking(move || {
+        encrypt_password_change_aes(&hash, &new_password, iterations, &mut OsRandom)
+    });
     let mut client = connect_change(&req).await?;
-    let result = change_on(&mut client, &req, old_hash, iterations, server_name, user_name).await;
+    let result = match derive.await {
+        Ok(Ok(encrypted)) => {
+            change_on(&mut client, &req, old_hash, encrypted, server_name, user_name).await
+        }
+        Ok(Err(e)) => Err(crypto_error(op4, e)),
+        Err(_) => Err(Error::new(ErrorKind::Protocol, op4, "the key derivation task failed")),
+    };
     client.close().await;
     result
 }
@@ -442,19 +453,12 @@ async fn change_on(
     client: &mut SamrClient,
     req: &ChangePassword,
     old_hash: NtHash,
-    iterations: u64,
+    encrypted: EncryptedPasswordAes,
     server_name: Option<RpcUnicodeString>,
     user_name: RpcUnicodeString,
 ) -> Result<Outcome, Error> {
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
-    // PBKDF2 is tens of milliseconds of CPU: keep it off the async executor.
-    let (hash, new) = (old_hash.clone(), req.new.clone());
-    let encrypted = tokio::task::spawn_blocking(move || {
-        encrypt_password_change_aes(&hash, &new, iterations, &mut OsRandom)
-    })
-    .await
-    .map_err(|_| Error::new(ErrorKind::Protocol, op4, "the key derivation task failed"))?
-    .map_err(|e| crypto_error(op4, e))?;
+    let iterations = encrypted.pbkdf2_iterations;
     let call4 = SamrUnicodeChangePasswordUser4 {
         server_name: server_name.clone(),
         user_name: user_name.clone(),

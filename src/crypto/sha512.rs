@@ -5,6 +5,7 @@
 //! keeps those states in zeroizing containers of its own. It also exposes the precomputed
 //! inner/outer states that the specialised PBKDF2 loop in `kdf` needs.
 
+#[cfg(not(all(feature = "asm", any(target_arch = "x86_64", target_arch = "x86"))))]
 use sha2::digest::generic_array::GenericArray;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -24,9 +25,19 @@ const IV: [u64; 8] = [
 ];
 
 /// One SHA-512 compression of `block` into `state`.
+#[cfg(not(all(feature = "asm", any(target_arch = "x86_64", target_arch = "x86"))))]
 #[inline(always)]
 pub(crate) fn compress(state: &mut [u64; 8], block: &[u8; BLOCK]) {
     sha2::compress512(state, core::slice::from_ref(GenericArray::from_slice(block)));
+}
+
+/// With the `asm` feature: the `sha2-asm` crate's assembly compression (a safe function; the
+/// assembly is built by the `cc` crate). `sha2` itself would keep its AVX2 intrinsics path on
+/// AVX2 machines, so the assembly is called directly.
+#[cfg(all(feature = "asm", any(target_arch = "x86_64", target_arch = "x86")))]
+#[inline(always)]
+pub(crate) fn compress(state: &mut [u64; 8], block: &[u8; BLOCK]) {
+    sha2_asm::compress512(state, core::slice::from_ref(block));
 }
 
 /// Write the eight state words big-endian into `out[..64]`.

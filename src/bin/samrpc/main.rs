@@ -605,6 +605,9 @@ fn main() -> ExitCode {
         }
     };
     let report = runtime.block_on(run(cli.command, &mut secrets));
+    // Do not wait for work that no longer matters (e.g. a key derivation started alongside a
+    // connection that failed): the answer is known.
+    runtime.shutdown_background();
     report.print(common.json);
     ExitCode::from(u8::try_from(report.exit).unwrap_or(1))
 }
