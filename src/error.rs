@@ -111,7 +111,7 @@ impl Error {
     }
 
     /// Replace the message, keeping the kind, operation, status and fault.
-    #[cfg(feature = "tokio")]
+    #[allow(dead_code)] // used by the async shell (api.rs) only
     pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
         self
