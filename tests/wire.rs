@@ -73,13 +73,17 @@ struct Pdu {
     opnum: Option<u16>,
 }
 
+/// Every SMB2 message of the capture, one `Pdu` each: a compound frame yields one per chained
+/// message (tshark prints a field's occurrences comma-separated), so each message of a chain
+/// is checked on its own. Direction comes from the TCP port, which stays visible when the
+/// message is encrypted.
 fn tshark(file: &PathBuf) -> Vec<Pdu> {
     let o = Command::new("tshark")
         .arg("-r")
         .arg(file)
-        .args(["-Y", "smb2", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"])
+        .args(["-Y", "smb2", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"])
         .args(["-e", "tcp.stream", "-e", "smb2.protocol_id", "-e", "smb2.cmd"])
-        .args(["-e", "smb2.flags.response", "-e", "smb2.flags.signature", "-e", "smb2.nt_status"])
+        .args(["-e", "tcp.srcport", "-e", "smb2.flags.signature", "-e", "smb2.nt_status"])
         .args(["-e", "smb2.signature", "-e", "ntlmssp.auth.username", "-e", "dcerpc.opnum"])
         .output()
         .expect("run tshark");
@@ -94,24 +98,34 @@ fn tshark(file: &PathBuf) -> Vec<Pdu> {
             Some(s.parse().unwrap())
         }
     };
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            let g = |i: usize| f.get(i).copied().unwrap_or("");
-            Pdu {
-                stream: g(0).to_owned(),
-                protocol_id: g(1).to_owned(),
-                cmd: num(g(2)).map(|v| u16::try_from(v).unwrap()),
-                response: g(3) == "1" || g(3) == "True",
-                signed: g(4) == "1" || g(4) == "True",
-                status: num(g(5)).map(|v| u32::try_from(v).unwrap()),
-                signature: g(6).to_owned(),
-                user: g(7).to_owned(),
-                opnum: num(g(8)).map(|v| u16::try_from(v).unwrap()),
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for l in String::from_utf8_lossy(&o.stdout).lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        let all = |i: usize| -> Vec<&str> {
+            let v = f.get(i).copied().unwrap_or("");
+            if v.is_empty() { Vec::new() } else { v.split(',').collect() }
+        };
+        fn at<'a>(v: &[&'a str], k: usize) -> &'a str {
+            v.get(k).copied().unwrap_or("")
+        }
+        let (ids, cmds, signed, statuses, sigs) = (all(1), all(2), all(4), all(5), all(6));
+        let from_server = at(&all(3), 0) == "445";
+        let (user, opnum) = (at(&all(7), 0).to_owned(), num(at(&all(8), 0)));
+        for k in 0..ids.len().max(1) {
+            out.push(Pdu {
+                stream: at(&all(0), 0).to_owned(),
+                protocol_id: at(&ids, k).to_owned(),
+                cmd: num(at(&cmds, k)).map(|v| u16::try_from(v).unwrap()),
+                response: from_server,
+                signed: at(&signed, k) == "1" || at(&signed, k) == "True",
+                status: num(at(&statuses, k)).map(|v| u32::try_from(v).unwrap()),
+                signature: at(&sigs, k).to_owned(),
+                user: user.clone(),
+                opnum: opnum.map(|v| u16::try_from(v).unwrap()),
+            });
+        }
+    }
+    out
 }
 
 /// The PDUs of the TCP connection(s) in which `user` authenticated (others may talk to the
@@ -133,6 +147,7 @@ const STATUS_PENDING: u32 = 0x103;
 /// STATUS_PENDING responses are unsigned by design, [MS-SMB2] 3.3.4.2).
 fn assert_all_signed(pdus: &[&Pdu]) {
     let mut checked = 0;
+    let mut responses = 0;
     for p in pdus {
         if p.protocol_id != PLAIN || matches!(p.cmd, Some(NEGOTIATE | SESSION_SETUP)) {
             continue;
@@ -143,8 +158,13 @@ fn assert_all_signed(pdus: &[&Pdu]) {
         assert!(p.signed, "unsigned message: {p:?}");
         assert!(p.signature.chars().any(|c| c != '0'), "zero signature: {p:?}");
         checked += 1;
+        responses += usize::from(p.response);
     }
-    assert!(checked >= 8, "too few messages checked ({checked}): {pdus:#?}");
+    // At least the change flow's seven requests (TREE_CONNECT, CREATE and the bind IOCTL in
+    // one compound, the call, then CLOSE, TREE_DISCONNECT and LOGOFF in one compound) and the
+    // four answers the client waits for.
+    assert!(checked >= 11, "too few messages checked ({checked}): {pdus:#?}");
+    assert!(responses >= 4, "too few responses checked ({responses}): {pdus:#?}");
 }
 
 /// Whether `text` appears in the capture as UTF-8 or UTF-16LE.
@@ -205,8 +225,13 @@ fn on_the_encrypted_server_everything_after_session_setup_is_encrypted() {
         .filter(|p| p.protocol_id == PLAIN && !matches!(p.cmd, Some(NEGOTIATE | SESSION_SETUP)))
         .count();
     assert_eq!(plain_after_setup, 0, "plaintext messages after session setup: {mine:#?}");
-    let encrypted = mine.iter().filter(|p| p.protocol_id == TRANSFORM).count();
-    assert!(encrypted >= 10, "only {encrypted} encrypted messages: {mine:#?}");
+    // One TRANSFORM per flight: the three request flights after session setup ([TREE_CONNECT
+    // + CREATE + bind], the call, [CLOSE + TREE_DISCONNECT + LOGOFF]) and the two answers
+    // the client waits for.
+    let encrypted: Vec<_> = mine.iter().filter(|p| p.protocol_id == TRANSFORM).collect();
+    let answers = encrypted.iter().filter(|p| p.response).count();
+    assert!(encrypted.len() >= 5, "only {} encrypted messages: {mine:#?}", encrypted.len());
+    assert!(answers >= 2, "only {answers} encrypted answers: {mine:#?}");
     assert_no_password(&file, &[OLD, NEW], &user);
     let _ = std::fs::remove_file(&file);
     assert_login_ok(S3, &user, NEW);
