@@ -34,5 +34,8 @@ fn rotate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion::criterion_group!(benches, rotate);
-criterion::criterion_main!(benches);
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    rotate(&mut c);
+    c.final_summary();
+}
