@@ -5,6 +5,11 @@
 //! [CLOSE + TREE_DISCONNECT + LOGOFF] = 6. On SMB 3.0 (127.0.0.5) VALIDATE_NEGOTIATE_INFO must
 //! follow the tree connect, so TREE_CONNECT and VALIDATE go alone and CREATE + bind form the
 //! compound: 8.
+//!
+//! The reset path (`api::reset_password`) is 15: the same 4 to set up, SamrConnect5,
+//! EnumerateDomains, LookupDomainInSamServer, OpenDomain, LookupNamesInDomain, OpenUser,
+//! SetInformationUser2, CloseHandle x3, teardown 1 (before the compounds: 19). Bulk rotation's
+//! count is asserted in tests/rotate.rs (3 flights per further account).
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 

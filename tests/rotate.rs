@@ -68,6 +68,13 @@ async fn rotate_on(server: Server, jobs: usize) {
         common::assert_login_fails(server, u, INITIAL, "NT_STATUS_LOGON_FAILURE");
     }
     eprintln!("{}: {} flights over {jobs} connections for 6 accounts", server.ip, summary.flights);
+    if jobs == 1 {
+        // Setup 4 (NEGOTIATE, SESSION_SETUP x2, the open compound), SamrConnect5,
+        // EnumerateDomains, LookupDomain, OpenDomain, the policy query, one batched
+        // LookupNames, 3 per known account (OpenUser, SetInformationUser2, CloseHandle), and
+        // the teardown compound.
+        assert_eq!(summary.flights, 4 + 5 + 1 + 5 * 3 + 1, "{}", server.ip);
+    }
 }
 
 #[tokio::test]
