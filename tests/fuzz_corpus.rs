@@ -1,5 +1,5 @@
-//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`) and regression inputs
-//! (`fuzz/regressions/<target>/`) through the same `samrpc::fuzzing` entry points the cargo-fuzz
+//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`), the real-traffic seeds
+//! (`fuzz/seeds/<target>/`) and regression inputs (`fuzz/regressions/<target>/`) through the same `samrpc::fuzzing` entry points the cargo-fuzz
 //! targets call, on stable Rust: every input must run without a panic (the entry points assert
 //! their round trips themselves).
 
@@ -39,9 +39,10 @@ fn replay_dir(root: &Path) -> usize {
 fn corpora_and_regressions_replay_without_panics() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let corpus = replay_dir(&fuzz.join("corpus"));
+    let seeds = replay_dir(&fuzz.join("seeds"));
     let regressions = replay_dir(&fuzz.join("regressions"));
     assert!(corpus > 0, "no corpus files under {}", fuzz.display());
-    eprintln!("replayed {corpus} corpus and {regressions} regression inputs");
+    eprintln!("replayed {corpus} corpus, {seeds} seed and {regressions} regression inputs");
 }
 
 #[test]
