@@ -2,7 +2,7 @@
 # Short, bounded fuzzing of every cargo-fuzz target in fuzz/ (a smoke run; long runs are manual:
 # `cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run <target> corpus/<target> -- -max_total_time=600`).
 #
-#   .ci/fuzz.sh            each target for $FUZZ_SECONDS seconds (default 15)
+#   .ci/fuzz.sh            each target for $FUZZ_SECONDS seconds (default 12)
 #   .ci/fuzz.sh ndr spnego only these targets
 #
 # Each target starts from its committed corpus (fuzz/corpus/<target>, read only: new inputs go
@@ -14,8 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 export RUSTC_BOOTSTRAP=1 CARGO_TERM_COLOR=never
 unset CARGO_TARGET_DIR
-SECONDS_PER_TARGET=${FUZZ_SECONDS:-15}
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-12}
 
+# libfuzzer-sys compiles libFuzzer (C++).
+if ! command -v c++ >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "[fuzz.sh] installing cargo-fuzz" >&2
     cargo install cargo-fuzz --locked
