@@ -94,6 +94,8 @@ pub mod config;
 pub mod crypto;
 pub mod dcerpc;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ndr;
 pub mod rng;
 #[cfg(feature = "tokio")]
