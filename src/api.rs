@@ -177,6 +177,26 @@ pub struct PasswordPolicy {
 }
 
 impl PasswordPolicy {
+    /// The policy from the domain's password information (level 1) and, when read, its
+    /// lockout information (level 12; `None` leaves the lockout fields at "never").
+    pub(crate) fn from_domain(
+        p: &crate::samr::DomainPasswordInformation,
+        lockout: Option<&crate::samr::DomainLockoutInformation>,
+    ) -> Self {
+        Self {
+            min_length: p.min_password_length,
+            history_length: p.password_history_length,
+            properties: p.password_properties,
+            min_age_secs: age_secs(p.min_password_age).unwrap_or(0),
+            max_age_secs: age_secs(p.max_password_age),
+            lockout_threshold: lockout.map_or(0, |l| l.lockout_threshold),
+            lockout_duration_secs: lockout.and_then(|l| age_secs(l.lockout_duration)),
+            lockout_window_secs: lockout
+                .and_then(|l| age_secs(l.lockout_observation_window))
+                .unwrap_or(0),
+        }
+    }
+
     /// Complexity required (DOMAIN_PASSWORD_COMPLEX).
     pub fn complexity(&self) -> bool {
         self.properties & 0x01 != 0
@@ -788,16 +808,7 @@ async fn policy_on(client: &mut SamrClient, user: Option<&str>) -> Result<Policy
                 "the server answered another information level",
             ));
         };
-        let policy = PasswordPolicy {
-            min_length: p.min_password_length,
-            history_length: p.password_history_length,
-            properties: p.password_properties,
-            min_age_secs: age_secs(p.min_password_age).unwrap_or(0),
-            max_age_secs: age_secs(p.max_password_age),
-            lockout_threshold: l.lockout_threshold,
-            lockout_duration_secs: age_secs(l.lockout_duration),
-            lockout_window_secs: age_secs(l.lockout_observation_window).unwrap_or(0),
-        };
+        let policy = PasswordPolicy::from_domain(&p, Some(&l));
         let user_state = match user {
             Some(u) => Some(user_state(client, &h, u).await?),
             None => None,
@@ -866,32 +877,42 @@ pub async fn list_users(
     result
 }
 
+/// Every account of the opened domain whose control bits match `account_control` (0 = all),
+/// as (name, RID), following the resume handle through STATUS_MORE_ENTRIES.
+pub(crate) async fn enumerate_users(
+    client: &mut SamrClient,
+    h: &DomainHandles,
+    account_control: u32,
+) -> Result<Vec<(String, u32)>, Error> {
+    let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let mut names = Vec::new();
+    let mut context = 0;
+    loop {
+        let r = client
+            .call(&SamrEnumerateUsersInDomain {
+                domain_handle: h.domain,
+                enumeration_context: context,
+                user_account_control: account_control,
+                prefered_maximum_length: 0x10000,
+            })
+            .await?;
+        if r.status != NtStatus::STATUS_MORE_ENTRIES {
+            refused(op, r.status)?;
+        }
+        let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
+        names.extend(entries.iter().map(|e| (e.name.to_string_lossy(), e.relative_id)));
+        if r.status != NtStatus::STATUS_MORE_ENTRIES || entries.is_empty() {
+            return Ok(names);
+        }
+        context = r.enumeration_context;
+    }
+}
+
 async fn users_on(client: &mut SamrClient) -> Result<Vec<UserEntry>, Error> {
     let h =
         open_account_domain(client, access::DOMAIN_LIST_ACCOUNTS | access::DOMAIN_LOOKUP).await?;
     let result = async {
-        let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
-        let mut names = Vec::new();
-        let mut context = 0;
-        loop {
-            let r = client
-                .call(&SamrEnumerateUsersInDomain {
-                    domain_handle: h.domain,
-                    enumeration_context: context,
-                    user_account_control: 0,
-                    prefered_maximum_length: 0x10000,
-                })
-                .await?;
-            if r.status != NtStatus::STATUS_MORE_ENTRIES {
-                refused(op, r.status)?;
-            }
-            let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
-            names.extend(entries.iter().map(|e| (e.name.to_string_lossy(), e.relative_id)));
-            if r.status != NtStatus::STATUS_MORE_ENTRIES || entries.is_empty() {
-                break;
-            }
-            context = r.enumeration_context;
-        }
+        let names = enumerate_users(client, &h, 0).await?;
         let mut users = Vec::with_capacity(names.len());
         let qop = Operation::Call(SamrQueryInformationUser2::NAME);
         for (name, rid) in names {
@@ -1056,16 +1077,7 @@ pub async fn doctor(
         let mut ok = true;
         match query_domain(&mut client, &h, consts::DOMAIN_PASSWORD_INFORMATION).await {
             Ok(DomainInfo::Password(p)) => {
-                let policy = PasswordPolicy {
-                    min_length: p.min_password_length,
-                    history_length: p.password_history_length,
-                    properties: p.password_properties,
-                    min_age_secs: age_secs(p.min_password_age).unwrap_or(0),
-                    max_age_secs: age_secs(p.max_password_age),
-                    lockout_threshold: 0,
-                    lockout_duration_secs: None,
-                    lockout_window_secs: 0,
-                };
+                let policy = PasswordPolicy::from_domain(&p, None);
                 steps.push(step("password policy", true, policy.describe(), None));
             }
             Ok(_) => {}

@@ -31,16 +31,15 @@
 //! ```
 
 use crate::api::{
-    DomainHandles, ResetPassword, close_handle, open_account_domain, open_user, query_domain,
-    refused, set_password, unicode,
+    DomainHandles, ResetPassword, close_handle, enumerate_users, open_account_domain, open_user,
+    query_domain, refused, set_password, unicode,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::rng::{OsRandom, SecureRandom, SecureRandomExt};
 use crate::samr::{
-    Call, DomainInfo, SamrEnumerateUsersInDomain, SamrLookupNamesInDomain, SamrSetInformationUser2,
-    access, consts,
+    Call, DomainInfo, SamrLookupNamesInDomain, SamrSetInformationUser2, access, consts,
 };
 use crate::secret::Password;
 use crate::status::NtStatus;
@@ -200,28 +199,11 @@ async fn all_users(
     h: &DomainHandles,
     admin: Option<&str>,
 ) -> Result<Vec<String>, Error> {
-    let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
-    let mut names = Vec::new();
-    let mut context = 0;
-    loop {
-        let r = client
-            .call(&SamrEnumerateUsersInDomain {
-                domain_handle: h.domain,
-                enumeration_context: context,
-                user_account_control: consts::USER_NORMAL_ACCOUNT,
-                prefered_maximum_length: 0x10000,
-            })
-            .await?;
-        if r.status != NtStatus::STATUS_MORE_ENTRIES {
-            refused(op, r.status)?;
-        }
-        let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
-        names.extend(entries.iter().map(|e| e.name.to_string_lossy()));
-        if r.status != NtStatus::STATUS_MORE_ENTRIES || entries.is_empty() {
-            break;
-        }
-        context = r.enumeration_context;
-    }
+    let mut names: Vec<String> = enumerate_users(client, h, consts::USER_NORMAL_ACCOUNT)
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     names.retain(|n| {
         !n.eq_ignore_ascii_case("krbtgt")
             && !n.eq_ignore_ascii_case("Guest")
