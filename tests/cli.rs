@@ -10,42 +10,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_samrpc");
+#[path = "support/cli_run.rs"]
+mod cli_run;
+use cli_run::{code, json, run};
 const HOST: &str = "127.0.0.1";
 const HASH: &str = "8846F7EAEE8FB117AD06BDD830B7586C";
 /// The options that point a run at a port where nothing listens.
 const NOWHERE: [&str; 4] = ["--port", "1", "--timeout", "2"];
-
-/// Run samrpc with `args`, `stdin` (`None` = /dev/null) and only the given SAMRPC_* variables.
-fn run(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, _) in std::env::vars_os() {
-        if let Some(k) = k.to_str() {
-            if k.starts_with("SAMRPC_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().expect("spawn samrpc");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        // The binary may exit before reading everything (a usage error): ignore EPIPE.
-        let _ = pipe.write_all(input);
-    }
-    child.wait_with_output().expect("wait for samrpc")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -53,15 +26,6 @@ fn stderr(o: &Output) -> String {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Standard output must be exactly one JSON object (one line).
-fn json(o: &Output) -> Value {
-    let out = stdout(o);
-    assert_eq!(out.lines().count(), 1, "one line of JSON expected, got {out:?}");
-    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
-    assert!(v.is_object(), "{v}");
-    v
 }
 
 fn args<'a>(head: &[&'a str]) -> Vec<&'a str> {

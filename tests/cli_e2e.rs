@@ -12,50 +12,20 @@ mod common;
 use common::*;
 
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_samrpc");
+#[path = "support/cli_run.rs"]
+mod cli_run;
+use cli_run::{code, json};
 const OLD: &str = "Old-Pass-1!";
 const NEW: &str = "New-Pass-2!";
 const USER4: &str = "SamrUnicodeChangePasswordUser4";
 const SET7: &str = "SamrSetInformationUser2/UserInternal7Information";
 
-/// Run samrpc with `args`, `stdin` (`None` = /dev/null) and only the given SAMRPC_* variables.
+/// Run samrpc with `args`, text `stdin` (`None` = /dev/null) and only the given SAMRPC_* variables.
 fn run(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, _) in std::env::vars_os() {
-        if let Some(k) = k.to_str() {
-            if k.starts_with("SAMRPC_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().expect("spawn samrpc");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        let _ = pipe.write_all(input.as_bytes());
-    }
-    child.wait_with_output().expect("wait for samrpc")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-/// Standard output must be exactly one JSON object.
-fn json(o: &Output) -> Value {
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(out.lines().count(), 1, "one line of JSON expected, got {out:?}");
-    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
-    assert!(v.is_object(), "{v}");
-    v
+    cli_run::run(args, stdin.map(str::as_bytes), env)
 }
 
 /// Exit code `expected`, and the JSON object.
