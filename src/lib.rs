@@ -67,11 +67,12 @@
 //! and [`api`]. Use [`client::SamrClient`] for repeated typed SAMR calls over one session.
 //! ARCHITECTURE.md in the repository has the code map and the invariants.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 /// Debug-level log through `tracing` when the `tracing` feature is on; nothing otherwise.
-/// Never pass secret material.
+/// Never pass secret material. Both arms are expressions of type `()`, so the macro works in
+/// statement and in match-arm position alike.
 #[cfg(feature = "tracing")]
 #[allow(unused_macros)]
 macro_rules! log_debug {
@@ -80,7 +81,9 @@ macro_rules! log_debug {
 #[cfg(not(feature = "tracing"))]
 #[allow(unused_macros)]
 macro_rules! log_debug {
-    ($($t:tt)*) => {};
+    ($($t:tt)*) => {
+        ()
+    };
 }
 #[allow(unused_imports)]
 pub(crate) use log_debug;
