@@ -10,6 +10,7 @@
 mod output;
 mod rotate;
 mod secrets;
+mod shell;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use output::Report;
@@ -97,7 +98,20 @@ SAMRPC_PASSWORD, else the first line of standard input, else a prompt without ec
 #[command(name = "samrpc", version, after_help = EXIT_CODES, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: TopLevel,
+}
+
+/// The jobs, and the shell-integration commands that do not talk to a server.
+#[derive(Subcommand)]
+enum TopLevel {
+    #[command(flatten)]
+    Job(Command),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(long_about = shell::COMPLETIONS_LONG)]
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand with --dir
+    #[command(long_about = shell::MAN_LONG)]
+    Man(shell::ManArgs),
 }
 
 #[derive(Subcommand)]
@@ -585,7 +599,14 @@ fn init_logging(verbose: u8) {
 fn main() -> ExitCode {
     // Usage errors exit with 2 (clap's default); --help and --version with 0.
     let cli = Cli::parse();
-    let common = cli.command.common().clone();
+    let command = match cli.command {
+        TopLevel::Job(command) => command,
+        TopLevel::Completions(a) => {
+            return shell::completions(&a, <Cli as clap::CommandFactory>::command());
+        }
+        TopLevel::Man(a) => return shell::man(&a, <Cli as clap::CommandFactory>::command()),
+    };
+    let common = command.common().clone();
     init_logging(common.verbose);
 
     let env = |name: &str| std::env::var_os(name);
@@ -604,7 +625,7 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let report = runtime.block_on(run(cli.command, &mut secrets));
+    let report = runtime.block_on(run(command, &mut secrets));
     // Do not wait for work that no longer matters (e.g. a key derivation started alongside a
     // connection that failed): the answer is known.
     runtime.shutdown_background();
