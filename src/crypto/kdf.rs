@@ -13,7 +13,7 @@ use md4::{Digest, Md4};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::CryptoError;
-use super::sha512::{HmacSha512Key, compress_192_tail};
+use super::sha512::{BLOCK, HmacSha512Key, compress, store_be};
 use crate::secret::{Key16, NtHash, Password};
 
 /// The smallest PBKDF2 iteration count a server accepts for opnum 73 ([MS-SAMR] 2.2.6.32).
@@ -71,45 +71,51 @@ pub(crate) fn pbkdf2_reference(key: &[u8], salt: &[u8], rounds: u32) -> Key16 {
     Key16::new(*out)
 }
 
+/// The length trailer of a 192-byte message (one key-pad block plus 64 bytes), as the last 16
+/// bytes of a SHA-512 block: a 128-bit big-endian bit count.
+const LEN_192_BITS: [u8; 16] = (192u128 * 8).to_be_bytes();
+
 /// Specialised PBKDF2-HMAC-SHA512, dkLen 16, for any `rounds` ≥ 1 (0 is treated as 1).
 ///
 /// `T_1 = U_1 ^ U_2 ^ … ^ U_c`, `U_1 = HMAC(K, salt ‖ INT(1))`, `U_i = HMAC(K, U_{i-1})`.
 /// Only the first 16 bytes of `T_1` are wanted, so only the first two state words are
 /// accumulated.
-///
-/// After `U_1`, each iteration is two compressions of a 64-byte message after the one-block
-/// key pad ([`compress_192_tail`]): the inner one over `U_{i-1}` from the precomputed
-/// `K ^ ipad` state, the outer one over the inner digest from the `K ^ opad` state. The
-/// digests stay as eight big-endian words from one compression to the next (a SHA-512
-/// digest is its state words, FIPS 180-4 6.4.2 step 4), so no byte conversion happens in
-/// the loop.
 pub(crate) fn pbkdf2_hmac_sha512_16(key: &[u8], salt: &[u8], rounds: u32) -> Key16 {
     let hk = HmacSha512Key::new(key);
 
-    // U_1 through the general HMAC (the salt has arbitrary length), as words.
+    // U_1 through the general HMAC (the salt has arbitrary length).
     let u1 = hk.mac(&[salt, &1u32.to_be_bytes()]);
-    let mut u = Zeroizing::new([0u64; 8]);
-    for (w, c) in u.iter_mut().zip(u1.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        *w = u64::from_be_bytes(b);
-        b.zeroize();
+
+    // The reusable block: bytes 0..64 hold the message (U_{i-1}, then the inner hash),
+    // byte 64 the 0x80 terminator, 65..112 zeros, 112..128 the fixed length (192 bytes).
+    let mut block = Zeroizing::new([0u8; BLOCK]);
+    block[..64].copy_from_slice(&u1[..]);
+    block[64] = 0x80;
+    block[BLOCK - 16..].copy_from_slice(&LEN_192_BITS);
+
+    let mut acc = Zeroizing::new([0u64; 2]);
+    for (a, c) in acc.iter_mut().zip(u1.chunks_exact(8)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        *a = u64::from_be_bytes(w);
+        w.zeroize();
     }
     drop(u1);
 
-    let mut acc = Zeroizing::new([u[0], u[1]]);
     let inner0 = hk.inner_state();
     let outer0 = hk.outer_state();
-    let mut inner = Zeroizing::new([0u64; 8]);
+    let mut st = Zeroizing::new([0u64; 8]);
     for _ in 1..rounds {
         // Inner: H(K^ipad ‖ U_{i-1}).
-        *inner = *inner0;
-        compress_192_tail(&mut inner, &u);
+        *st = *inner0;
+        compress(&mut st, &block);
+        store_be(&st, &mut block);
         // Outer: H(K^opad ‖ inner) = U_i.
-        *u = *outer0;
-        compress_192_tail(&mut u, &inner);
-        acc[0] ^= u[0];
-        acc[1] ^= u[1];
+        *st = *outer0;
+        compress(&mut st, &block);
+        store_be(&st, &mut block);
+        acc[0] ^= st[0];
+        acc[1] ^= st[1];
     }
 
     let mut out = [0u8; 16];
