@@ -328,6 +328,11 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             format!("the server closed the connection during {step}"),
         ),
         TransportError::Smb2 { step, source, .. } => map_smb2(source, op_for_step(step, call_op)),
+        TransportError::Auth(a @ crate::auth::AuthError::WeakNegotiation(_)) => Error::new(
+            ErrorKind::Security,
+            Operation::SessionSetup,
+            format!("authentication refused: {a}"),
+        ),
         TransportError::Auth(a) => Error::new(
             ErrorKind::Protocol,
             Operation::SessionSetup,
