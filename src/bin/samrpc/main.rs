@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod harden;
 mod output;
 mod rotate;
 mod secrets;
@@ -583,16 +584,31 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // Before anything holds a secret: no core dumps, no same-user reads of our memory.
+    let hardening_warnings = harden::harden_process();
     // Usage errors exit with 2 (clap's default); --help and --version with 0.
     let cli = Cli::parse();
     let common = cli.command.common().clone();
     init_logging(common.verbose);
+    for w in hardening_warnings {
+        eprintln!("{w}");
+    }
 
     let env = |name: &str| std::env::var_os(name);
-    let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    let mut lock = stdin.lock();
-    let stdin_reader: Option<&mut dyn Read> = if interactive { None } else { Some(&mut lock) };
+    let interactive = std::io::stdin().is_terminal();
+    // Unbuffered: only the bytes of the lines we read ever leave the kernel (see secrets.rs).
+    let mut stdin = if interactive {
+        None
+    } else {
+        match secrets::unbuffered_stdin() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let stdin_reader: Option<&mut dyn Read> = stdin.as_deref_mut().map(|r| r as &mut dyn Read);
     let mut prompt = |p: &str| rpassword::prompt_password(p);
     let mut warn = |w: &str| eprintln!("{w}");
     let mut secrets = SecretReader::new(&env, stdin_reader, &mut prompt, &mut warn);
