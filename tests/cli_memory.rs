@@ -260,3 +260,31 @@ fn environ_and_mem_are_closed_to_other_processes_of_the_same_user() {
     // What stays visible (documented in SECURITY.md): the command line.
     assert!(cmdline, "/proc/PID/cmdline stays world-readable");
 }
+
+/// The prompt path on a real terminal (`script` from util-linux gives samrpc a pty): the
+/// prompt appears, the typed password is not echoed, the logon goes ahead with it (exit 3:
+/// nothing listens on port 1), and echo is back on afterwards.
+#[test]
+fn prompt_reads_the_terminal_without_echo_and_restores_it() {
+    let typed = unique("typed-at-the-prompt");
+    let cmd = format!("{BIN} policy 127.0.0.1 -U bob --port 1 --timeout 2; echo EXIT=$?; stty -a");
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) is needed for this test");
+    let mut stdin = child.stdin.take().unwrap();
+    // Type only once the prompt has turned echo off (the terminal echoes on arrival).
+    std::thread::sleep(Duration::from_millis(1500));
+    stdin.write_all(format!("{typed}\n").as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Password for bob: "), "{text}");
+    assert!(!text.contains(&typed), "the password was echoed: {text}");
+    assert!(text.contains("EXIT=3"), "{text}");
+    assert!(text.split_whitespace().any(|w| w == "echo"), "echo not restored: {text}");
+}

@@ -9,6 +9,7 @@
 
 mod harden;
 mod output;
+mod prompt;
 mod rotate;
 mod secrets;
 
@@ -609,7 +610,7 @@ fn main() -> ExitCode {
         }
     };
     let stdin_reader: Option<&mut dyn Read> = stdin.as_deref_mut().map(|r| r as &mut dyn Read);
-    let mut prompt = |p: &str| rpassword::prompt_password(p);
+    let mut prompt = |p: &str| prompt::prompt_password(p);
     let mut warn = |w: &str| eprintln!("{w}");
     let mut secrets = SecretReader::new(&env, stdin_reader, &mut prompt, &mut warn);
 

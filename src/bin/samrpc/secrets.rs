@@ -149,8 +149,9 @@ pub(crate) struct Ask<'s> {
     pub(crate) allow_empty: bool,
 }
 
-/// A no-echo prompt: shows the text, returns what was typed (without the line ending).
-pub(crate) type PromptFn<'a> = dyn FnMut(&str) -> io::Result<String> + 'a;
+/// A no-echo prompt: shows the text, returns what was typed (without the line ending) in a
+/// zeroizing buffer.
+pub(crate) type PromptFn<'a> = dyn FnMut(&str) -> io::Result<Zeroizing<String>> + 'a;
 
 /// The sources of secrets for one run.
 pub(crate) struct SecretReader<'a> {
@@ -209,15 +210,11 @@ impl<'a> SecretReader<'a> {
                 ))
             });
         }
-        let first = Zeroizing::new(
-            (self.prompt)(ask.prompt)
-                .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?,
-        );
+        let first = (self.prompt)(ask.prompt)
+            .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?;
         if let Some(confirm) = ask.confirm {
-            let second = Zeroizing::new(
-                (self.prompt)(confirm)
-                    .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?,
-            );
+            let second = (self.prompt)(confirm)
+                .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?;
             if !ct_eq(first.as_bytes(), second.as_bytes()) {
                 return Err(usage(format!("{} and its confirmation do not match", ask.what)));
             }
@@ -386,7 +383,7 @@ mod tests {
         {
             let mut prompt = |p: &str| {
                 prompts.push(p.to_owned());
-                typed.pop().ok_or_else(|| io::Error::other("no tty"))
+                typed.pop().map(Zeroizing::new).ok_or_else(|| io::Error::other("no tty"))
             };
             let mut warn = |w: &str| warnings.push(w.to_owned());
             let mut reader = SecretReader::new(&lookup, stdin_reader, &mut prompt, &mut warn);
