@@ -76,6 +76,7 @@ impl SamrClient {
             request_timeout: config.request_timeout,
             require_signing: config.require_signing,
             require_encryption: config.require_encryption,
+            min_dialect: config.min_dialect,
             ..TransportConfig::default()
         };
         crate::log_debug!(
@@ -401,6 +402,11 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
              be altering traffic. Do not retry on this network.",
             )
         }
+        Smb2Error::DialectTooLow { .. } => Some(
+            "The server negotiated an SMB dialect below the configured minimum: either it is \
+             old (lower the minimum only on a network you trust) or something in between \
+             rewrote the negotiation (downgrade attempt).",
+        ),
         Smb2Error::DowngradeDetected(_) => Some(
             "The negotiation was altered in transit (downgrade attempt). Do not retry on this \
              network.",

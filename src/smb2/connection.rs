@@ -546,14 +546,16 @@ impl Connection {
             return Err(status_error(resp));
         }
         let r = NegotiateResponse::decode(&resp.message)?;
-        if !self.request.dialects.contains(&r.dialect) {
-            return Err(Smb2Error::Protocol("the server chose a dialect we did not offer"));
-        }
+        // Below the minimum first: a dialect we did not offer because of the minimum is what
+        // a NEGOTIATE rewritten in flight (or an old server) produces, and says so.
         if r.dialect < self.cfg.min_dialect {
             return Err(Smb2Error::DialectTooLow {
                 server: r.dialect,
                 minimum: self.cfg.min_dialect,
             });
+        }
+        if !self.request.dialects.contains(&r.dialect) {
+            return Err(Smb2Error::Protocol("the server chose a dialect we did not offer"));
         }
         let mut cipher = None;
         let mut signing_algorithm = default_signing(r.dialect);

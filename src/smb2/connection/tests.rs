@@ -568,7 +568,18 @@ fn min_dialect_is_enforced() {
     let mut s = Server::new(Dialect::SMB210);
     let out = c.negotiate_request().unwrap();
     let r = final_of(&mut c, &s.negotiate_response(&out));
-    // 2.1 was not even offered.
+    // 2.1 was not even offered; a server (or a NEGOTIATE rewritten in flight) choosing it is
+    // reported as below the minimum, which the client maps to a Security error.
+    assert_eq!(
+        c.handle_negotiate(&r),
+        Err(Smb2Error::DialectTooLow { server: Dialect::SMB210, minimum: Dialect::SMB300 })
+    );
+    // A dialect above the minimum that was not offered is still a protocol error.
+    let cfg = ConnectionConfig { max_dialect: Dialect::SMB300, ..Default::default() };
+    let mut c = Connection::new(cfg, &mut rng()).unwrap();
+    let mut s = Server::new(Dialect::SMB302);
+    let out = c.negotiate_request().unwrap();
+    let r = final_of(&mut c, &s.negotiate_response(&out));
     assert!(matches!(c.handle_negotiate(&r), Err(Smb2Error::Protocol(_))));
 }
 
