@@ -63,7 +63,7 @@
 //!
 //! The core is pure and sans-IO (it takes bytes, time and randomness as arguments):
 //! [`wire`], [`secret`], [`status`], [`crypto`], [`ndr`], [`dcerpc`], [`samr`], [`smb2`],
-//! [`auth`]. The tokio shell (feature `tokio`, on by default) is [`transport`], [`client`]
+//! [`auth`], [`session`]. The tokio shell (feature `tokio`, on by default) is [`transport`], [`client`]
 //! and [`api`]. Use [`client::SamrClient`] for repeated typed SAMR calls over one session.
 //! ARCHITECTURE.md in the repository has the code map and the invariants.
 #![forbid(unsafe_code)]
@@ -98,10 +98,9 @@ pub mod error;
 pub mod fuzzing;
 pub mod ndr;
 pub mod rng;
-#[cfg(feature = "tokio")]
-pub mod rotate;
 pub mod samr;
 pub mod secret;
+pub mod session;
 pub mod smb2;
 pub mod status;
 #[cfg(feature = "tokio")]

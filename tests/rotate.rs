@@ -7,7 +7,7 @@
 mod common;
 
 use common::{DC, S2, Server};
-use samrpc::rotate::{RotateRequest, RotateUsers, rotate};
+use samrpc::api::rotate::{RotateRequest, RotateUsers, rotate};
 use samrpc::{ClientConfig, Credentials, NtStatus, Password};
 use std::collections::HashMap;
 

@@ -5,7 +5,7 @@ use crate::output::Report;
 use crate::secrets::{ENV_ADMIN_PASSWORD, SecretReader, usage};
 use crate::{Common, account_display, config, fail, parse_account};
 use clap::Args;
-use samrpc::rotate::{self, RotateRequest, RotateUsers, Rotated};
+use samrpc::api::rotate::{self, RotateRequest, RotateUsers, Rotated};
 use samrpc::{Credentials, Error, ErrorKind, Operation};
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};

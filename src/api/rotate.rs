@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), samrpc::Error> {
-//! use samrpc::rotate::{RotateRequest, RotateUsers, rotate};
+//! use samrpc::api::rotate::{RotateRequest, RotateUsers, rotate};
 //! use samrpc::{ClientConfig, Credentials, Password};
 //!
 //! let req = RotateRequest {
@@ -30,7 +30,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::api::{
+use super::{
     DomainHandles, ResetPassword, close_handle, enumerate_users, open_account_domain, open_user,
     query_domain, refused, set_password, unicode,
 };
