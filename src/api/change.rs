@@ -18,6 +18,7 @@ use crate::status::NtStatus;
 
 /// How the password change authenticates.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChangeSession {
     /// Authenticate as the user with the old secret; when the server answers
     /// STATUS_PASSWORD_MUST_CHANGE or STATUS_PASSWORD_EXPIRED, retry over an anonymous session.
@@ -28,7 +29,23 @@ pub enum ChangeSession {
 }
 
 /// A password change: the user knows the old password (or its NT hash).
+///
+/// Build it with [`ChangePassword::new`] (the required fields) and the chainable `with_…`
+/// methods (the optional ones); the fields stay public for reading and for assignment. New
+/// optional fields can be added without breaking callers.
+///
+/// ```
+/// use samrpc::api::{ChangePassword, ChangeSession};
+/// use samrpc::{ClientConfig, Password};
+///
+/// let req = ChangePassword::new("dc1.example.com", "alice", Password::from("Old-1!"), Password::from("New-2!"))
+///     .with_domain("EXAMPLE")
+///     .with_session(ChangeSession::Auto)
+///     .with_config(ClientConfig::default().with_port(445));
+/// assert_eq!(req.domain.as_deref(), Some("EXAMPLE"));
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ChangePassword {
     /// Server host name or address.
     pub host: String,
@@ -47,6 +64,54 @@ pub struct ChangePassword {
     pub iterations: Option<u64>,
     /// Connection settings and security policy.
     pub config: ClientConfig,
+}
+
+impl ChangePassword {
+    /// A change of `user`'s password on `host` from `old` (a [`Password`] or an
+    /// [`NtHash`], or a [`Secret`]) to `new`; the domain announced by the server,
+    /// [`ChangeSession::Auto`], the default iteration range and [`ClientConfig::default`].
+    pub fn new(
+        host: impl Into<String>,
+        user: impl Into<String>,
+        old: impl Into<Secret>,
+        new: Password,
+    ) -> Self {
+        Self {
+            host: host.into(),
+            user: user.into(),
+            domain: None,
+            old: old.into(),
+            new,
+            session: ChangeSession::Auto,
+            iterations: None,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// The account's NetBIOS domain (instead of the one the server announces).
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// How to authenticate (default [`ChangeSession::Auto`]).
+    pub fn with_session(mut self, session: ChangeSession) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// PBKDF2 iterations for `SamrUnicodeChangePasswordUser4` (5,000..=1,000,000; checked when
+    /// the change runs) instead of a random count from the default range.
+    pub fn with_iterations(mut self, iterations: u64) -> Self {
+        self.iterations = Some(iterations);
+        self
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
 }
 
 /// The lower bound of the default PBKDF2 iteration range for `SamrUnicodeChangePasswordUser4`.
@@ -118,19 +183,15 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), samrpc::Error> {
-/// use samrpc::api::{change_password, ChangePassword, ChangeSession};
-/// use samrpc::{ClientConfig, Password, Secret};
+/// use samrpc::api::{change_password, ChangePassword};
+/// use samrpc::Password;
 ///
-/// let outcome = change_password(ChangePassword {
-///     host: "dc.example.com".into(),
-///     user: "alice".into(),
-///     domain: None,
-///     old: Secret::Password(Password::from("Old-Pass-1!")),
-///     new: Password::from("New-Pass-2!"),
-///     session: ChangeSession::Auto,
-///     iterations: None,
-///     config: ClientConfig::default(),
-/// })
+/// let outcome = change_password(ChangePassword::new(
+///     "dc.example.com",
+///     "alice",
+///     Password::from("Old-Pass-1!"),
+///     Password::from("New-Pass-2!"),
+/// ))
 /// .await?;
 /// println!("changed with {}", outcome.method.name());
 /// # Ok(()) }
@@ -235,4 +296,25 @@ async fn change_on(
     }
     refused(op, status)?;
     Ok(Outcome { method, status, session: client.session().clone(), iterations })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_change_has_the_documented_defaults() {
+        let r = ChangePassword::new("h", "alice", Password::from("a"), Password::from("b"));
+        assert_eq!((r.host.as_str(), r.user.as_str()), ("h", "alice"));
+        assert_eq!(
+            (r.domain.as_deref(), r.session, r.iterations),
+            (None, ChangeSession::Auto, None)
+        );
+        assert!(matches!(r.old, Secret::Password(_)));
+        let r = r.with_domain("D").with_session(ChangeSession::Anonymous).with_iterations(5000);
+        assert_eq!(
+            (r.domain.as_deref(), r.session, r.iterations),
+            (Some("D"), ChangeSession::Anonymous, Some(5000))
+        );
+    }
 }

@@ -34,18 +34,71 @@ fn failed_step(name: &str, e: &Error) -> DoctorStep {
     step(name, false, e.to_string(), e.hint().map(str::to_owned))
 }
 
+/// What [`doctor`] checks: the path to one server, as one account, optionally for one user.
+///
+/// Build it with [`DoctorRequest::new`] and the chainable `with_…` methods:
+///
+/// ```
+/// use samrpc::api::DoctorRequest;
+/// use samrpc::{Credentials, Password};
+///
+/// let req = DoctorRequest::new("dc1.example.com")
+///     .with_credentials(Credentials::password("alice", None, Password::from("Pass-1!")))
+///     .with_user("alice");
+/// assert!(!req.credentials.is_anonymous());
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DoctorRequest {
+    /// Server host name or address.
+    pub host: String,
+    /// Who to connect as (default: an anonymous session).
+    pub credentials: Credentials,
+    /// The account whose state to check as well (bare name).
+    pub user: Option<String>,
+    /// Connection settings and security policy.
+    pub config: ClientConfig,
+}
+
+impl DoctorRequest {
+    /// Diagnose the path to `host` over an anonymous session, no user, [`ClientConfig::default`].
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            credentials: Credentials::Anonymous,
+            user: None,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// Connect as this account instead of anonymously.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Also check this account's state (bare name).
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
 /// Walk the path to a password change one step at a time and report each: TCP reachability,
 /// SMB dialect and signing, authentication, IPC$ and `\PIPE\samr`, the SAMR bind,
 /// SamrConnect5, the domain lookup, the password policy, the named user's state, and whether
 /// the server implements `SamrUnicodeChangePasswordUser4` (probed harmlessly with a random
 /// account that does not exist: STATUS_WRONG_PASSWORD means implemented, the RPC fault
 /// `nca_s_op_rng_error` means not). Stops at the first failing step.
-pub async fn doctor(
-    host: &str,
-    credentials: Option<Credentials>,
-    user: Option<&str>,
-    config: ClientConfig,
-) -> Vec<DoctorStep> {
+pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
+    let DoctorRequest { host, credentials, user, config } = req;
+    let (host, user) = (host.as_str(), user.as_deref());
     let mut steps = Vec::new();
     let port = config.port;
 
@@ -88,7 +141,7 @@ pub async fn doctor(
     }
 
     // 2–6. SMB negotiate, authentication, IPC$, the pipe and the bind (one connect).
-    let creds = credentials.unwrap_or(Credentials::Anonymous);
+    let creds = credentials;
     let who = match &creds {
         Credentials::User { user, domain, .. } => match domain {
             Some(d) => format!("{d}\\{user}"),

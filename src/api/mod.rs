@@ -13,14 +13,14 @@ pub use crate::session::{SessionKind, SessionSummary};
 pub use change::{
     ChangePassword, ChangeSession, DEFAULT_ITERATIONS_MAX, DEFAULT_ITERATIONS_MIN, change_password,
 };
-pub use doctor::{DoctorStep, doctor};
+pub use doctor::{DoctorRequest, DoctorStep, doctor};
 pub(crate) use domain::*;
 pub(crate) use query::user_state;
-pub use query::{PasswordPolicy, PolicyReport, UserState, password_policy};
+pub use query::{PasswordPolicy, PolicyReport, PolicyRequest, UserState, password_policy};
 pub(crate) use reset::set_password;
 pub use reset::{ResetPassword, reset_password};
 pub(crate) use users::enumerate_users;
-pub use users::{UserEntry, list_users};
+pub use users::{ListUsersRequest, UserEntry, list_users};
 
 use crate::client::SamrClient;
 use crate::error::{Error, ErrorKind, Operation};

@@ -124,15 +124,54 @@ fn age_secs(v: i64) -> Option<u64> {
     if v == i64::MIN || secs >= u64::from(u32::MAX) { None } else { Some(secs) }
 }
 
-/// Read the domain password policy and, if `user` is given, that user's password state.
-pub async fn password_policy(
-    host: &str,
-    credentials: Credentials,
-    user: Option<&str>,
-    config: ClientConfig,
-) -> Result<PolicyReport, Error> {
-    let mut client = SamrClient::connect(host, &credentials, &config).await?;
-    let result = policy_on(&mut client, user).await;
+/// What [`password_policy`] reads: the domain policy and, optionally, one user's state.
+///
+/// Build it with [`PolicyRequest::new`] and the chainable `with_…` methods:
+///
+/// ```
+/// use samrpc::api::PolicyRequest;
+/// use samrpc::Credentials;
+///
+/// let req = PolicyRequest::new("dc1.example.com", Credentials::Anonymous).with_user("alice");
+/// assert_eq!(req.user.as_deref(), Some("alice"));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PolicyRequest {
+    /// Server host name or address.
+    pub host: String,
+    /// Who to read as (anonymous works on servers that allow it).
+    pub credentials: Credentials,
+    /// The account whose password state to read as well (bare name); `None` reads only the
+    /// policy.
+    pub user: Option<String>,
+    /// Connection settings and security policy.
+    pub config: ClientConfig,
+}
+
+impl PolicyRequest {
+    /// Read `host`'s policy as `credentials`, no user, [`ClientConfig::default`].
+    pub fn new(host: impl Into<String>, credentials: Credentials) -> Self {
+        Self { host: host.into(), credentials, user: None, config: ClientConfig::default() }
+    }
+
+    /// Also read this account's password state (bare name).
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
+/// Read the domain password policy and, if `req.user` is given, that user's password state.
+pub async fn password_policy(req: PolicyRequest) -> Result<PolicyReport, Error> {
+    let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
+    let result = policy_on(&mut client, req.user.as_deref()).await;
     client.close().await;
     result
 }

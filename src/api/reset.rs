@@ -22,7 +22,20 @@ use crate::status::NtStatus;
 /// credentials, EFS and certificate private keys) with keys derived from the password; a
 /// change re-wraps them, a reset cannot, so a reset can make them unreadable for good. Prefer
 /// [`change_password`](super::change_password) whenever the old password is known.
+///
+/// Build it with [`ResetPassword::new`] and the chainable `with_…` methods:
+///
+/// ```
+/// use samrpc::api::ResetPassword;
+/// use samrpc::{Credentials, Password};
+///
+/// let admin = Credentials::password("Administrator", None, Password::from("Admin-1!"));
+/// let req = ResetPassword::new("dc1.example.com", "alice", admin, Password::from("Fresh-3!"))
+///     .with_must_change(true);
+/// assert!(req.must_change);
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ResetPassword {
     /// Server host name or address.
     pub host: String,
@@ -36,6 +49,38 @@ pub struct ResetPassword {
     pub must_change: bool,
     /// Connection settings and security policy.
     pub config: ClientConfig,
+}
+
+impl ResetPassword {
+    /// A reset of `user`'s password on `host` to `new`, authenticated as `admin`; the
+    /// password is not marked expired, and [`ClientConfig::default`] applies.
+    pub fn new(
+        host: impl Into<String>,
+        user: impl Into<String>,
+        admin: Credentials,
+        new: Password,
+    ) -> Self {
+        Self {
+            host: host.into(),
+            user: user.into(),
+            admin,
+            new,
+            must_change: false,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// Mark the password expired so the user must change it at the next logon.
+    pub fn with_must_change(mut self, must_change: bool) -> Self {
+        self.must_change = must_change;
+        self
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
 }
 
 /// Reset a password as an administrator with `SamrSetInformationUser2` level 31

@@ -20,13 +20,46 @@ pub struct UserEntry {
     pub account_control: u32,
 }
 
+/// What [`list_users`] lists: the users of one server's account domain.
+///
+/// Build it with [`ListUsersRequest::new`] and the chainable `with_…` methods:
+///
+/// ```
+/// use samrpc::api::ListUsersRequest;
+/// use samrpc::{ClientConfig, Credentials};
+/// use std::time::Duration;
+///
+/// let req = ListUsersRequest::new("dc1.example.com", Credentials::Anonymous)
+///     .with_config(ClientConfig::default().with_timeout(Duration::from_secs(5)));
+/// assert_eq!(req.host, "dc1.example.com");
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ListUsersRequest {
+    /// Server host name or address.
+    pub host: String,
+    /// Who to list as.
+    pub credentials: Credentials,
+    /// Connection settings and security policy.
+    pub config: ClientConfig,
+}
+
+impl ListUsersRequest {
+    /// List `host`'s users as `credentials`, with [`ClientConfig::default`].
+    pub fn new(host: impl Into<String>, credentials: Credentials) -> Self {
+        Self { host: host.into(), credentials, config: ClientConfig::default() }
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
 /// List the users of the server's account domain (name, RID and account-control bits).
-pub async fn list_users(
-    host: &str,
-    credentials: Credentials,
-    config: ClientConfig,
-) -> Result<Vec<UserEntry>, Error> {
-    let mut client = SamrClient::connect(host, &credentials, &config).await?;
+pub async fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
+    let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
     let result = users_on(&mut client).await;
     client.close().await;
     result
