@@ -1,0 +1,12 @@
+//! Kerberos V5 ([RFC 4120]) for SMB: the pure core (no I/O, no tokio).
+//!
+//! * [`crypto`] — etypes 17, 18 ([RFC 3962]) and 23 ([RFC 4757]): [`crypto::KerberosKey`]
+//!   with string-to-key, encrypt/decrypt with key usages and keyed checksums.
+//!
+//! [RFC 3962]: https://www.rfc-editor.org/rfc/rfc3962
+//! [RFC 4120]: https://www.rfc-editor.org/rfc/rfc4120
+//! [RFC 4757]: https://www.rfc-editor.org/rfc/rfc4757
+
+pub mod crypto;
+
+pub use crypto::{Etype, KerberosKey, KrbCryptoError};
