@@ -16,11 +16,9 @@
 
 mod common;
 
-use common::{
-    DC, add_user, admin_password, assert_clean, assert_login_ok, change_request, unique_user,
-};
-use samrpc::api::{ResetPassword, change_password, reset_password};
-use samrpc::{ClientConfig, Credentials, Password};
+use common::{DC, add_user, admin_password, assert_clean, assert_login_ok, unique_user};
+use samrpc::api::{ChangePassword, ResetPassword, change_password, reset_password};
+use samrpc::{ClientConfig, Credentials, Password, Secret};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,23 +62,28 @@ fn trace_logs_of_change_and_reset_contain_no_secret() {
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (changed, reset_out) = rt.block_on(async {
-        let mut request = change_request(DC, &user, old, new);
-        request.domain = None;
-        request.config = config();
-        let c = change_password(request).await;
+        let change = |old: &str, new: &str| {
+            ChangePassword::new(
+                DC.ip,
+                user.clone(),
+                Secret::Password(Password::from(old)),
+                Password::from(new),
+            )
+            .with_iterations(5000)
+            .with_config(config())
+        };
+        let c = change_password(change(old, new)).await;
         // Also a failing change (wrong old password): its error path logs too.
-        let mut failing = change_request(DC, &user, old, reset);
-        failing.domain = None;
-        failing.config = config();
-        let _ = change_password(failing).await;
-        let r = reset_password(ResetPassword {
-            host: DC.ip.into(),
-            user: user.clone(),
-            admin: Credentials::password("Administrator", None, Password::from(admin.as_str())),
-            new: Password::from(reset),
-            must_change: false,
-            config: config(),
-        })
+        let _ = change_password(change(old, reset)).await;
+        let r = reset_password(
+            ResetPassword::new(
+                DC.ip,
+                user.clone(),
+                Credentials::password("Administrator", None, Password::from(admin.as_str())),
+                Password::from(reset),
+            )
+            .with_config(config()),
+        )
         .await;
         (c, r)
     });
