@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The published package (called by tests/run-all.sh): `cargo package` builds it from the file
 # list in Cargo.toml (`include`) and compiles it on its own; this script then fails if the
-# package holds anything that should not ship (fuzzing, benches, CI scripts, captures other
-# than the unit tests' vectors, integration tests) or grows past 1 MiB compressed.
+# package holds anything that should not ship (fuzzing, benches, CI scripts, integration
+# tests: under tests/ only the unit tests' vectors in tests/vectors) or grows past 1 MiB
+# compressed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 printf '\n==> %s\n' "cargo package (contents and size)"
 list=$(cargo package --list --allow-dirty)
-unexpected=$(grep -Ev '^(src/.*\.rs|examples/[a-z0-9_]+\.rs|tests/vectors/.*\.hex|tests/vectors/PROVENANCE\.md|README\.md|CHANGELOG\.md|SECURITY\.md|ARCHITECTURE\.md|Cargo\.(toml|toml\.orig|lock)|\.cargo_vcs_info\.json)$' <<<"$list" || true)
+unexpected=$(grep -Ev '^(src/.*\.rs|examples/[a-z0-9_]+\.rs|tests/vectors/.+|README\.md|CHANGELOG\.md|SECURITY\.md|ARCHITECTURE\.md|Cargo\.(toml|toml\.orig|lock)|\.cargo_vcs_info\.json)$' <<<"$list" || true)
 if [[ -n $unexpected ]]; then
     echo "files in the package that should not ship (adjust include in Cargo.toml):" >&2
     echo "$unexpected" >&2
