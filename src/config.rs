@@ -128,6 +128,12 @@ pub struct ClientConfig {
     /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
     /// levels 25/23) when the server lacks the AES ones (default `false`).
     pub allow_rc4: bool,
+    /// Time allowed for a whole job (connecting and every call: a change, a reset, a policy
+    /// read, a user list), on top of the per-step timeouts; `None` (the default) bounds only
+    /// the steps. When it runs out after a password-changing request may have reached the
+    /// server, the error is [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown),
+    /// which a `tokio::time::timeout` around the job cannot report (it just drops the job).
+    pub operation_timeout: Option<Duration>,
 }
 
 impl Default for ClientConfig {
@@ -139,6 +145,7 @@ impl Default for ClientConfig {
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
+            operation_timeout: None,
         }
     }
 }
@@ -186,6 +193,13 @@ impl ClientConfig {
         self.allow_rc4 = allow;
         self
     }
+
+    /// Time allowed for a whole job, connection included (default: none, only the per-step
+    /// timeouts). See [`ClientConfig::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +236,8 @@ mod tests {
         assert_eq!((c.require_signing, c.require_encryption, c.allow_rc4), (false, true, true));
         let c = ClientConfig::default().with_timeout(t);
         assert_eq!((c.connect_timeout, c.request_timeout, c.port), (t, t, 445));
+        assert_eq!(c.operation_timeout, None);
+        assert_eq!(ClientConfig::default().with_operation_timeout(t).operation_timeout, Some(t));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub(crate) use users::enumerate_users;
 pub use users::{ListUsersRequest, UserEntry, list_users};
 
 use crate::client::SamrClient;
+use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Operation};
 use crate::samr::SamrGetDomainPasswordInformation;
 use crate::secret::Password;
@@ -71,6 +72,63 @@ pub struct Outcome {
     pub session: SessionSummary,
     /// PBKDF2 iterations used (User4 only).
     pub iterations: Option<u64>,
+}
+
+/// A job's [`ClientConfig::operation_timeout`], counted from the job's start.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Deadline {
+    limit: Option<(tokio::time::Instant, std::time::Duration)>,
+}
+
+impl Deadline {
+    /// From now, per `config` (no limit when it sets none).
+    pub(crate) fn start(config: &ClientConfig) -> Self {
+        Self { limit: config.operation_timeout.map(|d| (tokio::time::Instant::now() + d, d)) }
+    }
+
+    /// Connect within the deadline.
+    pub(crate) async fn connect(
+        &self,
+        host: &str,
+        credentials: &crate::config::Credentials,
+        config: &ClientConfig,
+    ) -> Result<SamrClient, Error> {
+        crate::client::require_runtime(Operation::Connect)?;
+        match self.limit {
+            None => SamrClient::connect(host, credentials, config).await,
+            Some((at, d)) => {
+                tokio::time::timeout_at(at, SamrClient::connect(host, credentials, config))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(crate::client::operation_timed_out(d, None, Operation::Connect))
+                    })
+            }
+        }
+    }
+
+    /// Run `work` within the deadline; `None` when the deadline passed (`work` was dropped:
+    /// classify with [`Deadline::expired`]).
+    pub(crate) async fn run<T>(
+        &self,
+        work: impl Future<Output = Result<T, Error>>,
+    ) -> Option<Result<T, Error>> {
+        match self.limit {
+            None => Some(work.await),
+            Some((at, _)) => tokio::time::timeout_at(at, work).await.ok(),
+        }
+    }
+
+    /// The error of a job whose deadline passed: from the client's interrupted call, outcome
+    /// unknown when a password-changing request may have reached the server, a timeout
+    /// otherwise (`op` names the step when no call was running).
+    pub(crate) fn expired(
+        &self,
+        interrupted: Option<crate::client::InFlight>,
+        op: Operation,
+    ) -> Error {
+        let limit = self.limit.map(|(_, d)| d).unwrap_or_default();
+        crate::client::operation_timed_out(limit, interrupted, op)
+    }
 }
 
 pub(crate) fn check_new_password(new: &Password) -> Result<(), Error> {

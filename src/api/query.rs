@@ -1,8 +1,8 @@
 //! Read the domain password policy and a user's password state.
 
 use super::{
-    DomainHandles, SessionSummary, close_domain, close_handle, lookup_rid, open_account_domain,
-    open_user, query_domain, refused,
+    Deadline, DomainHandles, SessionSummary, close_domain, close_handle, lookup_rid,
+    open_account_domain, open_user, query_domain, refused,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
@@ -169,11 +169,52 @@ impl PolicyRequest {
 }
 
 /// Read the domain password policy and, if `req.user` is given, that user's password state.
+///
+/// Reads only: dropping the future (cancelling it) at any point changes nothing on the server
+/// and leaves nothing running. Over an existing session use
+/// [`SamrClient::password_policy`] and [`SamrClient::user_state`].
 pub async fn password_policy(req: PolicyRequest) -> Result<PolicyReport, Error> {
-    let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
-    let result = policy_on(&mut client, req.user.as_deref()).await;
+    let deadline = Deadline::start(&req.config);
+    let mut client = deadline.connect(&req.host, &req.credentials, &req.config).await?;
+    let op = Operation::Call(SamrQueryInformationDomain2::NAME);
+    let result = match deadline.run(policy_on(&mut client, req.user.as_deref())).await {
+        Some(r) => r,
+        None => Err(deadline.expired(client.interrupted(), op)),
+    };
     client.close().await;
     result
+}
+
+impl SamrClient {
+    /// Read the account domain's password policy and, if `user` is given, that user's
+    /// password state, over this client's session (as [`password_policy`] does over a new
+    /// one). Reads only: cancelling it changes nothing on the server (though a cancelled call
+    /// closes the client). The client's `operation_timeout` applies, counted from this call.
+    pub async fn password_policy(&mut self, user: Option<&str>) -> Result<PolicyReport, Error> {
+        let deadline = Deadline::start(self.config());
+        let op = Operation::Call(SamrQueryInformationDomain2::NAME);
+        match deadline.run(policy_on(self, user)).await {
+            Some(r) => r,
+            None => Err(deadline.expired(self.interrupted(), op)),
+        }
+    }
+
+    /// Read one user's password state (last set, must change, account control, bad password
+    /// count) from the account domain, over this client's session. Reads only.
+    pub async fn user_state(&mut self, user: &str) -> Result<UserState, Error> {
+        let deadline = Deadline::start(self.config());
+        let op = Operation::Call(SamrQueryInformationUser2::NAME);
+        let work = async {
+            let h = open_account_domain(self, access::DOMAIN_LOOKUP).await?;
+            let r = user_state(self, &h, user).await;
+            close_domain(self, h).await;
+            r
+        };
+        match deadline.run(work).await {
+            Some(r) => r,
+            None => Err(deadline.expired(self.interrupted(), op)),
+        }
+    }
 }
 
 async fn policy_on(client: &mut SamrClient, user: Option<&str>) -> Result<PolicyReport, Error> {
