@@ -88,6 +88,8 @@ pub(crate) use log_debug;
 pub mod api;
 pub mod auth;
 #[cfg(feature = "tokio")]
+pub mod blocking;
+#[cfg(feature = "tokio")]
 pub mod client;
 pub mod config;
 pub mod crypto;
