@@ -1,9 +1,44 @@
 //! The high-level API: change, reset, policy, users and diagnose, each a sequence of typed SAMR
 //! calls over one SMB session.
+//!
+//! Two ways to run a job:
+//!
+//! - **one job, one connection**: the free functions ([`change_password`],
+//!   [`reset_password`], [`password_policy`], [`list_users`], [`doctor`]) connect, do the
+//!   job, and close;
+//! - **many jobs, one session**: connect a [`SamrClient`] once and call its methods
+//!   ([`SamrClient::change_password`], [`SamrClient::reset_password`],
+//!   [`SamrClient::password_policy`], [`SamrClient::user_state`], [`SamrClient::list_users`]),
+//!   or compose your own from the typed steps in [`domain`] and [`SamrClient::call`].
+//!
+//! # Cancellation and timeouts
+//!
+//! Every job is cancellation-safe in the sense of tokio: dropping its future stops it and
+//! leaves nothing running (the PBKDF2 derivation of a change stops within a few
+//! milliseconds). What a cancellation means for the server's state depends on when it
+//! happened, as with any database client:
+//!
+//! | Job | dropped before the request left | dropped after |
+//! |---|---|---|
+//! | change, reset | nothing changed | **outcome unknown**: the password may or may not have changed |
+//! | policy, user state, list users, doctor | nothing changed | nothing changed (reads only) |
+//!
+//! A dropped future cannot tell you which case you are in, so **bound jobs with
+//! [`ClientConfig::operation_timeout`]** (the whole job, connection included) rather than
+//! `tokio::time::timeout`: when it runs out, the job returns an error that is
+//! [`ErrorKind::OutcomeUnknown`] exactly when a change or reset request may have reached the
+//! server, and [`ErrorKind::Timeout`] otherwise. A [`SamrClient`] whose call was dropped
+//! mid-flight is closed ([`SamrClient::is_closed`], [`ErrorKind::Closed`]); connect a new one.
+//!
+//! # Runtime
+//!
+//! The jobs need a tokio runtime with I/O and timers enabled (`#[tokio::main]`, or a
+//! `Builder` with `enable_all()`). Outside any runtime they return an error rather than
+//! panic; for synchronous code, [`crate::blocking`] runs them on a runtime of its own.
 
 mod change;
 mod doctor;
-mod domain;
+pub mod domain;
 mod query;
 mod reset;
 pub mod rotate;
