@@ -29,7 +29,7 @@ use crate::status::NtStatus;
 use crate::transport::{RpcTransport, SmbPipe, TransportConfig, TransportError, TransportStep};
 use std::io;
 
-/// A connected SAMR client: a bound DCE/RPC association over an [`RpcTransport`] (today an
+/// A connected SAMR client: a bound DCE/RPC association over a transport (today an
 /// SMB2/3 session, signed and encrypted where required, with the `\PIPE\samr` named pipe).
 ///
 /// # Cancellation
@@ -105,7 +105,7 @@ impl SamrClient {
         let session = transport.session();
         crate::log_debug!(
             host,
-            dialect = %session.dialect,
+            dialect = ?session.dialect,
             signing = session.signing,
             encryption = session.encryption,
             "SAMR bound"

@@ -15,6 +15,7 @@ use crate::status::NtStatus;
 
 /// One step of [`doctor`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DoctorStep {
     /// What was checked ("TCP 445", "SMB dialect", …).
     pub name: String,
@@ -24,6 +25,19 @@ pub struct DoctorStep {
     pub found: String,
     /// What to do when it failed.
     pub hint: Option<String>,
+}
+
+impl DoctorStep {
+    /// A step named `name` that passed (`ok`) or not, with what was found and, for a failure,
+    /// what to do.
+    pub fn new(
+        name: impl Into<String>,
+        ok: bool,
+        found: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
+        Self { name: name.into(), ok, found: found.into(), hint }
+    }
 }
 
 fn step(name: &str, ok: bool, found: impl Into<String>, hint: Option<String>) -> DoctorStep {
@@ -173,7 +187,7 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
         true,
         format!(
             "SMB {}; signing {}; encryption {}",
-            s.dialect,
+            s.dialect.map_or("none", crate::session::Dialect::name),
             if s.signing { "on" } else { "off" },
             if s.encryption { "on" } else { "off" }
         ),

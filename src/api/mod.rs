@@ -44,14 +44,17 @@ mod reset;
 pub mod rotate;
 mod users;
 
-pub use crate::session::{SessionKind, SessionSummary};
+pub use crate::session::{Dialect, SessionKind, SessionSummary};
 pub use change::{
     ChangePassword, ChangeSession, DEFAULT_ITERATIONS_MAX, DEFAULT_ITERATIONS_MIN, change_password,
 };
 pub use doctor::{DoctorRequest, DoctorStep, doctor};
 pub(crate) use domain::*;
 pub(crate) use query::user_state;
-pub use query::{PasswordPolicy, PolicyReport, PolicyRequest, UserState, password_policy};
+pub use query::{
+    PasswordPolicy, PolicyReport, PolicyRequest, UserState, filetime_to_system_time,
+    password_policy,
+};
 pub(crate) use reset::set_password;
 pub use reset::{ResetPassword, reset_password};
 pub(crate) use users::enumerate_users;
@@ -98,6 +101,7 @@ impl Method {
 
 /// The result of a successful change or reset.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The method that did the work.
     pub method: Method,
@@ -107,6 +111,19 @@ pub struct Outcome {
     pub session: SessionSummary,
     /// PBKDF2 iterations used (User4 only).
     pub iterations: Option<u64>,
+}
+
+impl Outcome {
+    /// An outcome of `method` with the server's `status` over `session` (`iterations` for
+    /// `SamrUnicodeChangePasswordUser4`), e.g. for tests of code that reports outcomes.
+    pub fn new(
+        method: Method,
+        status: NtStatus,
+        session: SessionSummary,
+        iterations: Option<u64>,
+    ) -> Self {
+        Self { method, status, session, iterations }
+    }
 }
 
 /// A job's [`ClientConfig::operation_timeout`], counted from the job's start.

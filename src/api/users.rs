@@ -13,6 +13,7 @@ use crate::status::NtStatus;
 
 /// One account of [`list_users`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserEntry {
     /// The account name.
     pub name: String,

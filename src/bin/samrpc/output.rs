@@ -112,7 +112,10 @@ impl Report {
         o.insert("method".into(), json!(self.method));
         o.insert("status".into(), json!(self.status));
         o.insert("session".into(), json!(self.session));
-        o.insert("dialect".into(), json!(self.summary.as_ref().map(|s| s.dialect.clone())));
+        o.insert(
+            "dialect".into(),
+            json!(self.summary.as_ref().and_then(|s| s.dialect).map(|d| d.to_string())),
+        );
         o.insert("signing".into(), json!(self.summary.as_ref().map(|s| s.signing)));
         o.insert("encryption".into(), json!(self.summary.as_ref().map(|s| s.encryption)));
         if let Some(n) = self.iterations {
@@ -201,8 +204,8 @@ pub(crate) fn describe_outcome(o: &Outcome) -> String {
 /// "anonymous session, SMB 3.1.1, signed".
 pub(crate) fn describe_session(s: &SessionSummary) -> String {
     let mut parts = vec![format!("{} session", s.kind.name())];
-    if !s.dialect.is_empty() {
-        parts.push(format!("SMB {}", s.dialect));
+    if let Some(d) = s.dialect {
+        parts.push(format!("SMB {d}"));
     }
     if s.signing {
         parts.push("signed".to_owned());
@@ -492,17 +495,17 @@ mod tests {
     use samrpc::{NtStatus, Operation};
 
     fn summary(kind: SessionKind, signing: bool, encryption: bool) -> SessionSummary {
-        SessionSummary::new(kind, "3.1.1", signing, encryption)
+        SessionSummary::new(kind, samrpc::session::Dialect::Smb311, signing, encryption)
     }
 
     #[test]
     fn outcome_line_matches_the_contract() {
-        let o = Outcome {
-            method: Method::ChangeUser4,
-            status: NtStatus::STATUS_SUCCESS,
-            session: summary(SessionKind::Anonymous, true, false),
-            iterations: Some(23533),
-        };
+        let o = Outcome::new(
+            Method::ChangeUser4,
+            NtStatus::STATUS_SUCCESS,
+            summary(SessionKind::Anonymous, true, false),
+            Some(23533),
+        );
         assert_eq!(
             describe_outcome(&o),
             "SamrUnicodeChangePasswordUser4, anonymous session, SMB 3.1.1, signed"
@@ -521,12 +524,12 @@ mod tests {
     fn json_on_success_has_the_contract_fields() {
         let mut r = Report::new("passwd", "dc1");
         r.user = Some("bob".into());
-        r.outcome(&Outcome {
-            method: Method::ChangeUser4,
-            status: NtStatus::STATUS_SUCCESS,
-            session: summary(SessionKind::Anonymous, false, true),
-            iterations: Some(23533),
-        });
+        r.outcome(&Outcome::new(
+            Method::ChangeUser4,
+            NtStatus::STATUS_SUCCESS,
+            summary(SessionKind::Anonymous, false, true),
+            Some(23533),
+        ));
         let v = r.to_json();
         assert_eq!(v["ok"], true);
         assert_eq!(v["operation"], "passwd");
@@ -613,13 +616,8 @@ mod tests {
     #[test]
     fn doctor_checklist() {
         let steps = vec![
-            DoctorStep { name: "TCP 445".into(), ok: true, found: "connected".into(), hint: None },
-            DoctorStep {
-                name: "SAMR bind".into(),
-                ok: false,
-                found: "access denied".into(),
-                hint: Some("ask an admin".into()),
-            },
+            DoctorStep::new("TCP 445", true, "connected", None),
+            DoctorStep::new("SAMR bind", false, "access denied", Some("ask an admin".into())),
         ];
         assert_eq!(
             steps_lines(&steps),
