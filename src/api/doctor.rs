@@ -110,6 +110,9 @@ impl DoctorRequest {
 /// the server implements `SamrUnicodeChangePasswordUser4` (probed harmlessly with a random
 /// account that does not exist: STATUS_WRONG_PASSWORD means implemented, the RPC fault
 /// `nca_s_op_rng_error` means not). Stops at the first failing step.
+///
+/// Changes nothing on the server (the opnum-73 probe names an account that does not exist),
+/// so dropping the future (cancelling it) at any point is harmless.
 pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     let DoctorRequest { host, credentials, user, config } = req;
     let (host, user) = (host.as_str(), user.as_deref());

@@ -231,3 +231,31 @@ pub(crate) async fn restriction_error(client: &mut SamrClient, op: Operation) ->
         _ => base,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The jobs' futures can move to another thread (`tokio::spawn` on a multi-thread
+    /// runtime), as services need.
+    #[test]
+    fn job_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let change = ChangePassword::new("h", "u", Password::from("a"), Password::from("b"));
+        let reset =
+            ResetPassword::new("h", "u", crate::Credentials::Anonymous, Password::from("b"));
+        send(&change_password(change.clone()));
+        send(&reset_password(reset.clone()));
+        send(&password_policy(PolicyRequest::new("h", crate::Credentials::Anonymous)));
+        send(&list_users(ListUsersRequest::new("h", crate::Credentials::Anonymous)));
+        // The methods, without a client to run them on.
+        #[allow(dead_code)]
+        fn methods(c: &mut SamrClient, change: &ChangePassword, reset: &ResetPassword) {
+            send(&c.change_password(change));
+            send(&c.reset_password(reset));
+            send(&c.password_policy(Some("u")));
+            send(&c.user_state("u"));
+            send(&c.list_users());
+        }
+    }
+}
