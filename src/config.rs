@@ -1,6 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
+use crate::session::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -134,6 +135,12 @@ pub struct ClientConfig {
     /// server, the error is [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown),
     /// which a `tokio::time::timeout` around the job cannot report (it just drops the job).
     pub operation_timeout: Option<Duration>,
+    /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
+    /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
+    /// flight) that picks a lower one is refused with a `Security` error. Raise it to
+    /// [`Dialect::Smb300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
+    pub min_dialect: Dialect,
 }
 
 impl Default for ClientConfig {
@@ -146,6 +153,7 @@ impl Default for ClientConfig {
             require_encryption: false,
             allow_rc4: false,
             operation_timeout: None,
+            min_dialect: Dialect::Smb210,
         }
     }
 }
@@ -198,6 +206,12 @@ impl ClientConfig {
     /// timeouts). See [`ClientConfig::operation_timeout`].
     pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
+    pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
+        self.min_dialect = dialect;
         self
     }
 }

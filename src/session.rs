@@ -38,6 +38,10 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Every dialect, oldest first.
+    pub const ALL: [Self; 5] =
+        [Self::Smb202, Self::Smb210, Self::Smb300, Self::Smb302, Self::Smb311];
+
     /// The dialect with the wire revision `code` (`0x0311` → [`Dialect::Smb311`]); `None` for
     /// a value that is no SMB2/3 dialect.
     pub fn from_code(code: u16) -> Option<Self> {
