@@ -106,7 +106,10 @@ macro_rules! log_debug {
 #[cfg(not(feature = "tracing"))]
 #[allow(unused_macros)]
 macro_rules! log_debug {
-    ($($t:tt)*) => {};
+    // `()`, not nothing, so the macro also works in expression position (a match arm).
+    ($($t:tt)*) => {
+        ()
+    };
 }
 #[allow(unused_imports)]
 pub(crate) use log_debug;
