@@ -39,8 +39,8 @@
 //! happened) besides the per-step timeouts.
 
 use crate::api::{
-    ChangePassword, ListUsersRequest, Outcome, PolicyReport, PolicyRequest, ResetPassword,
-    UserEntry, UserState,
+    ChangePassword, DoctorRequest, DoctorStep, ListUsersRequest, Outcome, PolicyReport,
+    PolicyRequest, ResetPassword, UserEntry, UserState,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
@@ -88,6 +88,18 @@ pub fn password_policy(req: PolicyRequest) -> Result<PolicyReport, Error> {
 /// [`crate::api::list_users`], blocking the calling thread.
 pub fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
     runtime()?.block_on(crate::api::list_users(req))
+}
+
+/// [`crate::api::doctor`], blocking the calling thread. Outside a usable runtime situation
+/// (called from inside a tokio runtime, or the runtime cannot start) the error is the only
+/// step.
+pub fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
+    match runtime() {
+        Ok(rt) => rt.block_on(crate::api::doctor(req)),
+        Err(e) => {
+            vec![DoctorStep::new("runtime", false, e.to_string(), e.hint().map(str::to_owned))]
+        }
+    }
 }
 
 /// A connected [`SamrClient`] with its own current-thread runtime: several blocking jobs over
