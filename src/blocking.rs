@@ -90,8 +90,8 @@ pub fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
     runtime()?.block_on(crate::api::list_users(req))
 }
 
-/// [`crate::api::doctor`], blocking the calling thread. Outside a usable runtime situation
-/// (called from inside a tokio runtime, or the runtime cannot start) the error is the only
+/// [`crate::api::doctor`], blocking the calling thread. When no runtime can be used
+/// (called from inside a tokio runtime, or the runtime cannot start), that error is the only
 /// step.
 pub fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     match runtime() {
