@@ -114,6 +114,6 @@ pub mod wire;
 pub struct ReadmeDoctests;
 
 pub use config::{ClientConfig, Credentials, Secret};
-pub use error::{Error, ErrorKind, Operation};
+pub use error::{Advice, CredentialsUsed, Error, ErrorKind, Operation, PasswordRules};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};
