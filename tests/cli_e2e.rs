@@ -205,7 +205,7 @@ fn passwd_wrong_old_password() {
         let v = expect(&run(&args, None, &pw_env("Not-The-Pass-1!", NEW)), 1);
         assert_eq!(v["status"], "STATUS_WRONG_PASSWORD", "{v}");
         assert_eq!(v["error"]["status"], "STATUS_WRONG_PASSWORD", "{v}");
-        assert_eq!(v["error"]["kind"], "server_refused", "{v}");
+        assert_eq!(v["error"]["kind"], "wrong_password", "{v}");
         assert_eq!(v["error"]["operation"], USER4, "{v}");
         assert!(v["error"]["hint"].is_string(), "{v}");
         // Auto: the logon as the user fails first.
