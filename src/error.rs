@@ -161,8 +161,15 @@ pub struct Error {
     fault: Option<RpcFault>,
     message: String,
     hint: Option<String>,
-    advice: Vec<Advice>,
     credentials: CredentialsUsed,
+    // Boxed so that `Result<_, Error>` stays small; most errors carry neither.
+    extra: Option<Box<Extra>>,
+}
+
+/// The advice and the cause of an [`Error`], when it has any.
+#[derive(Clone, Debug, Default)]
+struct Extra {
+    advice: Vec<Advice>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -195,9 +202,8 @@ impl Error {
             fault: None,
             message: message.into(),
             hint: None,
-            advice: Vec::new(),
             credentials: CredentialsUsed::Unknown,
-            source: None,
+            extra: None,
         }
     }
 
@@ -210,7 +216,9 @@ impl Error {
         let mut e = Self::new(ErrorKind::ServerRefused, operation, message);
         e.status = Some(status);
         e.hint = status.hint().map(str::to_owned);
-        e.advice = status_advice(status).to_vec();
+        for a in status_advice(status) {
+            e = e.with_advice(a.clone());
+        }
         e
     }
 
@@ -238,15 +246,18 @@ impl Error {
 
     /// Add a piece of [`Advice`] (kept once).
     pub fn with_advice(mut self, advice: Advice) -> Self {
-        if !self.advice.contains(&advice) {
-            self.advice.push(advice);
+        let extra = self.extra.get_or_insert_with(Box::default);
+        if !extra.advice.contains(&advice) {
+            extra.advice.push(advice);
         }
         self
     }
 
     /// Drop the advice gathered so far (when a caller's hint replaces the status table's).
     pub fn without_advice(mut self) -> Self {
-        self.advice.clear();
+        if let Some(extra) = &mut self.extra {
+            extra.advice.clear();
+        }
         self
     }
 
@@ -258,7 +269,7 @@ impl Error {
 
     /// Record the underlying cause, returned by [`std::error::Error::source`].
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Arc::new(source));
+        self.extra.get_or_insert_with(Box::default).source = Some(Arc::new(source));
         self
     }
 
@@ -284,12 +295,12 @@ impl Error {
     }
     /// The advice as data, for a front end to phrase in its own terms.
     pub fn advice(&self) -> &[Advice] {
-        &self.advice
+        self.extra.as_ref().map_or(&[], |x| x.advice.as_slice())
     }
     /// The password rules the new password broke, when the server refused it with
     /// STATUS_PASSWORD_RESTRICTION and the rules could be read.
     pub fn password_rules(&self) -> Option<&PasswordRules> {
-        self.advice.iter().find_map(|a| match a {
+        self.advice().iter().find_map(|a| match a {
             Advice::PasswordRules(r) => Some(r),
             _ => None,
         })
@@ -367,7 +378,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
+        let source = self.extra.as_ref()?.source.as_deref()?;
+        Some(source as &(dyn std::error::Error + 'static))
     }
 }
 
