@@ -311,7 +311,7 @@ fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
 }
 
 /// What to check when `port` cannot be reached (the port actually used, not an assumed 445).
-fn check_server_hint(port: u16) -> String {
+pub(crate) fn check_server_hint(port: u16) -> String {
     format!(
         "Check that the host is up and reachable, that TCP port {port} is open in its firewall \
          (Windows, for SMB on 445: the \"File and Printer Sharing (SMB-In)\" rule), that the \

@@ -13,7 +13,7 @@ pub use crate::session::{SessionKind, SessionSummary};
 pub use change::{
     ChangePassword, ChangeSession, DEFAULT_ITERATIONS_MAX, DEFAULT_ITERATIONS_MIN, change_password,
 };
-pub use doctor::{DoctorRequest, DoctorStep, doctor};
+pub use doctor::{DoctorReport, DoctorRequest, DoctorStep, Verdict, doctor};
 pub(crate) use domain::*;
 pub(crate) use query::user_state;
 pub use query::{PasswordPolicy, PolicyReport, PolicyRequest, UserState, password_policy};

@@ -535,16 +535,19 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
         req = req.with_credentials(creds);
     }
     req.user = a.user.as_deref().map(|u| Credentials::split_account(u).0);
-    let steps = api::doctor(req).await;
-    let all_ok = !steps.is_empty() && steps.iter().all(|s| s.ok);
+    let report = api::doctor(req).await;
+    let steps = &report.steps;
+    let all_ok = report.all_ok();
     rep.ok = all_ok;
     rep.exit = if all_ok { 0 } else { 1 };
-    rep.extra.insert("steps".into(), output::steps_json(&steps));
+    rep.extra.insert("steps".into(), output::steps_json(steps));
+    rep.extra.insert("verdicts".into(), output::verdicts_json(&report));
     rep.lines.push(format!("Checking the path to a password change on {}:", a.host));
     if steps.is_empty() {
         rep.lines.push("✗ no checks were run (this build cannot run them)".to_owned());
     }
-    rep.lines.extend(output::steps_lines(&steps));
+    rep.lines.extend(output::steps_lines(steps));
+    rep.lines.extend(output::verdict_lines(&report));
     rep.lines.push(if all_ok {
         "All checks passed.".to_owned()
     } else {

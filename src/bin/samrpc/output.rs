@@ -1,7 +1,10 @@
 //! What a run prints: one JSON object (`--json`) or lines for people, built from one
 //! [`Report`]. Results go to standard output; errors, hints and warnings to standard error.
 
-use samrpc::api::{DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState};
+use samrpc::api::{
+    DoctorReport, DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState,
+    Verdict,
+};
 use samrpc::{Advice, Error, ErrorKind};
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -541,6 +544,25 @@ pub(crate) fn steps_json(steps: &[DoctorStep]) -> Value {
             .map(|s| json!({ "name": s.name, "ok": s.ok, "found": s.found, "hint": s.hint }))
             .collect(),
     )
+}
+
+/// The `verdicts` JSON object: `{"passwd": {"possible": true|false|null, "reason": …}, "reset": …}`.
+pub(crate) fn verdicts_json(r: &DoctorReport) -> Value {
+    let v = |v: &Verdict| json!({ "possible": v.possible, "reason": v.reason });
+    json!({ "passwd": v(&r.passwd), "reset": v(&r.reset) })
+}
+
+/// The verdicts for people: `passwd: possible (…)`, `reset: not checked (…)`.
+pub(crate) fn verdict_lines(r: &DoctorReport) -> Vec<String> {
+    let line = |name: &str, v: &Verdict| {
+        let word = match v.possible {
+            Some(true) => "possible",
+            Some(false) => "not possible",
+            None => "not checked",
+        };
+        format!("{name}: {word} ({})", v.reason)
+    };
+    vec![line("passwd", &r.passwd), line("reset", &r.reset)]
 }
 
 /// The doctor's checklist: `✓ name: found`, `✗ name: found` and its hint.
