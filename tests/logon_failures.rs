@@ -204,11 +204,14 @@ fn a_host_name_that_cannot_resolve_is_a_name_resolution_failure() {
     use std::error::Error as _;
     assert!(e.source().is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()), "{e:?}");
     // doctor says the same at its first step.
-    let steps =
+    let report =
         block_on(samrpc::api::doctor(samrpc::api::DoctorRequest::new("no-such-host.invalid")));
+    let steps = &report.steps;
     let first = &steps[0];
     assert!(!first.ok, "{steps:?}");
     assert!(first.name.contains("name resolution"), "{first:?}");
     assert!(first.hint.as_deref().unwrap_or_default().contains("name resolution"), "{first:?}");
     assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(report.passwd.possible, Some(false), "{report:?}");
+    assert_eq!(report.reset.possible, Some(false), "{report:?}");
 }
