@@ -213,6 +213,9 @@ fn passwd_wrong_old_password() {
             expect(&run(&passwd_args(&server, &user), None, &pw_env("Not-The-Pass-1!", NEW)), 1);
         assert_eq!(v["error"]["status"], "STATUS_LOGON_FAILURE", "{v}");
         assert_eq!(v["error"]["operation"], "SMB session setup", "{v}");
+        // The changed account's own logon failed: a wrong password, whichever layer said it.
+        assert_eq!(v["error"]["kind"], "wrong_password", "{v}");
+        assert!(v["error"]["hint"].as_str().unwrap().contains("-d DOMAIN"), "{v}");
         assert_login_ok(server, &user, OLD);
         assert_login_fails(server, &user, NEW, "NT_STATUS_LOGON_FAILURE");
     }
@@ -526,6 +529,9 @@ fn doctor_checks() {
     }
     let op73 = steps.iter().find(|s| s["name"].as_str().unwrap().contains("opnum 73")).unwrap();
     assert!(op73["found"].as_str().unwrap().contains("implemented"), "{op73}");
+    // Separate verdicts: as an administrator on the DC both paths are open.
+    assert_eq!(v["verdicts"]["passwd"]["possible"], true, "{v}");
+    assert_eq!(v["verdicts"]["reset"]["possible"], true, "{v}");
     let u = steps.iter().find(|s| s["name"] == "user").unwrap();
     let rid = rpcclient_rid(DC, &user);
     assert!(u["found"].as_str().unwrap().contains(&format!("RID {rid}")), "{u}");
@@ -558,8 +564,11 @@ fn doctor_checks() {
     assert!(steps[0]["hint"].is_string(), "{v}");
 
     // Anonymous on the standalone default server works all the way.
+    // (A reset cannot be checked anonymously: its verdict is null, not a failed step.)
     let v = expect(&run(&["doctor", S2.ip, "--json"], None, &[]), 0);
     assert!(v["steps"].as_array().unwrap().iter().all(|s| s["ok"] == true), "{v}");
+    assert_eq!(v["verdicts"]["passwd"]["possible"], true, "{v}");
+    assert_eq!(v["verdicts"]["reset"]["possible"], serde_json::Value::Null, "{v}");
 }
 
 #[test]
