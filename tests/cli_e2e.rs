@@ -464,44 +464,61 @@ fn policy_json_matches_getdompwinfo() {
 fn users_json_matches_enumdomusers() {
     require_servers();
     let pw = admin_password();
-    for server in [DC, S2] {
-        let fresh = unique_user("cy");
-        add_user(server, &fresh, OLD, false);
-        let admin = admin_account(server);
-        let mut last = None;
-        for _ in 0..5 {
-            let before = rpcclient_users(server, true);
-            let v = expect(
-                &run(
-                    &["users", server.ip, "-U", &admin, "--json"],
-                    None,
-                    &[("SAMRPC_PASSWORD", &pw)],
-                ),
-                0,
-            );
-            let after = rpcclient_users(server, true);
-            let mut ours: Vec<(String, u32)> = v["users"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| {
-                    (
-                        u["name"].as_str().unwrap().to_owned(),
-                        u32::try_from(u["rid"].as_u64().unwrap()).unwrap(),
-                    )
-                })
-                .collect();
-            ours.sort();
-            if before == after && ours == before {
-                assert!(ours.iter().any(|(n, _)| *n == fresh), "fresh user missing: {v}");
-                last = None;
-                break;
+    // Every account (samrpc's default) against `enumdomusers` with ACB mask 0, and
+    // `--kind normal` against rpcclient's own default (normal accounts only).
+    for (kind, all_accounts) in [(None, true), (Some("normal"), false)] {
+        for server in [DC, S2] {
+            let fresh = unique_user("cy");
+            add_user(server, &fresh, OLD, false);
+            let admin = admin_account(server);
+            let mut args = vec!["users", server.ip, "-U", &admin, "--json"];
+            if let Some(k) = kind {
+                args.extend(["--kind", k]);
             }
-            last = Some((before, ours));
+            let mut last = None;
+            for _ in 0..5 {
+                let before = rpcclient_users(server, all_accounts);
+                let v = expect(&run(&args, None, &[("SAMRPC_PASSWORD", &pw)]), 0);
+                let after = rpcclient_users(server, all_accounts);
+                let mut ours: Vec<(String, u32)> = v["users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| {
+                        (
+                            u["name"].as_str().unwrap().to_owned(),
+                            u32::try_from(u["rid"].as_u64().unwrap()).unwrap(),
+                        )
+                    })
+                    .collect();
+                ours.sort();
+                if before == after && ours == before {
+                    assert!(ours.iter().any(|(n, _)| *n == fresh), "fresh user missing: {v}");
+                    assert_eq!(v["kind"], kind.unwrap_or("all"), "{v}");
+                    last = None;
+                    break;
+                }
+                last = Some((before, ours));
+            }
+            if let Some((theirs, ours)) = last {
+                panic!("{} {kind:?}: rpcclient {theirs:?}\nsamrpc {ours:?}", server.ip);
+            }
         }
-        if let Some((theirs, ours)) = last {
-            panic!("{}: rpcclient {theirs:?}\nsamrpc {ours:?}", server.ip);
-        }
+    }
+    // --kind computer on the DC: its own computer account, and only computer accounts.
+    let v = expect(
+        &run(
+            &["users", DC.ip, "-U", &admin_account(DC), "--kind", "computer", "--json"],
+            None,
+            &[("SAMRPC_PASSWORD", &pw)],
+        ),
+        0,
+    );
+    let users = v["users"].as_array().unwrap();
+    assert!(users.iter().any(|u| u["name"].as_str().unwrap().eq_ignore_ascii_case("DC1$")), "{v}");
+    for u in users {
+        let uac = u["account_control"].as_u64().unwrap();
+        assert!(uac & 0x180 != 0, "not a computer account: {u}");
     }
 }
 

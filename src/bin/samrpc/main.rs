@@ -14,8 +14,8 @@ mod secrets;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use output::Report;
 use samrpc::api::{
-    self, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method, PolicyRequest,
-    ResetPassword, SessionKind,
+    self, AccountKind, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method,
+    PolicyRequest, ResetPassword, SessionKind,
 };
 use samrpc::{ClientConfig, Credentials, Error};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
@@ -116,7 +116,7 @@ enum Command {
     #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
     #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--port P] [--timeout SECS] [--json] [-v]")]
@@ -233,8 +233,35 @@ struct UsersArgs {
     /// The account to log on as: NAME, DOMAIN\NAME or NAME@DOMAIN
     #[arg(short = 'U', long = "account", value_name = "[DOMAIN\\]NAME", required = true)]
     account: String,
+    /// Which accounts: normal (as `rpcclient enumdomusers` lists), computer, trust or all
+    #[arg(long, value_enum, default_value_t = KindArg::All)]
+    kind: KindArg,
     #[command(flatten)]
     common: Common,
+}
+
+/// `users --kind`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum KindArg {
+    /// Normal user accounts.
+    Normal,
+    /// Computer (workstation and server trust) accounts.
+    Computer,
+    /// Interdomain trust accounts.
+    Trust,
+    /// Every account.
+    All,
+}
+
+impl From<KindArg> for AccountKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Normal => Self::Normal,
+            KindArg::Computer => Self::Computer,
+            KindArg::Trust => Self::Trust,
+            KindArg::All => Self::All,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -505,9 +532,12 @@ async fn users_inner(
     rep: &mut Report,
 ) -> Result<(), Error> {
     let creds = credentials(Some(&a.account), secrets, rep)?;
-    let req = ListUsersRequest::new(&a.host, creds).with_config(config(&a.common, false));
+    let req = ListUsersRequest::new(&a.host, creds)
+        .with_config(config(&a.common, false))
+        .with_kind(a.kind.into());
     let list = api::list_users(req).await?;
     rep.status = Some(samrpc::NtStatus::STATUS_SUCCESS.symbol());
+    rep.extra.insert("kind".into(), serde_json::json!(format!("{:?}", a.kind).to_lowercase()));
     rep.extra.insert("users".into(), output::users_json(&list));
     rep.lines.push(format!("{} users on {}:", list.len(), a.host));
     rep.lines.extend(output::users_lines(&list));
