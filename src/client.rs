@@ -601,6 +601,30 @@ mod tests {
     }
 
     #[test]
+    fn a_logon_failure_without_a_domain_says_the_computer_name_is_the_domain() {
+        let refused = || {
+            let e = TransportError::Smb2 {
+                step: TransportStep::SessionSetup,
+                source: Smb2Error::Status {
+                    command: Command::SESSION_SETUP,
+                    status: NtStatus::STATUS_LOGON_FAILURE,
+                },
+                request_sent: true,
+            };
+            map_transport(e, Operation::Bind, false, 445)
+        };
+        let pw = || Secret::Password(crate::secret::Password::from("x"));
+        let no_domain = Credentials::User { user: "bob".into(), domain: None, secret: pw() };
+        let hint = explain_connect(refused(), &no_domain).hint().unwrap().to_owned();
+        assert!(hint.contains("No domain was given"), "{hint}");
+        assert!(hint.contains("the domain is the computer name"), "{hint}");
+        let with_domain =
+            Credentials::User { user: "bob".into(), domain: Some("SRV2".into()), secret: pw() };
+        let hint = explain_connect(refused(), &with_domain).hint().unwrap().to_owned();
+        assert!(!hint.contains("No domain was given"), "{hint}");
+    }
+
+    #[test]
     fn negotiate_not_supported_is_a_dialect_policy_failure() {
         let e = TransportError::Smb2 {
             step: TransportStep::Negotiate,
