@@ -226,7 +226,8 @@ pub(crate) fn advice_name(a: &Advice) -> &'static str {
 /// `operation` being run; `None` where the library's hint already says all there is (data such
 /// as the password rules) or where this command line has no option for it yet.
 pub(crate) fn cli_advice(a: &Advice, operation: &str, host: &str) -> Option<String> {
-    let changes = matches!(operation, "passwd" | "reset" | "rotate");
+    // The subcommands with --allow-rc4.
+    let changes = matches!(operation, "passwd" | "reset");
     Some(match a {
         Advice::GiveDomain if operation == "passwd" => "Give the domain with -d DOMAIN (or USER as DOMAIN\\USER); for a local account, the domain is the computer name.".to_owned(),
         Advice::GiveDomain => "Give the domain in -U DOMAIN\\NAME; for a local account, the domain is the computer name.".to_owned(),
@@ -698,6 +699,10 @@ mod tests {
         // Each flag-level sentence, per subcommand.
         assert!(cli_advice(&Advice::AllowRc4, "reset", "h").unwrap().contains("--allow-rc4"));
         assert!(cli_advice(&Advice::AllowRc4, "policy", "h").is_none());
+        assert!(
+            cli_advice(&Advice::AllowRc4, "rotate", "h").is_none(),
+            "rotate has no --allow-rc4"
+        );
         assert!(cli_advice(&Advice::ReadPolicy, "policy", "h").is_none());
         assert!(
             cli_advice(&Advice::CheckPort(1445), "users", "h")
