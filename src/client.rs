@@ -269,8 +269,7 @@ fn explain_connect(e: Error, credentials: &Credentials) -> Error {
         Operation::SessionSetup if no_domain && refused(NtStatus::STATUS_LOGON_FAILURE) => {
             let hint = format!(
                 "{} No domain was given, so the domain the server named in its NTLM challenge was \
-                 used: for a local account of a domain member (a member server or workstation), \
-                 the domain is the computer name, and it must be given.",
+                 used: that is not the domain of a local account on a domain member.",
                 e.hint().unwrap_or_default()
             );
             e.with_hint(hint.trim_start().to_owned())

@@ -414,8 +414,8 @@ const PROBE: &str = "AES password change (opnum 73)";
 
 fn needs_credentials() -> Verdict {
     Verdict::unknown(
-        "not checked: a reset needs a session authenticated as an account with the \
-         reset-password right (an administrator)",
+        "a reset needs a session authenticated as an account with the reset-password right \
+         (an administrator)",
     )
 }
 

@@ -229,8 +229,8 @@ pub(crate) fn cli_advice(a: &Advice, operation: &str, host: &str) -> Option<Stri
     // The subcommands with --allow-rc4.
     let changes = matches!(operation, "passwd" | "reset");
     Some(match a {
-        Advice::GiveDomain if operation == "passwd" => "Give the domain with -d DOMAIN (or USER as DOMAIN\\USER); for a local account, the domain is the computer name.".to_owned(),
-        Advice::GiveDomain => "Give the domain in -U DOMAIN\\NAME; for a local account, the domain is the computer name.".to_owned(),
+        Advice::GiveDomain if operation == "passwd" => "Give the domain with -d DOMAIN (or USER as DOMAIN\\USER).".to_owned(),
+        Advice::GiveDomain => "Give the domain in -U DOMAIN\\NAME.".to_owned(),
         Advice::Authenticate if operation == "passwd" => "Leave out --anonymous so that samrpc logs on as the user.".to_owned(),
         Advice::Authenticate => "Give credentials with -U [DOMAIN\\]NAME.".to_owned(),
         Advice::AllowRc4 if changes => "--allow-rc4 allows the legacy RC4 method (weaker: prefer updating the server).".to_owned(),
