@@ -7,7 +7,7 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
-use samrpc::api::ResetPassword;
+use samrpc::api::{AccountKind, ResetPassword};
 use samrpc::client::SamrClient;
 use samrpc::{ClientConfig, Credentials, Password};
 use std::time::{Duration, SystemTime};
@@ -35,7 +35,7 @@ async fn main() -> Result<(), samrpc::Error> {
     let report = client.password_policy(None).await?;
     println!("domain {}: {}", report.domain, report.policy.describe());
 
-    let users = client.list_users().await?;
+    let users = client.list_users(AccountKind::Normal).await?;
     println!("{} users", users.len());
 
     let state = client.user_state(user).await?;

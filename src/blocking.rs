@@ -7,7 +7,7 @@
 //! panicking: use the async API there (or call from `tokio::task::spawn_blocking`).
 //!
 //! ```no_run
-//! use samrpc::api::ChangePassword;
+//! use samrpc::api::{AccountKind, ChangePassword};
 //! use samrpc::{ClientConfig, Credentials, Password};
 //!
 //! fn main() -> Result<(), samrpc::Error> {
@@ -26,7 +26,7 @@
 //!         samrpc::blocking::Client::connect("dc.example.com", &admin, &ClientConfig::default())?;
 //!     let policy = client.password_policy(Some("alice"))?;
 //!     println!("minimum length {}", policy.policy.min_length);
-//!     for user in client.list_users()? {
+//!     for user in client.list_users(AccountKind::Normal)? {
 //!         println!("{} ({})", user.name, user.rid);
 //!     }
 //!     client.close();
@@ -39,8 +39,8 @@
 //! happened) besides the per-step timeouts.
 
 use crate::api::{
-    ChangePassword, DoctorRequest, DoctorStep, ListUsersRequest, Outcome, PolicyReport,
-    PolicyRequest, ResetPassword, UserEntry, UserState,
+    AccountKind, ChangePassword, DoctorReport, DoctorRequest, ListUsersRequest, Outcome,
+    PolicyReport, PolicyRequest, ResetPassword, UserEntry, UserState,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
@@ -90,16 +90,11 @@ pub fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
     runtime()?.block_on(crate::api::list_users(req))
 }
 
-/// [`crate::api::doctor`], blocking the calling thread. When no runtime can be used
-/// (called from inside a tokio runtime, or the runtime cannot start), that error is the only
-/// step.
-pub fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
-    match runtime() {
-        Ok(rt) => rt.block_on(crate::api::doctor(req)),
-        Err(e) => {
-            vec![DoctorStep::new("runtime", false, e.to_string(), e.hint().map(str::to_owned))]
-        }
-    }
+/// [`crate::api::doctor`], blocking the calling thread. The error is only for a runtime that
+/// cannot be used (called from inside a tokio runtime, or it cannot start); every finding of
+/// the diagnosis itself is in the report.
+pub fn doctor(req: DoctorRequest) -> Result<DoctorReport, Error> {
+    Ok(runtime()?.block_on(crate::api::doctor(req)))
 }
 
 /// A connected [`SamrClient`] with its own current-thread runtime: several blocking jobs over
@@ -143,9 +138,9 @@ impl Client {
         self.runtime.block_on(self.inner.user_state(user))
     }
 
-    /// [`SamrClient::list_users`]: the users of the account domain.
-    pub fn list_users(&mut self) -> Result<Vec<UserEntry>, Error> {
-        self.runtime.block_on(self.inner.list_users())
+    /// [`SamrClient::list_users`]: the accounts of `kind` in the account domain.
+    pub fn list_users(&mut self, kind: AccountKind) -> Result<Vec<UserEntry>, Error> {
+        self.runtime.block_on(self.inner.list_users(kind))
     }
 
     /// [`SamrClient::call`]: one typed SAMR call.

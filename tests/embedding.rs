@@ -9,7 +9,7 @@ mod common;
 use common::*;
 
 use samrpc::api::domain::{close_handle, lookup_rid, open_account_domain, open_user, query_user};
-use samrpc::api::{ChangePassword, Method, ResetPassword};
+use samrpc::api::{AccountKind, ChangePassword, Method, ResetPassword};
 use samrpc::client::SamrClient;
 use samrpc::samr::{SamrGetDomainPasswordInformation, UserInfo, access, consts};
 use samrpc::{ClientConfig, Credentials, ErrorKind, NtStatus, Operation, Password, blocking};
@@ -39,7 +39,20 @@ fn one_client_runs_several_jobs() {
         let must = state.password_must_change_time().expect("a maximum password age");
         assert!(must > set, "{must:?} <= {set:?}");
 
-        let users = client.list_users().await.unwrap();
+        // Other suites create and delete accounts on the same DC; an account deleted between
+        // the enumeration and its SamrOpenUser fails the listing (STATUS_NO_SUCH_USER), so a
+        // few attempts are allowed.
+        let mut users = Vec::new();
+        for attempt in 1..=3 {
+            match client.list_users(AccountKind::All).await {
+                Ok(u) => {
+                    users = u;
+                    break;
+                }
+                Err(e) if attempt < 3 && e.status() == Some(NtStatus::STATUS_NO_SUCH_USER) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
         assert!(users.iter().any(|u| u.name == a) && users.iter().any(|u| u.name == b));
 
         // Reset a, then change b, over the same administrator session.
