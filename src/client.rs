@@ -19,7 +19,7 @@
 use crate::auth::{Authenticator, NtlmCredentials, NtlmSecret, SpnegoNtlm};
 use crate::config::{ClientConfig, Credentials, Secret};
 use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
-use crate::error::{Error, ErrorKind, Operation};
+use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
 use crate::samr::Call;
 use crate::secret::SessionKey;
@@ -29,13 +29,47 @@ use crate::status::NtStatus;
 use crate::transport::{RpcTransport, SmbPipe, TransportConfig, TransportError, TransportStep};
 use std::io;
 
-/// A connected SAMR client: a bound DCE/RPC association over an [`RpcTransport`] (today an
+/// A connected SAMR client: a bound DCE/RPC association over a transport (today an
 /// SMB2/3 session, signed and encrypted where required, with the `\PIPE\samr` named pipe).
+///
+/// # Cancellation
+///
+/// Every method is an `async fn`; dropping its future (a `select!` branch that lost, a
+/// `tokio::time::timeout` that elapsed, an aborted task) stops it at its current `.await`
+/// and leaves nothing running. A call dropped **after** its request may have left, though,
+/// leaves the association in an unknown state (half a message written, or an answer still on
+/// its way), so the client then marks itself closed: [`SamrClient::is_closed`] turns `true`
+/// and every later call fails at once with [`ErrorKind::Closed`], naming the cancelled call.
+/// Connect a new client to go on. A password change or reset cancelled that way has an
+/// unknown outcome: it may or may not have happened on the server (log in with the new
+/// password to find out). To bound a whole job and still get that classification in the
+/// error, use [`ClientConfig::operation_timeout`] instead of wrapping the future in
+/// `tokio::time::timeout`.
+///
+/// # Runtime
+///
+/// The client needs a tokio runtime with **I/O and timers enabled** (`#[tokio::main]`,
+/// `Runtime::new()`, or a `Builder` with `enable_all()`). Called outside any runtime,
+/// [`SamrClient::connect`] returns an error instead of panicking; a runtime built without
+/// `enable_io()`/`enable_time()` makes tokio itself panic, which samrpc cannot detect in
+/// advance. From synchronous code use [`crate::blocking`], which owns a suitable runtime.
 pub struct SamrClient {
     transport: RpcTransport,
     rpc: Bound,
     session: SessionSummary,
     host: String,
+    config: ClientConfig,
+    /// The call whose future has started and not yet finished. Still set when a new call
+    /// starts means the previous call's future was dropped mid-flight.
+    in_flight: Option<InFlight>,
+}
+
+/// A call whose future was running (and, when `sent`, whose request may have left).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct InFlight {
+    pub(crate) op: Operation,
+    pub(crate) mutating: bool,
+    pub(crate) sent: bool,
 }
 
 impl core::fmt::Debug for SamrClient {
@@ -43,17 +77,24 @@ impl core::fmt::Debug for SamrClient {
         f.debug_struct("SamrClient")
             .field("host", &self.host)
             .field("session", &self.session)
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
 
 impl SamrClient {
     /// Connect to `host`, authenticate with `credentials`, open `\PIPE\samr` and bind SAMR.
+    ///
+    /// Each network step is bounded by `config`'s connect and request timeouts. Dropping the
+    /// future while it connects just closes the half-open connection: nothing on the server
+    /// has changed. Outside a tokio runtime this returns an [`ErrorKind::InvalidInput`] error
+    /// (see "Runtime" above).
     pub async fn connect(
         host: &str,
         credentials: &Credentials,
         config: &ClientConfig,
     ) -> Result<Self, Error> {
+        require_runtime(Operation::Connect)?;
         crate::log_debug!(
             host,
             port = config.port,
@@ -64,12 +105,61 @@ impl SamrClient {
         let session = transport.session();
         crate::log_debug!(
             host,
-            dialect = %session.dialect,
+            dialect = ?session.dialect,
             signing = session.signing,
             encryption = session.encryption,
             "SAMR bound"
         );
-        Ok(Self { transport, rpc, session, host: host.to_owned() })
+        Ok(Self {
+            transport,
+            rpc,
+            session,
+            host: host.to_owned(),
+            config: config.clone(),
+            in_flight: None,
+        })
+    }
+
+    /// The settings this client was connected with (the jobs run as methods on the client
+    /// use its `allow_rc4` and `operation_timeout`).
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Whether this client is closed because an earlier call's future was dropped (cancelled)
+    /// before the call finished. A closed client fails every call with [`ErrorKind::Closed`];
+    /// connect a new one.
+    pub fn is_closed(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The call that was cancelled mid-flight, if any (`Some` exactly when
+    /// [`SamrClient::is_closed`]).
+    pub(crate) fn interrupted(&self) -> Option<InFlight> {
+        self.in_flight
+    }
+
+    /// The error every call on a closed client returns.
+    fn closed_error(&self, op: Operation) -> Option<Error> {
+        let was = self.in_flight?;
+        let mut e = Error::new(
+            ErrorKind::Closed,
+            op,
+            format!(
+                "the client is closed: an earlier {} call on it was cancelled before it finished",
+                was.op
+            ),
+        );
+        e = if was.mutating && was.sent {
+            e.with_hint(
+                "Connect a new client. The cancelled call changed or set a password and its \
+                 request may have reached the server, so its outcome is unknown: log in with \
+                 the new password to find out.",
+            )
+        } else {
+            e.with_hint("Connect a new client.")
+        };
+        Some(e)
     }
 
     /// What the session negotiated.
@@ -89,14 +179,22 @@ impl SamrClient {
     }
 
     /// Make one SAMR call. A server NTSTATUS failure is **not** an error here: it is in the
-    /// response's `status` field. Errors are transport, protocol and RPC-fault failures.
+    /// response's `status` field (turn it into an error with [`NtStatus::check`]). Errors are
+    /// transport, protocol and RPC-fault failures, and [`ErrorKind::Closed`] on a closed
+    /// client.
+    ///
+    /// **Cancellation:** dropping the future before it completes closes the client (see
+    /// "Cancellation" on [`SamrClient`]): the request may or may not have reached the
+    /// server, and its answer, if any, is never read. For a call that only reads, nothing has
+    /// changed on the server; for a call that changes state, the change may have happened.
     pub async fn call<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
         self.call_inner(request, false).await
     }
 
     /// Like [`SamrClient::call`], for calls that change state on the server (password change
     /// and set): when the connection is lost after the request was sent, the error is
-    /// [`ErrorKind::OutcomeUnknown`].
+    /// [`ErrorKind::OutcomeUnknown`]. Dropping the future after the request may have left
+    /// closes the client, and the change's outcome is unknown.
     pub async fn call_mutating<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
         self.call_inner(request, true).await
     }
@@ -107,10 +205,29 @@ impl SamrClient {
         mutating: bool,
     ) -> Result<C::Response, Error> {
         let op = Operation::Call(C::NAME);
-        let port = 0;
+        if let Some(e) = self.closed_error(op) {
+            return Err(e);
+        }
+        // Set until the call finishes: a dropped future leaves it behind (the client is
+        // closed from then on).
+        self.in_flight = Some(InFlight { op, mutating, sent: false });
+        let result = self.exchange(request, op, mutating).await;
+        self.in_flight = None;
+        result
+    }
+
+    async fn exchange<C: Call>(
+        &mut self,
+        request: &C,
+        op: Operation,
+        mutating: bool,
+    ) -> Result<C::Response, Error> {
+        let port = self.config.port;
         let stub = request.encode();
         crate::log_debug!(call = C::NAME, opnum = C::OPNUM, stub_len = stub.len(), "SAMR request");
         let out = self.rpc.request(C::OPNUM, &stub).map_err(|e| map_rpc(e, op))?;
+        // From the first write on, the request may reach the server.
+        self.in_flight = Some(InFlight { op, mutating, sent: true });
         let n = out.fragments.len();
         let mut data = Vec::new();
         for (i, fragment) in out.fragments.iter().enumerate() {
@@ -153,8 +270,13 @@ impl SamrClient {
     }
 
     /// Close the pipe, the tree connection and the session (best effort: errors while
-    /// closing are logged, not returned).
+    /// closing are logged, not returned). A client closed by a cancelled call just drops its
+    /// connection: half a message may be on the wire, so no teardown is sent.
     pub async fn close(self) {
+        if self.is_closed() {
+            crate::log_debug!("closing a cancelled client: connection dropped");
+            return;
+        }
         // CLOSE + TREE_DISCONNECT + LOGOFF in one compound, not waited for.
         match self.transport.close_nowait().await {
             Ok(_flights) => crate::log_debug!(flights = _flights, "closed"),
@@ -166,6 +288,9 @@ impl SamrClient {
     /// connection used in all (connection setup, calls and the teardown flight); `None` if
     /// the teardown could not be sent.
     pub async fn close_counted(self) -> Option<u32> {
+        if self.is_closed() {
+            return None;
+        }
         self.transport.close_nowait().await.ok()
     }
 
@@ -173,6 +298,69 @@ impl SamrClient {
     /// adds one more).
     pub fn flights(&self) -> u32 {
         self.transport.flights()
+    }
+}
+
+/// An error instead of tokio's panic when there is no runtime to run on.
+pub(crate) fn require_runtime(op: Operation) -> Result<(), Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            op,
+            "no tokio runtime is running: samrpc's async API must run inside one",
+        )
+        .with_hint(
+            "Run it inside a tokio runtime with I/O and timers enabled (#[tokio::main] or \
+             Builder::enable_all()), or call it from synchronous code through samrpc::blocking.",
+        )),
+    }
+}
+
+/// The error of a job that ran out of its [`ClientConfig::operation_timeout`]: outcome unknown
+/// when a password-changing request may have reached the server, a timeout otherwise.
+pub(crate) fn operation_timed_out(
+    limit: std::time::Duration,
+    interrupted: Option<InFlight>,
+    op: Operation,
+) -> Error {
+    match interrupted {
+        Some(InFlight { op, mutating: true, sent: true }) => outcome_unknown(op).with_message(format!(
+            "the operation timeout ({limit:?}) ran out after the {op} request was sent: the password may or may not have changed"
+        )),
+        Some(InFlight { op, .. }) => Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("the operation timeout ({limit:?}) ran out during {op}"),
+        )
+        .with_hint("The server is slow or stopped answering; retry later or allow more time."),
+        None => Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("the operation timeout ({limit:?}) ran out during {op}"),
+        )
+        .with_hint("The server is slow or stopped answering; retry later or allow more time."),
+    }
+}
+
+/// The server's name as Windows checks it, from the host as given: no IPv6 brackets and no
+/// `:port`. The tree connect's `\\NAME\IPC$` path and the NTLM target name `cifs/NAME`
+/// (MsvAvTargetName, [MS-NLMP] 2.2.2.1) both use it, so they always agree.
+pub(crate) fn server_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        // "[v6]" or "[v6]:port".
+        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+    }
+    match host.split_once(':') {
+        // "name:port" (one colon and digits after it); a bare IPv6 address has several colons.
+        Some((name, port))
+            if !port.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
+        _ => host,
     }
 }
 
@@ -207,24 +395,54 @@ async fn connect_smb(
     credentials: &Credentials,
     config: &ClientConfig,
 ) -> Result<(RpcTransport, Bound), Error> {
-    let mut auth = ntlm_authenticator(credentials, "cifs", host);
+    let name = server_name(host);
+    let mut auth = ntlm_authenticator(credentials, "cifs", name);
     let tcfg = TransportConfig {
+        server_name: Some(name.to_owned()),
         port: config.port,
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
-        min_dialect: config.min_dialect,
+        min_dialect: crate::smb2::Dialect(config.min_dialect.code()),
         ..TransportConfig::default()
     };
     let mut rng = OsRandom;
     let mut unbound = Association::new(AssociationConfig::default());
     let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-    let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
-        .await
-        .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
+    let (pipe, ack) =
+        SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind).await.map_err(
+            |e| explain_connect(map_transport(e, Operation::Bind, false, config.port), credentials),
+        )?;
     let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
     Ok((RpcTransport::from(pipe), rpc))
+}
+
+/// Add what only the caller's credentials tell: whose they were, that an anonymous session
+/// can authenticate instead, and that no domain was given.
+fn explain_connect(e: Error, credentials: &Credentials) -> Error {
+    let (anonymous, no_domain) = match credentials {
+        Credentials::Anonymous => (true, false),
+        Credentials::User { domain, .. } => (false, domain.is_none()),
+    };
+    let e = if anonymous { e.with_credentials_used(CredentialsUsed::Anonymous) } else { e };
+    let refused = |s| e.status() == Some(s);
+    match e.operation() {
+        Operation::SessionSetup | Operation::TreeConnect | Operation::OpenPipe
+            if anonymous && refused(NtStatus::STATUS_ACCESS_DENIED) =>
+        {
+            e.with_advice(Advice::Authenticate)
+        }
+        Operation::SessionSetup if no_domain && refused(NtStatus::STATUS_LOGON_FAILURE) => {
+            let hint = format!(
+                "{} No domain was given, so the domain the server named in its NTLM challenge was \
+                 used: that is not the domain of a local account on a domain member.",
+                e.hint().unwrap_or_default()
+            );
+            e.with_hint(hint.trim_start().to_owned())
+        }
+        _ => e,
+    }
 }
 
 /// A protocol failure on the response to a mutating call: the request was delivered, so say
@@ -258,9 +476,19 @@ fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
     }
 }
 
-const CHECK_SERVER_HINT: &str = "Check that the host is up and reachable, that TCP port 445 is open in its \
-     firewall (Windows: the \"File and Printer Sharing (SMB-In)\" rule), that the Server \
-     (LanmanServer) service is running, and that the port is right (--port).";
+/// What to check when `port` cannot be reached (the port actually used, not an assumed 445).
+pub(crate) fn check_server_hint(port: u16) -> String {
+    format!(
+        "Check that the host is up and reachable, that TCP port {port} is open in its firewall \
+         (Windows, for SMB on 445: the \"File and Printer Sharing (SMB-In)\" rule), that the \
+         Server (LanmanServer) service is running, and that {port} is the right port."
+    )
+}
+
+/// The hint for a name that does not resolve: a name resolution problem, not a network one.
+pub(crate) const RESOLVE_HINT: &str = "The host name could not be resolved: check its spelling \
+     and the name resolution (DNS servers and search domains, the hosts file), or give an IP \
+     address.";
 
 fn outcome_unknown(op: Operation) -> Error {
     Error::new(
@@ -269,9 +497,10 @@ fn outcome_unknown(op: Operation) -> Error {
         format!("the connection was lost after the {op} request was sent: the password may or may not have changed"),
     )
     .with_hint(
-        "Log in with the new password to find out (for example `rpcclient -U 'DOMAIN\\user' HOST -c getusername`). \
-         If it fails, the old password is still valid and you can retry.",
+        "Log in with the new password to find out. If that fails, the old password is still \
+         valid and you can retry.",
     )
+    .with_advice(Advice::VerifyNewPassword)
 }
 
 /// Map a transport failure to the public error. `call_op` names the RPC step (bind or a SAMR
@@ -307,36 +536,47 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             Operation::Connect,
             format!("cannot resolve {host}: {source}"),
         )
-        .with_hint("Check the host name and the DNS configuration, or use an IP address."),
+        .with_hint(RESOLVE_HINT)
+        .with_source(source),
         TransportError::NoAddress { host } => Error::new(
             ErrorKind::Network,
             Operation::Connect,
             format!("{host} resolved to no address"),
         )
-        .with_hint("Check the host name and the DNS configuration, or use an IP address."),
+        .with_hint(RESOLVE_HINT),
         TransportError::Connect { addr, kind, source } => {
+            let port = if port == 0 { addr.port() } else { port };
             let what = match kind {
-                io::ErrorKind::ConnectionRefused => format!(
-                    "connection to {addr} refused: nothing listens on TCP port {}",
-                    if port == 0 { addr.port() } else { port }
-                ),
+                io::ErrorKind::ConnectionRefused => {
+                    format!("connection to {addr} refused: nothing listens on TCP port {port}")
+                }
                 _ => format!("cannot connect to {addr}: {source}"),
             };
-            Error::new(ErrorKind::Network, Operation::Connect, what).with_hint(CHECK_SERVER_HINT)
+            Error::new(ErrorKind::Network, Operation::Connect, what)
+                .with_hint(check_server_hint(port))
+                .with_advice(Advice::CheckPort(port))
+                .with_advice(Advice::Diagnose)
+                .with_source(source)
         }
         TransportError::Timeout { step, .. } => {
             let op = op_for_step(step, call_op);
-            let hint = match step {
-                TransportStep::Resolve | TransportStep::Connect => CHECK_SERVER_HINT,
-                _ => "The server stopped answering; retry later or raise --timeout.",
-            };
-            Error::new(ErrorKind::Timeout, op, format!("timed out during {step}")).with_hint(hint)
+            let e = Error::new(ErrorKind::Timeout, op, format!("timed out during {step}"));
+            match step {
+                TransportStep::Resolve | TransportStep::Connect => e
+                    .with_hint(check_server_hint(port))
+                    .with_advice(Advice::CheckPort(port))
+                    .with_advice(Advice::Diagnose),
+                _ => e
+                    .with_hint("The server stopped answering; retry later or allow more time.")
+                    .with_advice(Advice::RaiseTimeout),
+            }
         }
         TransportError::Io { step, source, .. } => Error::new(
             ErrorKind::Network,
             op_for_step(step, call_op),
             format!("network error during {step}: {source}"),
-        ),
+        )
+        .with_source(source),
         TransportError::Closed { step, .. } => Error::new(
             ErrorKind::Network,
             op_for_step(step, call_op),
@@ -377,14 +617,24 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
     }
     if let Some(status) = e.status() {
         let err = Error::refused(op, status);
-        return if op == Operation::SessionSetup && status == NtStatus::STATUS_ACCESS_DENIED {
-            err.with_hint(
+        return match (op, status) {
+            (Operation::SessionSetup, NtStatus::STATUS_ACCESS_DENIED) => err.with_hint(
                 "The server refused the SMB session itself. Anonymous sessions are refused by servers \
                  that restrict anonymous access or require encryption (an anonymous session \
-                 cannot encrypt); give credentials with -U, or check the account's logon rights.",
-            )
-        } else {
-            err
+                 cannot encrypt); authenticate, or check the account's logon rights.",
+            ),
+            (Operation::TreeConnect | Operation::OpenPipe, NtStatus::STATUS_ACCESS_DENIED) => err
+                .with_hint(format!(
+                    "The server refuses the {} to this session: the SAMR pipe is not open to it. \
+                     For an anonymous session, the server restricts null-session access to \
+                     named pipes (RestrictNullSessAccess, \"Network access: Named Pipes that can \
+                     be accessed anonymously\"); on a member server or workstation, \
+                     RestrictRemoteSAM (\"Network access: Restrict clients allowed to make remote \
+                     calls to SAM\") refuses remote SAM to accounts that are not administrators. \
+                     Authenticate, use an account the policy allows, or use a domain controller.",
+                    if op == Operation::TreeConnect { "IPC$ share" } else { "\\PIPE\\samr pipe" }
+                )),
+            _ => err,
         };
     }
     let kind = match &e {
@@ -399,8 +649,8 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
     let hint = match &e {
         Smb2Error::Guest => Some(
             "The account was not found or the domain is wrong, and the server mapped you to \
-             Guest. Check the user name and give the domain with -d (the NetBIOS domain, or \
-             the computer name for a local account).",
+             Guest. Check the user name and give the domain (the NetBIOS domain, or the \
+             computer name for a local account).",
         ),
         Smb2Error::EncryptionUnavailable(_) => Some(
             "The server cannot encrypt (it needs SMB 3.x with a common cipher); drop the \
@@ -428,6 +678,7 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
         _ => None,
     };
     let err = Error::new(kind, op, format!("{op} failed: {e}"));
+    let err = if matches!(e, Smb2Error::Guest) { err.with_advice(Advice::GiveDomain) } else { err };
     match hint {
         Some(h) => err.with_hint(h),
         None => err,
@@ -467,6 +718,86 @@ mod tests {
         };
         let err = map_transport(e, Operation::Bind, false, 0);
         assert!(!err.hint().unwrap().contains("may have changed"));
+    }
+
+    #[test]
+    fn the_server_name_has_no_brackets_and_no_port() {
+        assert_eq!(server_name("dc1.example.com"), "dc1.example.com");
+        assert_eq!(server_name("dc1.example.com:1445"), "dc1.example.com");
+        assert_eq!(server_name("[::1]"), "::1");
+        assert_eq!(server_name("[fe80::1]:445"), "fe80::1");
+        assert_eq!(server_name("::1"), "::1");
+        assert_eq!(server_name("fe80::1"), "fe80::1");
+        assert_eq!(server_name("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn connection_hints_name_the_port_used_and_keep_the_io_error() {
+        use std::error::Error as _;
+        let e = TransportError::Connect {
+            addr: "127.0.0.1:1445".parse().unwrap(),
+            kind: io::ErrorKind::ConnectionRefused,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        let err = map_transport(e, Operation::Bind, false, 1445);
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("TCP port 1445") && !hint.contains("port 445 "), "{hint}");
+        assert!(err.advice().contains(&Advice::CheckPort(1445)));
+        let src = err.source().unwrap().downcast_ref::<io::Error>().unwrap();
+        assert_eq!(src.kind(), io::ErrorKind::ConnectionRefused);
+        let e = TransportError::Resolve {
+            host: "no-such-host.invalid".into(),
+            source: io::Error::other("no such host"),
+        };
+        let err = map_transport(e, Operation::Bind, false, 445);
+        assert!(err.hint().unwrap().contains("name resolution"), "{:?}", err.hint());
+        assert!(err.source().is_some());
+    }
+
+    #[test]
+    fn a_refused_pipe_is_not_the_change_policy() {
+        for (step, op) in [
+            (TransportStep::TreeConnect, Command::TREE_CONNECT),
+            (TransportStep::OpenPipe, Command::CREATE),
+        ] {
+            let e = TransportError::Smb2 {
+                step,
+                source: Smb2Error::Status { command: op, status: NtStatus::STATUS_ACCESS_DENIED },
+                request_sent: true,
+            };
+            let err = explain_connect(
+                map_transport(e, Operation::Bind, false, 445),
+                &Credentials::Anonymous,
+            );
+            let hint = err.hint().unwrap();
+            assert!(hint.contains("RestrictRemoteSAM") && hint.contains("null-session"), "{hint}");
+            assert!(!hint.contains("SamrChangeUserPasswordApiPolicy"), "{hint}");
+            assert_eq!(err.advice(), &[Advice::Authenticate]);
+        }
+    }
+
+    #[test]
+    fn a_logon_failure_without_a_domain_says_the_computer_name_is_the_domain() {
+        let refused = || {
+            let e = TransportError::Smb2 {
+                step: TransportStep::SessionSetup,
+                source: Smb2Error::Status {
+                    command: Command::SESSION_SETUP,
+                    status: NtStatus::STATUS_LOGON_FAILURE,
+                },
+                request_sent: true,
+            };
+            map_transport(e, Operation::Bind, false, 445)
+        };
+        let pw = || Secret::Password(crate::secret::Password::from("x"));
+        let no_domain = Credentials::User { user: "bob".into(), domain: None, secret: pw() };
+        let hint = explain_connect(refused(), &no_domain).hint().unwrap().to_owned();
+        assert!(hint.contains("No domain was given"), "{hint}");
+        assert!(hint.contains("the domain is the computer name"), "{hint}");
+        let with_domain =
+            Credentials::User { user: "bob".into(), domain: Some("SRV2".into()), secret: pw() };
+        let hint = explain_connect(refused(), &with_domain).hint().unwrap().to_owned();
+        assert!(!hint.contains("No domain was given"), "{hint}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
-use crate::smb2::Dialect;
+use crate::session::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -129,10 +129,16 @@ pub struct ClientConfig {
     /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
     /// levels 25/23) when the server lacks the AES ones (default `false`).
     pub allow_rc4: bool,
+    /// Time allowed for a whole job (connecting and every call: a change, a reset, a policy
+    /// read, a user list), on top of the per-step timeouts; `None` (the default) bounds only
+    /// the steps. When it runs out after a password-changing request may have reached the
+    /// server, the error is [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown),
+    /// which a `tokio::time::timeout` around the job cannot report (it just drops the job).
+    pub operation_timeout: Option<Duration>,
     /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
     /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
     /// flight) that picks a lower one is refused with a `Security` error. Raise it to
-    /// [`Dialect::SMB300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// [`Dialect::Smb300`] to rule out SMB 2.x, whose negotiation cannot be protected
     /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
     pub min_dialect: Dialect,
 }
@@ -146,7 +152,8 @@ impl Default for ClientConfig {
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
-            min_dialect: Dialect::SMB210,
+            operation_timeout: None,
+            min_dialect: Dialect::Smb210,
         }
     }
 }
@@ -195,6 +202,13 @@ impl ClientConfig {
         self
     }
 
+    /// Time allowed for a whole job, connection included (default: none, only the per-step
+    /// timeouts). See [`ClientConfig::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
     /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
     pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
         self.min_dialect = dialect;
@@ -236,6 +250,8 @@ mod tests {
         assert_eq!((c.require_signing, c.require_encryption, c.allow_rc4), (false, true, true));
         let c = ClientConfig::default().with_timeout(t);
         assert_eq!((c.connect_timeout, c.request_timeout, c.port), (t, t, 445));
+        assert_eq!(c.operation_timeout, None);
+        assert_eq!(ClientConfig::default().with_operation_timeout(t).operation_timeout, Some(t));
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! Reset a password as an administrator.
 
 use super::{
-    Method, Outcome, check_new_password, close_domain, close_handle, crypto_error, lookup_rid,
-    open_account_domain, open_user, refused, restriction_error,
+    Deadline, Method, Outcome, check_new_password, close_domain, close_handle, crypto_error,
+    lookup_rid, open_account_domain, open_user, refused, restriction_error,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
 use crate::crypto::{
     encrypt_password_set_aes, encrypt_user_password_new, encrypt_user_password_with_session_key,
 };
-use crate::error::{Error, ErrorKind, Operation};
+use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::ndr::ContextHandle;
 use crate::rng::OsRandom;
 use crate::samr::{Call, SamrSetInformationUser2, UserAllInformation, UserInfo, access, consts};
@@ -85,17 +85,64 @@ impl ResetPassword {
 
 /// Reset a password as an administrator with `SamrSetInformationUser2` level 31
 /// (`UserInternal7Information`, AES keyed by the SMB application key). With
-/// `config.allow_rc4`, servers without level 31 get level 25, then 23.
+/// `config.allow_rc4`, servers without level 31 get level 25, then 23. To reset several
+/// passwords over one session, connect a [`SamrClient`] and use
+/// [`SamrClient::reset_password`].
 ///
 /// **Warning:** a reset, unlike a change, cannot re-protect the user's DPAPI secrets (saved
 /// credentials, EFS files, certificate private keys); they may become unreadable for good.
 /// Prefer [`change_password`](super::change_password) when the old password is known.
+///
+/// # Cancellation
+///
+/// Dropping the future stops the job and drops the connection. Dropped before the
+/// `SamrSetInformationUser2` request left (connecting, opening the domain, looking up the
+/// user), nothing has changed; dropped after, the outcome is unknown: the password may or may
+/// not have been set. Set [`ClientConfig::operation_timeout`] instead of wrapping the future
+/// in `tokio::time::timeout` to get that classification in the returned error
+/// ([`Error::outcome_unknown`]). Needs a tokio runtime with I/O and timers enabled (see
+/// [`crate::blocking`] for synchronous callers).
 pub async fn reset_password(req: ResetPassword) -> Result<Outcome, Error> {
     check_new_password(&req.new)?;
-    let mut client = SamrClient::connect(&req.host, &req.admin, &req.config).await?;
-    let result = reset_on(&mut client, &req).await;
+    let deadline = Deadline::start(&req.config);
+    let mut client = deadline.connect(&req.host, &req.admin, &req.config).await.map_err(|e| {
+        // An administrator's failed logon says nothing about the target's password.
+        if req.admin.is_anonymous() {
+            e
+        } else {
+            e.with_credentials_used(CredentialsUsed::OtherAccount)
+        }
+    })?;
+    let result =
+        match deadline.run(reset_on(&mut client, &req)).await {
+            Some(r) => r,
+            None => Err(deadline
+                .expired(client.interrupted(), Operation::Call(SamrSetInformationUser2::NAME))),
+        };
     client.close().await;
     result
+}
+
+impl SamrClient {
+    /// Reset `req.user`'s password over this client's session (which must be authenticated as
+    /// an administrator), as [`reset_password`] does over a new one. Of the request it uses
+    /// `user`, `new` and `must_change`; `host`, `admin` and `config` belong to the connection
+    /// and are ignored: the client's own [`config`](SamrClient::config) decides `allow_rc4`
+    /// and the `operation_timeout` (counted from this call). The same warning about DPAPI
+    /// secrets applies.
+    ///
+    /// **Cancellation:** dropping the future after the set request left closes the client
+    /// ([`SamrClient::is_closed`]) and the reset's outcome is unknown; before, nothing has
+    /// changed.
+    pub async fn reset_password(&mut self, req: &ResetPassword) -> Result<Outcome, Error> {
+        check_new_password(&req.new)?;
+        let deadline = Deadline::start(self.config());
+        match deadline.run(reset_on(self, req)).await {
+            Some(r) => r,
+            None => Err(deadline
+                .expired(self.interrupted(), Operation::Call(SamrSetInformationUser2::NAME))),
+        }
+    }
 }
 
 async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcome, Error> {
@@ -106,7 +153,8 @@ async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcom
             op,
             "a reset needs an authenticated session (this one has no session key)",
         )
-        .with_hint("Give administrator credentials with -U.")
+        .with_hint("Authenticate as an account with the reset-password right on the user (an administrator).")
+        .with_advice(Advice::Authenticate)
     })?;
     let h = open_account_domain(client, access::DOMAIN_LOOKUP).await?;
     let result = async {
@@ -126,6 +174,10 @@ async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcom
     Ok(Outcome { method, status, session: client.session().clone(), iterations: None })
 }
 
+/// Whether a SamrSetInformationUser2 answer means "the server does not implement this
+/// level": the only case in which the next (legacy) level is tried. Besides the statuses and
+/// faults for an unknown level or call, an older Windows rejects an unknown union arm with
+/// the RPC fault RPC_S_INVALID_TAG.
 fn level_missing(result: &Result<NtStatus, Error>) -> bool {
     match result {
         Ok(s) => matches!(
@@ -137,6 +189,7 @@ fn level_missing(result: &Result<NtStatus, Error>) -> bool {
         Err(e) => e.rpc_fault().is_some_and(|f| {
             f == crate::status::RpcFault::NCA_S_OP_RNG_ERROR
                 || f == crate::status::RpcFault::RPC_X_BAD_STUB_DATA
+                || f == crate::status::RpcFault::RPC_S_INVALID_TAG
         }),
     }
 }
@@ -159,15 +212,17 @@ pub(crate) async fn set_password(
     if !level_missing(&r31) {
         return Ok((Method::SetInternal7, r31?));
     }
-    if !req.config.allow_rc4 {
+    if !client.config().allow_rc4 {
         return Err(match r31 {
             Ok(s) => Error::refused(op, s),
             Err(e) => e,
         }
         .with_hint(
             "The server does not support the AES password set (level 31, July 2021 Windows updates). \
-             The legacy RC4 levels are refused unless you allow them (--allow-rc4).",
-        ));
+             The legacy RC4 levels are refused unless the caller allows them \
+             (ClientConfig::allow_rc4); better, update the server.",
+        )
+        .with_advice(Advice::AllowRc4));
     }
     let mut which = consts::USER_ALL_NTPASSWORDPRESENT;
     if req.must_change {
@@ -197,4 +252,34 @@ pub(crate) async fn set_password(
         info: UserInfo::Internal4 { all: all(which), password: enc },
     };
     Ok((Method::SetInternal4, client.call_mutating(&call).await?.status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::RpcFault;
+
+    #[test]
+    fn level_missing_covers_every_way_a_server_says_so() {
+        let fault = |f| Err(Error::fault(Operation::Call(SamrSetInformationUser2::NAME), f));
+        for r in [
+            Ok(NtStatus::STATUS_INVALID_INFO_CLASS),
+            Ok(NtStatus::STATUS_NOT_SUPPORTED),
+            Ok(NtStatus::STATUS_NOT_IMPLEMENTED),
+            fault(RpcFault::NCA_S_OP_RNG_ERROR),
+            fault(RpcFault::RPC_X_BAD_STUB_DATA),
+            // [MS-ERREF] 2.2: 0x6C5, an unknown union arm on an older Windows.
+            fault(RpcFault::RPC_S_INVALID_TAG),
+        ] {
+            assert!(level_missing(&r), "{r:?}");
+        }
+        for r in [
+            Ok(NtStatus::STATUS_SUCCESS),
+            Ok(NtStatus::STATUS_ACCESS_DENIED),
+            Ok(NtStatus::STATUS_PASSWORD_RESTRICTION),
+            fault(RpcFault::ACCESS_DENIED),
+        ] {
+            assert!(!level_missing(&r), "{r:?}");
+        }
+    }
 }
