@@ -100,6 +100,7 @@ pub mod ndr;
 pub mod rng;
 #[cfg(feature = "tokio")]
 pub mod rotate;
+pub mod rpcauth;
 pub mod samr;
 pub mod secret;
 pub mod smb2;

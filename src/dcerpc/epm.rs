@@ -61,13 +61,13 @@ pub const EPT_S_NOT_REGISTERED: u32 = 0x16C9_A0D6;
 /// Protocol identifiers of tower floors (C706 appendix I).
 mod proto {
     /// A UUID-identified interface or transfer syntax.
-    pub const UUID: u8 = 0x0D;
+    pub(super) const UUID: u8 = 0x0D;
     /// Connection-oriented RPC (ncacn).
-    pub const NCACN: u8 = 0x0B;
+    pub(super) const NCACN: u8 = 0x0B;
     /// TCP port.
-    pub const TCP: u8 = 0x07;
+    pub(super) const TCP: u8 = 0x07;
     /// IPv4 address.
-    pub const IP: u8 = 0x09;
+    pub(super) const IP: u8 = 0x09;
 }
 
 /// Why `ept_map` gave no usable TCP endpoint.
