@@ -16,27 +16,42 @@
 //! # Ok(()) }
 //! ```
 
-use crate::api::{SessionKind, SessionSummary};
 use crate::auth::{Authenticator, NtlmCredentials, NtlmSecret, SpnegoNtlm};
-use crate::config::{ClientConfig, Credentials, Secret};
-use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
+use crate::config::{ClientConfig, Credentials, RpcProtection, Secret, Transport};
+use crate::dcerpc::association::DEFAULT_FRAG;
+use crate::dcerpc::{
+    Association, AssociationConfig, AuthLevel, Bound, Progress, RpcError, SAMR_SYNTAX,
+};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
+use crate::rpcauth::{NtlmRpcBind, RpcAuthError};
 use crate::samr::Call;
 use crate::secret::SessionKey;
+pub use crate::session::{SessionKind, SessionSummary};
 use crate::smb2::Smb2Error;
 use crate::status::NtStatus;
-use crate::transport::{SmbPipe, TransportConfig, TransportError, TransportStep};
+use crate::transport::{
+    RpcTcp, RpcTransport, SmbPipe, TcpConfig, TransportConfig, TransportError, TransportStep,
+};
 use std::io;
 
-/// A connected SAMR client: an SMB2/3 session (signed, and encrypted where required), the
-/// `\PIPE\samr` named pipe and a bound DCE/RPC association.
+/// A connected SAMR client: a bound DCE/RPC association over an [`RpcTransport`] (today an
+/// SMB2/3 session, signed and encrypted where required, with the `\PIPE\samr` named pipe).
 pub struct SamrClient {
-    pipe: SmbPipe,
+    transport: RpcTransport,
     rpc: Bound,
     session: SessionSummary,
     host: String,
+    /// Over TCP with RPC-level authentication, until the first call succeeds: the server
+    /// reports a failed AUTH3 only as an `access_denied` fault on that call.
+    auth_unconfirmed: bool,
 }
+
+/// The hint for an `access_denied` fault on the first call after an authenticated TCP bind.
+pub(crate) const TCP_AUTH_REFUSED_HINT: &str = "Over TCP (ncacn_ip_tcp) the server reports a \
+     failed RPC-level authentication only as this fault: check the user name, domain and \
+     password. An expired password (must change at next logon) fails here too: change it over \
+     SMB, which can use an anonymous session for it.";
 
 impl core::fmt::Debug for SamrClient {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -54,53 +69,32 @@ impl SamrClient {
         credentials: &Credentials,
         config: &ClientConfig,
     ) -> Result<Self, Error> {
-        let auth: Box<dyn Authenticator> = match credentials {
-            Credentials::User { user, domain, secret } => {
-                let secret = match secret {
-                    Secret::Password(p) => NtlmSecret::Password(p.clone()),
-                    Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
-                };
-                let creds = NtlmCredentials {
-                    user: user.clone(),
-                    domain: domain.clone(),
-                    workstation: None,
-                    secret,
-                };
-                Box::new(SpnegoNtlm::new(creds).with_target_spn(format!("cifs/{host}")))
-            }
-            Credentials::Anonymous => Box::new(SpnegoNtlm::anonymous()),
-        };
-        let tcfg = TransportConfig {
-            port: config.port,
-            connect_timeout: config.connect_timeout,
-            request_timeout: config.request_timeout,
-            require_signing: config.require_signing,
-            require_encryption: config.require_encryption,
-            ..TransportConfig::default()
-        };
         crate::log_debug!(
             host,
             port = config.port,
             anonymous = credentials.is_anonymous(),
             "connecting"
         );
-        let mut rng = OsRandom;
-        let mut unbound = Association::new(AssociationConfig::default());
-        let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-        // TREE_CONNECT + CREATE + the bind go out as one compound.
-        let mut auth = auth;
-        let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
-            .await
-            .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
-        let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
-
-        let info = pipe.info();
-        let session = SessionSummary {
-            kind: if info.anonymous { SessionKind::Anonymous } else { SessionKind::Authenticated },
-            dialect: info.dialect.to_string(),
-            signing: info.signing,
-            encryption: info.encryption,
+        let (transport, rpc) = match config.transport {
+            Transport::Smb => connect_smb(host, credentials, config).await.map_err(|f| f.error)?,
+            Transport::Tcp => connect_tcp(host, credentials, config).await?,
+            Transport::Auto => match connect_smb(host, credentials, config).await {
+                Ok(x) => x,
+                Err(f) if f.unreachable => {
+                    crate::log_debug!(host, error = %f.error, "SMB port unreachable: trying ncacn_ip_tcp");
+                    connect_tcp(host, credentials, config).await.map_err(|e| {
+                        let msg = format!(
+                            "{} (after SMB was unreachable: {})",
+                            e.message(),
+                            f.error.message()
+                        );
+                        e.with_message(msg)
+                    })?
+                }
+                Err(f) => return Err(f.error),
+            },
         };
+        let session = transport.session();
         crate::log_debug!(
             host,
             dialect = %session.dialect,
@@ -108,10 +102,12 @@ impl SamrClient {
             encryption = session.encryption,
             "SAMR bound"
         );
-        Ok(Self { pipe, rpc, session, host: host.to_owned() })
+        let auth_unconfirmed =
+            session.transport == crate::session::RpcTransportKind::Tcp && session.signing;
+        Ok(Self { transport, rpc, session, host: host.to_owned(), auth_unconfirmed })
     }
 
-    /// What the SMB session negotiated.
+    /// What the session negotiated.
     pub fn session(&self) -> &SessionSummary {
         &self.session
     }
@@ -124,7 +120,7 @@ impl SamrClient {
     /// The key SAMR password-set levels are encrypted with: the SMB `ApplicationKey` on 3.x,
     /// the session key on 2.x; `None` on an anonymous session.
     pub fn application_key(&self) -> Option<&SessionKey> {
-        self.pipe.application_key()
+        self.transport.application_key()
     }
 
     /// Make one SAMR call. A server NTSTATUS failure is **not** an error here: it is in the
@@ -154,13 +150,13 @@ impl SamrClient {
         let mut data = Vec::new();
         for (i, fragment) in out.fragments.iter().enumerate() {
             if i + 1 < n {
-                self.pipe
+                self.transport
                     .write(fragment)
                     .await
                     .map_err(|e| map_transport(e, op, mutating, port))?;
             } else {
                 data = self
-                    .pipe
+                    .transport
                     .transceive(fragment)
                     .await
                     .map_err(|e| map_transport(e, op, mutating, port))?;
@@ -170,12 +166,24 @@ impl SamrClient {
             match self.rpc.receive(out.call_id, &data) {
                 Ok(Progress::Complete(stub)) => break stub,
                 Ok(Progress::NeedMore) => {
-                    data =
-                        self.pipe.read().await.map_err(|e| map_transport(e, op, mutating, port))?;
+                    data = self
+                        .transport
+                        .read()
+                        .await
+                        .map_err(|e| map_transport(e, op, mutating, port))?;
                 }
-                Err(e) => return Err(after_sent(map_rpc(e, op), mutating)),
+                Err(e) => {
+                    let err = map_rpc(e, op);
+                    if self.auth_unconfirmed
+                        && err.rpc_fault() == Some(crate::status::RpcFault::ACCESS_DENIED)
+                    {
+                        return Err(err.with_hint(TCP_AUTH_REFUSED_HINT));
+                    }
+                    return Err(after_sent(err, mutating));
+                }
             }
         };
+        self.auth_unconfirmed = false;
         C::decode_response(&response).map_err(|e| {
             after_sent(
                 Error::new(
@@ -192,7 +200,7 @@ impl SamrClient {
     /// closing are logged, not returned).
     pub async fn close(self) {
         // CLOSE + TREE_DISCONNECT + LOGOFF in one compound, not waited for.
-        match self.pipe.close_nowait().await {
+        match self.transport.close_nowait().await {
             Ok(_flights) => crate::log_debug!(flights = _flights, "closed"),
             Err(_e) => crate::log_debug!(error = %_e, "close failed"),
         }
@@ -202,14 +210,192 @@ impl SamrClient {
     /// connection used in all (connection setup, calls and the teardown flight); `None` if
     /// the teardown could not be sent.
     pub async fn close_counted(self) -> Option<u32> {
-        self.pipe.close_nowait().await.ok()
+        self.transport.close_nowait().await.ok()
     }
 
     /// SMB2 request flights sent so far on this connection (setup included; the teardown
     /// adds one more).
     pub fn flights(&self) -> u32 {
-        self.pipe.flights()
+        self.transport.flights()
     }
+}
+
+/// NTLM (in SPNEGO) for `credentials`, with the target SPN `<service>/<host>`.
+fn ntlm_authenticator(
+    credentials: &Credentials,
+    service: &str,
+    host: &str,
+) -> Box<dyn Authenticator> {
+    match credentials {
+        Credentials::User { user, domain, secret } => {
+            let secret = match secret {
+                Secret::Password(p) => NtlmSecret::Password(p.clone()),
+                Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+            };
+            let creds = NtlmCredentials {
+                user: user.clone(),
+                domain: domain.clone(),
+                workstation: None,
+                secret,
+            };
+            Box::new(SpnegoNtlm::new(creds).with_target_spn(format!("{service}/{host}")))
+        }
+        Credentials::Anonymous => Box::new(SpnegoNtlm::anonymous()),
+    }
+}
+
+/// A failed SMB connect, and whether it failed because the SMB port is unreachable (refused or
+/// timed out at the TCP connect, before any request was sent): only then may
+/// [`Transport::Auto`] fall back to TCP.
+struct SmbFailure {
+    error: Error,
+    unreachable: bool,
+}
+
+impl From<Error> for SmbFailure {
+    fn from(error: Error) -> Self {
+        Self { error, unreachable: false }
+    }
+}
+
+/// Whether a transport failure means "nothing reachable on that port": the TCP connect was
+/// refused or timed out.
+fn unreachable_at_connect(e: &TransportError) -> bool {
+    match e {
+        TransportError::Connect { kind, .. } => {
+            matches!(kind, io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut)
+        }
+        TransportError::Timeout { step: TransportStep::Connect, request_sent: false } => true,
+        _ => false,
+    }
+}
+
+/// `ncacn_np`: an SMB2/3 session to `host`, `\PIPE\samr` opened and SAMR bound (TREE_CONNECT,
+/// CREATE and the bind travel as one compound).
+async fn connect_smb(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+) -> Result<(RpcTransport, Bound), SmbFailure> {
+    let mut auth = ntlm_authenticator(credentials, "cifs", host);
+    let tcfg = TransportConfig {
+        port: config.port,
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        require_signing: config.require_signing,
+        require_encryption: config.require_encryption,
+        ..TransportConfig::default()
+    };
+    let mut rng = OsRandom;
+    let mut unbound = Association::new(AssociationConfig::default());
+    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+    let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
+        .await
+        .map_err(|e| SmbFailure {
+            unreachable: unreachable_at_connect(&e),
+            error: map_transport(e, Operation::Bind, false, config.port),
+        })?;
+    let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+    Ok((RpcTransport::from(pipe), rpc))
+}
+
+const TCP_HINT: &str = "SAMR over TCP needs the endpoint mapper (TCP 135) and the dynamic RPC \
+     ports (49152-65535 on current Windows and Samba) open between you and the server. Only \
+     domain controllers offer SAMR over TCP; other servers offer it over SMB only.";
+
+/// Map a failure of the TCP path, with TCP-specific advice for connect failures.
+fn map_tcp(e: TransportError, op: Operation, port: u16) -> Error {
+    let connect = matches!(
+        &e,
+        TransportError::Connect { .. }
+            | TransportError::Timeout { step: TransportStep::Connect, .. }
+    );
+    let err = map_transport(e, op, false, port);
+    if connect { err.with_hint(TCP_HINT) } else { err }
+}
+
+/// The credentials NTLM needs at the RPC level.
+fn ntlm_credentials(credentials: &Credentials) -> Option<NtlmCredentials> {
+    match credentials {
+        Credentials::User { user, domain, secret } => Some(NtlmCredentials {
+            user: user.clone(),
+            domain: domain.clone(),
+            workstation: None,
+            secret: match secret {
+                Secret::Password(p) => NtlmSecret::Password(p.clone()),
+                Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+            },
+        }),
+        Credentials::Anonymous => None,
+    }
+}
+
+fn map_rpc_auth(e: RpcAuthError) -> Error {
+    Error::new(ErrorKind::Protocol, Operation::Bind, format!("SAMR bind failed: {e}"))
+}
+
+/// `ncacn_ip_tcp`: ask the endpoint mapper for SAMR's port, connect to it on the host dialled,
+/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3)
+/// at packet privacy (or integrity, as configured); every call is then signed and sealed.
+/// Anonymous credentials bind without authentication (reads only; the server refuses
+/// changes).
+async fn connect_tcp(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+) -> Result<(RpcTransport, Bound), Error> {
+    let tcfg = TcpConfig {
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        max_frag: DEFAULT_FRAG,
+    };
+    let epm_port = config.epm_port;
+    let port = crate::transport::epm::map_tcp_port(host, epm_port, SAMR_SYNTAX, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, epm_port))?;
+    crate::log_debug!(host, port, "endpoint mapper: SAMR over ncacn_ip_tcp");
+    let mut t = RpcTcp::connect(host, port, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, port))?;
+    let mut unbound = Association::new(AssociationConfig {
+        max_xmit_frag: tcfg.max_frag,
+        max_recv_frag: tcfg.max_frag,
+        ..AssociationConfig::default()
+    });
+    let bind_err = |e| map_tcp(e, Operation::Bind, port);
+    let Some(creds) = ntlm_credentials(credentials) else {
+        let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+        let ack = t.transceive(&bind).await.map_err(bind_err)?;
+        let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+        return Ok((RpcTransport::from(t), rpc));
+    };
+    let level = match config.rpc_protection {
+        RpcProtection::Integrity => AuthLevel::INTEGRITY,
+        _ => AuthLevel::PRIVACY,
+    };
+    let (ntlm, negotiate) = NtlmRpcBind::new(creds, level).map_err(map_rpc_auth)?;
+    unbound.set_bind_auth(Some(negotiate));
+    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+    let ack = t.transceive(&bind).await.map_err(bind_err)?;
+    let mut rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+    let (authenticate, protection) = ntlm
+        .authenticate(
+            rpc.bind_ack_auth(),
+            rpc.header_signing(),
+            &mut OsRandom,
+            crate::transport::now_filetime(),
+        )
+        .map_err(map_rpc_auth)?;
+    let auth3 = rpc.auth3_pdu(authenticate).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.write(&auth3).await.map_err(bind_err)?;
+    rpc.set_auth(Box::new(protection)).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.set_summary(SessionSummary::new(
+        SessionKind::Authenticated,
+        "",
+        true,
+        level == AuthLevel::PRIVACY,
+    ));
+    Ok((RpcTransport::from(t), rpc))
 }
 
 /// A protocol failure on the response to a mutating call: the request was delivered, so say
@@ -239,6 +425,7 @@ fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
         TransportStep::TreeConnect | TransportStep::ValidateNegotiate => Operation::TreeConnect,
         TransportStep::OpenPipe => Operation::OpenPipe,
         TransportStep::Close => Operation::Close,
+        TransportStep::EndpointMapper => Operation::Connect,
         _ => call_op,
     }
 }
@@ -332,6 +519,23 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             ErrorKind::Protocol,
             Operation::SessionSetup,
             format!("authentication failed: {a}"),
+        ),
+        TransportError::Framing { what } => Error::new(
+            ErrorKind::Protocol,
+            call_op,
+            format!("bad DCE/RPC framing from the server: {what}"),
+        ),
+        TransportError::Rpc { step, source } => map_rpc(source, op_for_step(step, call_op)),
+        TransportError::Epm(crate::dcerpc::epm::EpmError::NotRegistered) => Error::new(
+            ErrorKind::Network,
+            Operation::Connect,
+            "the server's endpoint mapper has no TCP endpoint for SAMR",
+        )
+        .with_hint("This server offers SAMR over SMB only (named pipe); use the SMB transport."),
+        TransportError::Epm(e) => Error::new(
+            ErrorKind::Protocol,
+            Operation::Connect,
+            format!("the endpoint mapper lookup failed: {e}"),
         ),
         TransportError::Broken => Error::new(
             ErrorKind::Network,

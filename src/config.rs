@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// The secret that proves an identity: a password or its NT hash.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Secret {
     /// The password itself.
     Password(Password),
@@ -13,8 +14,21 @@ pub enum Secret {
     NtHash(NtHash),
 }
 
+impl From<Password> for Secret {
+    fn from(p: Password) -> Self {
+        Self::Password(p)
+    }
+}
+
+impl From<NtHash> for Secret {
+    fn from(h: NtHash) -> Self {
+        Self::NtHash(h)
+    }
+}
+
 /// Who to authenticate as.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A named account.
     User {
@@ -37,6 +51,15 @@ impl Credentials {
     /// A named account with a password.
     pub fn password(user: impl Into<String>, domain: Option<String>, password: Password) -> Self {
         Self::User { user: user.into(), domain, secret: Secret::Password(password) }
+    }
+
+    /// A named account with a password or NT hash (anything that converts into a [`Secret`]).
+    pub fn user(
+        user: impl Into<String>,
+        domain: Option<String>,
+        secret: impl Into<Secret>,
+    ) -> Self {
+        Self::User { user: user.into(), domain, secret: secret.into() }
     }
 
     /// Parse `DOMAIN\NAME`, `NAME@DOMAIN` or `NAME` into (name, domain).
@@ -70,8 +93,74 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// How to reach SAMR on the server.
+///
+/// * [`Transport::Smb`] (the default): `ncacn_np`, the `\PIPE\samr` named pipe in an SMB2/3
+///   session on TCP 445. Everything works: changes, resets (which need the SMB session key),
+///   expired-password changes over an anonymous session.
+/// * [`Transport::Tcp`]: `ncacn_ip_tcp`, the endpoint mapper on TCP 135 and then the dynamic
+///   RPC port it names, with NTLM authentication and packet privacy (or integrity) at the RPC
+///   level. For networks where 445 is closed but 135 and the dynamic ports are open, and for
+///   computer accounts changing their own password. Resets are refused (the server has no
+///   session key to decrypt them over TCP) and expired passwords cannot be changed.
+/// * [`Transport::Auto`]: SMB, falling back to TCP only when the SMB port is unreachable
+///   (refused or timed out at connect, never after a request was sent). A password change of
+///   an account whose name ends in `$` (a computer account) tries TCP first.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// `ncacn_np` over SMB2/3 (TCP 445).
+    #[default]
+    Smb,
+    /// `ncacn_ip_tcp` (TCP 135, then the port the endpoint mapper names).
+    Tcp,
+    /// SMB, then TCP when the SMB port is unreachable.
+    Auto,
+}
+
+impl Transport {
+    /// `smb`, `tcp` or `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Smb => "smb",
+            Self::Tcp => "tcp",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// The per-message protection of SAMR calls over TCP ([`Transport::Tcp`]); ignored over SMB,
+/// where the SMB session signs (and, if required, encrypts).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RpcProtection {
+    /// Packet privacy (auth level 6): every request and response is signed and sealed
+    /// (NTLM: HMAC-MD5 signatures, RC4 encryption). [MS-SAMR] 2.1 asks for it over TCP.
+    #[default]
+    Privacy,
+    /// Packet integrity (auth level 5): signed, not encrypted; for servers that want it.
+    Integrity,
+}
+
 /// Connection settings and security policy. The defaults are the secure ones.
+///
+/// Start from [`ClientConfig::default`] and change what you need with the chainable `with_…`
+/// methods; the fields stay public for reading. New settings can be added without breaking
+/// callers.
+///
+/// ```
+/// use samrpc::ClientConfig;
+/// use std::time::Duration;
+///
+/// let config = ClientConfig::default()
+///     .with_port(1445)
+///     .with_timeout(Duration::from_secs(5))
+///     .with_require_encryption(true);
+/// assert_eq!(config.port, 1445);
+/// assert!(!config.allow_rc4);
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// TCP port of the SMB server (445).
     pub port: u16,
@@ -88,6 +177,12 @@ pub struct ClientConfig {
     /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
     /// levels 25/23) when the server lacks the AES ones (default `false`).
     pub allow_rc4: bool,
+    /// How to reach SAMR (default [`Transport::Smb`]).
+    pub transport: Transport,
+    /// TCP port of the endpoint mapper, for [`Transport::Tcp`] (default 135).
+    pub epm_port: u16,
+    /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
+    pub rpc_protection: RpcProtection,
 }
 
 impl Default for ClientConfig {
@@ -99,6 +194,9 @@ impl Default for ClientConfig {
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
+            transport: Transport::Smb,
+            epm_port: 135,
+            rpc_protection: RpcProtection::Privacy,
         }
     }
 }
@@ -108,6 +206,60 @@ impl ClientConfig {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self.request_timeout = timeout;
+        self
+    }
+
+    /// The SMB server's TCP port (default 445).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Time allowed for the TCP connection (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for each request/response exchange (default 30 s).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Require SMB signing on authenticated sessions (default `true`).
+    pub fn with_require_signing(mut self, require: bool) -> Self {
+        self.require_signing = require;
+        self
+    }
+
+    /// Require SMB3 encryption even when the server does not ask for it (default `false`).
+    pub fn with_require_encryption(mut self, require: bool) -> Self {
+        self.require_encryption = require;
+        self
+    }
+
+    /// Allow the legacy RC4 methods when the server lacks the AES ones (default `false`).
+    pub fn with_allow_rc4(mut self, allow: bool) -> Self {
+        self.allow_rc4 = allow;
+        self
+    }
+
+    /// How to reach SAMR (default [`Transport::Smb`]).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The endpoint mapper's TCP port (default 135).
+    pub fn with_epm_port(mut self, port: u16) -> Self {
+        self.epm_port = port;
+        self
+    }
+
+    /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
+    pub fn with_rpc_protection(mut self, protection: RpcProtection) -> Self {
+        self.rpc_protection = protection;
         self
     }
 }
@@ -124,6 +276,54 @@ mod tests {
             ("bob".into(), Some("SAMR.TEST".into()))
         );
         assert_eq!(Credentials::split_account("bob"), ("bob".into(), None));
+    }
+
+    #[test]
+    fn config_setters_change_only_their_field() {
+        let d = ClientConfig::default();
+        assert_eq!(
+            (d.port, d.require_signing, d.require_encryption, d.allow_rc4),
+            (445, true, false, false)
+        );
+        let t = Duration::from_secs(3);
+        let c = ClientConfig::default()
+            .with_port(1445)
+            .with_connect_timeout(t)
+            .with_request_timeout(2 * t)
+            .with_require_signing(false)
+            .with_require_encryption(true)
+            .with_allow_rc4(true);
+        assert_eq!(c.port, 1445);
+        assert_eq!((c.connect_timeout, c.request_timeout), (t, 2 * t));
+        assert_eq!((c.require_signing, c.require_encryption, c.allow_rc4), (false, true, true));
+        let c = ClientConfig::default().with_timeout(t);
+        assert_eq!((c.connect_timeout, c.request_timeout, c.port), (t, t, 445));
+        assert_eq!(
+            (d.transport, d.epm_port, d.rpc_protection),
+            (Transport::Smb, 135, RpcProtection::Privacy)
+        );
+        let c = ClientConfig::default()
+            .with_transport(Transport::Auto)
+            .with_epm_port(1135)
+            .with_rpc_protection(RpcProtection::Integrity);
+        assert_eq!(
+            (c.transport, c.epm_port, c.rpc_protection),
+            (Transport::Auto, 1135, RpcProtection::Integrity)
+        );
+        assert_eq!(c.port, 445);
+    }
+
+    #[test]
+    fn secrets_convert_and_user_credentials_build() {
+        let c = Credentials::user("bob", Some("SAMR".into()), NtHash::new([7; 16]));
+        match c {
+            Credentials::User { user, domain, secret: Secret::NtHash(h) } => {
+                assert_eq!((user.as_str(), domain.as_deref()), ("bob", Some("SAMR")));
+                assert_eq!(h.expose(), &[7; 16]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(Secret::from(Password::from("x")), Secret::Password(_)));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use super::net::{connect_any, io_err, resolve};
 use super::{TransportError, TransportStep};
 use crate::dcerpc::header::{DREP_LE, HEADER_LEN, RPC_VERSION};
+use crate::session::{RpcTransportKind, SessionKind, SessionSummary};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,6 +46,7 @@ pub struct RpcTcp {
     cfg: TcpConfig,
     writes: u32,
     broken: bool,
+    summary: SessionSummary,
 }
 
 impl RpcTcp {
@@ -52,13 +54,29 @@ impl RpcTcp {
     pub async fn connect(host: &str, port: u16, cfg: &TcpConfig) -> Result<Self, TransportError> {
         let addrs = resolve(host, port, cfg.connect_timeout).await?;
         let (stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
-        Ok(Self { stream, peer, cfg: cfg.clone(), writes: 0, broken: false })
+        Ok(Self::new(stream, peer, cfg))
+    }
+
+    fn new(stream: TcpStream, peer: SocketAddr, cfg: &TcpConfig) -> Self {
+        let summary = SessionSummary::new(SessionKind::Anonymous, "", false, false)
+            .with_transport(RpcTransportKind::Tcp);
+        Self { stream, peer, cfg: cfg.clone(), writes: 0, broken: false, summary }
+    }
+
+    /// What the RPC-level authentication established (set by the client after the bind).
+    pub fn set_summary(&mut self, summary: SessionSummary) {
+        self.summary = summary.with_transport(RpcTransportKind::Tcp);
+    }
+
+    /// How the association on this connection is authenticated and protected.
+    pub fn summary(&self) -> SessionSummary {
+        self.summary.clone()
     }
 
     /// Connect to one address (the host already resolved, e.g. after the endpoint mapper).
     pub async fn connect_addr(addr: SocketAddr, cfg: &TcpConfig) -> Result<Self, TransportError> {
         let (stream, peer) = connect_any(&[addr], cfg.connect_timeout).await?;
-        Ok(Self { stream, peer, cfg: cfg.clone(), writes: 0, broken: false })
+        Ok(Self::new(stream, peer, cfg))
     }
 
     /// The address connected to.

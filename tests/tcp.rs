@@ -1,0 +1,232 @@
+//! SAMR over ncacn_ip_tcp against the real Samba AD DC: the endpoint mapper, the three-leg NTLM
+//! bind at packet privacy, password changes (a user's and a computer account's own), reads
+//! equal to the SMB results, resets refused before anything is sent, the expired-password path
+//! under `auto`, and `auto` falling back when the SMB port is closed.
+#![cfg(feature = "tokio")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+use samrpc::api::{
+    ListUsersRequest, PolicyRequest, ResetPassword, SessionKind, change_password, list_users,
+    password_policy, reset_password,
+};
+use samrpc::session::RpcTransportKind;
+use samrpc::{ClientConfig, Credentials, ErrorKind, Password, RpcProtection, Transport};
+use std::process::Command;
+
+fn tcp() -> ClientConfig {
+    ClientConfig::default().with_transport(Transport::Tcp)
+}
+
+/// A local TCP port with nothing listening on it.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    drop(l);
+    p
+}
+
+#[test]
+fn policy_and_users_over_tcp_equal_the_smb_results() {
+    require_servers();
+    let smb = block_on(password_policy(PolicyRequest::new(DC.ip, admin_credentials(DC)))).unwrap();
+    let over_tcp = block_on(password_policy(
+        PolicyRequest::new(DC.ip, admin_credentials(DC)).with_config(tcp()),
+    ))
+    .unwrap();
+    assert_eq!(over_tcp.policy, smb.policy);
+    assert_eq!(over_tcp.domain, smb.domain);
+    assert_eq!(over_tcp.session.transport, RpcTransportKind::Tcp);
+    assert_eq!(over_tcp.session.kind, SessionKind::Authenticated);
+    assert!(over_tcp.session.signing && over_tcp.session.encryption, "{:?}", over_tcp.session);
+    assert_eq!(smb.session.transport, RpcTransportKind::NamedPipe);
+
+    // Other suites create and delete users on the same DC concurrently: list over SMB before
+    // and after the TCP listing; TCP must see every user both SMB listings saw, and only users
+    // one of them saw, with the same RIDs and account flags.
+    let smb = || block_on(list_users(ListUsersRequest::new(DC.ip, admin_credentials(DC)))).unwrap();
+    let before = smb();
+    let users_tcp = block_on(list_users(
+        ListUsersRequest::new(DC.ip, admin_credentials(DC)).with_config(tcp()),
+    ))
+    .unwrap();
+    let after = smb();
+    assert!(users_tcp.iter().any(|u| u.rid == 500 && u.name == "Administrator"));
+    for u in &before {
+        if after.contains(u) {
+            assert!(users_tcp.contains(u), "{u:?} missing over TCP");
+        }
+    }
+    for u in &users_tcp {
+        assert!(before.contains(u) || after.contains(u), "{u:?} only over TCP");
+    }
+}
+
+#[test]
+fn integrity_level_works_too() {
+    require_servers();
+    let r = block_on(password_policy(
+        PolicyRequest::new(DC.ip, admin_credentials(DC))
+            .with_config(tcp().with_rpc_protection(RpcProtection::Integrity)),
+    ))
+    .unwrap();
+    assert!(r.session.signing && !r.session.encryption, "{:?}", r.session);
+    assert_eq!(r.policy.min_length, 7);
+}
+
+#[test]
+fn user_changes_own_password_over_tcp() {
+    let user = unique_user("tcpchg");
+    add_user(DC, &user, "Old-Tcp-1!", false);
+    let req = change_request(DC, &user, "Old-Tcp-1!", "New-Tcp-2!").with_config(tcp());
+    let out = block_on(change_password(req)).unwrap();
+    assert_eq!(out.session.transport, RpcTransportKind::Tcp);
+    assert!(out.session.encryption);
+    assert_login_ok(DC, &user, "New-Tcp-2!");
+    assert_login_fails(DC, &user, "Old-Tcp-1!", "NT_STATUS_LOGON_FAILURE");
+}
+
+#[test]
+fn wrong_old_password_over_tcp_is_a_clear_error() {
+    let user = unique_user("tcpbad");
+    add_user(DC, &user, "Old-Tcp-1!", false);
+    let req = change_request(DC, &user, "Wrong-Old-9!", "New-Tcp-2!").with_config(tcp());
+    let e = block_on(change_password(req)).unwrap_err();
+    // Samba answers a failed AUTH3 with an access_denied fault on the first call.
+    assert_eq!(e.rpc_fault(), Some(samrpc::RpcFault::ACCESS_DENIED), "{e:?}");
+    assert!(e.hint().unwrap().contains("password"), "{e:?}");
+    assert_login_ok(DC, &user, "Old-Tcp-1!");
+}
+
+#[test]
+fn reset_over_tcp_is_refused_before_sending() {
+    require_servers();
+    // The endpoint mapper port is closed: any attempt to connect would fail differently.
+    let config = tcp().with_epm_port(closed_port());
+    let req = ResetPassword::new(DC.ip, "nobody", admin_credentials(DC), Password::from("X-1a!b"))
+        .with_config(config);
+    let e = block_on(reset_password(req)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
+    assert!(e.message().contains("ncacn_ip_tcp"), "{e}");
+    assert!(e.hint().unwrap().contains("SMB"), "{e:?}");
+}
+
+#[test]
+fn auto_falls_back_to_tcp_when_the_smb_port_is_closed() {
+    require_servers();
+    let config = ClientConfig::default().with_transport(Transport::Auto).with_port(closed_port());
+    let r = block_on(password_policy(
+        PolicyRequest::new(DC.ip, admin_credentials(DC)).with_config(config.clone()),
+    ))
+    .unwrap();
+    assert_eq!(r.session.transport, RpcTransportKind::Tcp);
+    // SMB only: the same closed port fails.
+    let e = block_on(password_policy(
+        PolicyRequest::new(DC.ip, admin_credentials(DC))
+            .with_config(config.with_transport(Transport::Smb)),
+    ))
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e:?}");
+}
+
+#[test]
+fn expired_password_changes_under_auto_over_smb() {
+    let user = unique_user("tcpexp");
+    add_user(DC, &user, "Old-Exp-1!", true);
+    // Over TCP the server refuses it.
+    let req = change_request(DC, &user, "Old-Exp-1!", "New-Exp-2!").with_config(tcp());
+    let e = block_on(change_password(req)).unwrap_err();
+    assert!(e.hint().unwrap_or_default().contains("SMB"), "{e:?}");
+    // Under auto: SMB's anonymous path.
+    let req = change_request(DC, &user, "Old-Exp-1!", "New-Exp-2!")
+        .with_config(ClientConfig::default().with_transport(Transport::Auto));
+    let out = block_on(change_password(req)).unwrap();
+    assert_eq!(out.session.transport, RpcTransportKind::NamedPipe);
+    assert_eq!(out.session.kind, SessionKind::Anonymous);
+    assert_login_ok(DC, &user, "New-Exp-2!");
+}
+
+/// The computer account's password, proven with MIT kinit against the DC's KDC.
+fn kinit(principal: &str, password: &str) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("samrpc-tcp-krb5-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("krb5.conf");
+    std::fs::write(
+        &conf,
+        "[libdefaults]\n default_realm = SAMR.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n\
+         [realms]\n SAMR.TEST = {\n  kdc = 127.0.0.1:88\n }\n",
+    )
+    .unwrap();
+    let cache = dir.join("ccache");
+    let mut child = Command::new("kinit")
+        .arg(principal)
+        .env("KRB5_CONFIG", &conf)
+        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kinit (MIT krb5-user)");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    }
+}
+
+fn samba_tool(args: &[&str]) {
+    let admin = format!("Administrator%{}", admin_password());
+    let o = Command::new("samba-tool")
+        .args(args)
+        .args(["-H", "ldap://127.0.0.1", "-U", &admin])
+        .output()
+        .expect("samba-tool");
+    assert!(
+        o.status.success(),
+        "samba-tool {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn computer_account_changes_its_own_password_over_tcp() {
+    require_servers();
+    let name = unique_user("TCPC").to_uppercase();
+    let name = &name[..name.len().min(15)];
+    samba_tool(&["computer", "create", name]);
+    let account = format!("{name}$");
+    samba_tool(&["user", "setpassword", &account, "--newpassword=Old-Mach-1!"]);
+    let principal = format!("{account}@SAMR.TEST");
+    kinit(&principal, "Old-Mach-1!").expect("the set password works");
+    // Under auto, an account ending in $ goes over TCP first.
+    let req = change_request(DC, &account, "Old-Mach-1!", "New-Mach-2!")
+        .with_config(ClientConfig::default().with_transport(Transport::Auto));
+    let out = block_on(change_password(req)).unwrap();
+    assert_eq!(out.session.transport, RpcTransportKind::Tcp);
+    assert!(out.session.encryption);
+    kinit(&principal, "New-Mach-2!").expect("the new password works");
+    assert!(kinit(&principal, "Old-Mach-1!").is_err(), "the old password no longer works");
+    samba_tool(&["computer", "delete", name]);
+}
+
+/// Anonymous over TCP binds at level NONE (no verifier): the DC answers reads there
+/// (research note "ncacn-ip-tcp").
+#[test]
+fn anonymous_reads_over_tcp_bind_without_auth() {
+    require_servers();
+    let r = block_on(password_policy(
+        PolicyRequest::new(DC.ip, Credentials::Anonymous).with_config(tcp()),
+    ))
+    .unwrap();
+    assert_eq!(r.session.kind, SessionKind::Anonymous);
+    assert_eq!(r.session.transport, RpcTransportKind::Tcp);
+    assert!(!r.session.signing && !r.session.encryption);
+    assert_eq!(r.policy.min_length, 7);
+}
