@@ -230,3 +230,126 @@ fn anonymous_reads_over_tcp_bind_without_auth() {
     assert!(!r.session.signing && !r.session.encryption);
     assert_eq!(r.policy.min_length, 7);
 }
+
+/// A running `dumpcap` on the loopback interface for the DC's RPC traffic (135, the dynamic
+/// range) and SMB (445).
+struct Capture {
+    child: std::process::Child,
+    file: std::path::PathBuf,
+}
+
+impl Capture {
+    fn start(tag: &str) -> Self {
+        use std::time::{Duration, Instant};
+        let file =
+            std::env::temp_dir().join(format!("samrpc-tcp-{tag}-{}.pcapng", std::process::id()));
+        let log = file.with_extension("log");
+        let _ = std::fs::remove_file(&file);
+        let child = Command::new("dumpcap")
+            .args(["-i", "lo", "-q", "-f"])
+            .arg("host 127.0.0.1 and (tcp port 135 or tcp port 445 or tcp portrange 49152-65535)")
+            .arg("-w")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run dumpcap ({e}); install it with `{SETUP}`"));
+        let t = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("File:") {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "dumpcap did not start: {text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, file }
+    }
+
+    fn stop(mut self) -> std::path::PathBuf {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let st = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        assert!(st.is_ok_and(|s| s.success()), "cannot stop dumpcap");
+        self.child.wait().unwrap();
+        self.file.clone()
+    }
+}
+
+/// `tshark -r file -Y filter -T fields -e …`, one Vec of fields per line.
+fn tshark(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut c = Command::new("tshark");
+    c.arg("-r").arg(file).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let o = c.output().unwrap_or_else(|e| panic!("cannot run tshark ({e}); `{SETUP}`"));
+    assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The proof on the wire: the change travels over the endpoint mapper and a dynamic port,
+/// every request and response of the authenticated association is at auth level 6 (packet
+/// privacy) with NTLMSSP, opnum 73 is among them, the AUTH3 reuses the bind's call id, this
+/// user never authenticates on port 445, and neither password appears in any encoding.
+#[test]
+fn change_over_tcp_is_sealed_on_the_wire() {
+    let user = unique_user("tcpwire");
+    let (old, new) = ("Old-Wire-1!", "New-Wire-2!");
+    add_user(DC, &user, old, false);
+    let cap = Capture::start("wire");
+    let req = change_request(DC, &user, old, new).with_config(tcp());
+    block_on(change_password(req)).unwrap();
+    let file = cap.stop();
+
+    // The stream in which this user authenticated (AUTH3 with its name).
+    let auth = tshark(
+        &file,
+        &format!("ntlmssp.auth.username == \"{user}\""),
+        &["tcp.stream", "tcp.dstport", "dcerpc.pkt_type", "dcerpc.cn_call_id"],
+    );
+    assert_eq!(auth.len(), 1, "one AUTH3 for {user}: {auth:?}");
+    let (stream, port) = (&auth[0][0], auth[0][1].parse::<u16>().unwrap());
+    assert_eq!(auth[0][2], "16", "AUTH3 PDU");
+    assert!(port >= 49152, "a dynamic RPC port, not {port}");
+    let bind = tshark(
+        &file,
+        &format!("tcp.stream == {stream} && dcerpc.pkt_type == 11"),
+        &["dcerpc.cn_call_id", "dcerpc.cn_flags"],
+    );
+    assert_eq!(bind.len(), 1);
+    assert_eq!(bind[0][0], auth[0][3], "AUTH3 reuses the BIND's call id");
+    assert_eq!(bind[0][1], "0x07", "FIRST|LAST|SUPPORT_HEADER_SIGN");
+    let pdus = tshark(
+        &file,
+        &format!("tcp.stream == {stream} && (dcerpc.pkt_type == 0 || dcerpc.pkt_type == 2)"),
+        &["dcerpc.pkt_type", "dcerpc.auth_type", "dcerpc.auth_level", "dcerpc.opnum"],
+    );
+    assert!(pdus.len() >= 2, "{pdus:?}");
+    for p in &pdus {
+        assert_eq!((p[1].as_str(), p[2].as_str()), ("10", "6"), "NTLMSSP at privacy: {p:?}");
+    }
+    assert!(pdus.iter().any(|p| p[0] == "0" && p[3] == "73"), "opnum 73 request: {pdus:?}");
+    // The endpoint mapper was asked (ept_map, opnum 3 on port 135) without authentication.
+    let epm = tshark(&file, "tcp.port == 135 && dcerpc.pkt_type == 0", &["dcerpc.opnum"]);
+    assert!(epm.iter().any(|p| p[0] == "3"), "{epm:?}");
+    // This user never authenticated over SMB.
+    let smb = tshark(
+        &file,
+        &format!("tcp.port == 445 && ntlmssp.auth.username == \"{user}\""),
+        &["frame.number"],
+    );
+    assert!(smb.is_empty(), "SMB traffic for {user}: {smb:?}");
+    // Neither password, in ASCII or UTF-16LE, anywhere in the capture.
+    let bytes = std::fs::read(&file).unwrap();
+    for pw in [old, new] {
+        let utf16: Vec<u8> = pw.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for needle in [pw.as_bytes().to_vec(), utf16] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "password in capture");
+        }
+    }
+    let _ = std::fs::remove_file(&file);
+    assert_login_ok(DC, &user, new);
+}

@@ -17,7 +17,7 @@ use samrpc::api::{
     self, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method, PolicyRequest,
     ResetPassword, SessionKind,
 };
-use samrpc::{ClientConfig, Credentials, Error};
+use samrpc::{ClientConfig, Credentials, Error, Transport};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -106,23 +106,23 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
-    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Passwd(PasswdArgs),
     /// Reset a password as an administrator (can make the user's DPAPI secrets unreadable;
     /// prefer passwd)
-    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Reset(ResetArgs),
     /// Show the domain password policy (and a user's password state)
-    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
-    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
-    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
 }
 
@@ -137,6 +137,12 @@ pub(crate) struct Common {
     /// request)
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: Option<u64>,
+    /// How to reach SAMR: smb (named pipe over SMB, TCP 445; the default), tcp (DCE/RPC over
+    /// TCP: endpoint mapper on 135, then a dynamic port; sealed at the RPC level; no resets,
+    /// no expired-password changes) or auto (SMB, falling back to TCP when port 445 is
+    /// unreachable; computer accounts ending in `$` try TCP first)
+    #[arg(long, value_name = "smb|tcp|auto", default_value = "smb", value_parser = parse_transport)]
+    transport: Transport,
     /// Print exactly one JSON object on standard output
     #[arg(long)]
     json: bool,
@@ -267,11 +273,24 @@ impl Command {
 
 /// The connection settings from the common options.
 pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
-    let mut c = ClientConfig::default().with_port(common.port).with_allow_rc4(allow_rc4);
+    let mut c = ClientConfig::default()
+        .with_port(common.port)
+        .with_allow_rc4(allow_rc4)
+        .with_transport(common.transport);
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
     }
     c
+}
+
+/// `smb`, `tcp` or `auto`.
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "smb" | "np" | "ncacn_np" => Ok(Transport::Smb),
+        "tcp" | "ncacn_ip_tcp" => Ok(Transport::Tcp),
+        "auto" => Ok(Transport::Auto),
+        _ => Err(format!("unknown transport `{s}` (expected smb, tcp or auto)")),
+    }
 }
 
 /// `NAME`, `DOMAIN\NAME` or `NAME@DOMAIN` → (name, domain); an empty name is a usage error.

@@ -2,6 +2,7 @@
 //! [`Report`]. Results go to standard output; errors, hints and warnings to standard error.
 
 use samrpc::api::{DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState};
+use samrpc::session::RpcTransportKind;
 use samrpc::{Error, ErrorKind};
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -112,6 +113,7 @@ impl Report {
         o.insert("method".into(), json!(self.method));
         o.insert("status".into(), json!(self.status));
         o.insert("session".into(), json!(self.session));
+        o.insert("transport".into(), json!(self.summary.as_ref().map(|s| s.transport.name())));
         o.insert("dialect".into(), json!(self.summary.as_ref().map(|s| s.dialect.clone())));
         o.insert("signing".into(), json!(self.summary.as_ref().map(|s| s.signing)));
         o.insert("encryption".into(), json!(self.summary.as_ref().map(|s| s.encryption)));
@@ -203,6 +205,9 @@ pub(crate) fn describe_session(s: &SessionSummary) -> String {
     let mut parts = vec![format!("{} session", s.kind.name())];
     if !s.dialect.is_empty() {
         parts.push(format!("SMB {}", s.dialect));
+    }
+    if s.transport == RpcTransportKind::Tcp {
+        parts.push("ncacn_ip_tcp".to_owned());
     }
     if s.signing {
         parts.push("signed".to_owned());
@@ -562,6 +567,21 @@ mod tests {
         for k in ["method", "session", "dialect", "signing", "encryption"] {
             assert!(v.get(k).is_some(), "{k}");
         }
+    }
+
+    #[test]
+    fn transport_in_json_and_description() {
+        let mut r = Report::new("policy", "h");
+        r.session_summary(&summary(SessionKind::Authenticated, true, true));
+        assert_eq!(r.to_json()["transport"], "ncacn_np");
+        let tcp = SessionSummary::new(SessionKind::Authenticated, "", true, true)
+            .with_transport(RpcTransportKind::Tcp);
+        r.session_summary(&tcp);
+        assert_eq!(r.to_json()["transport"], "ncacn_ip_tcp");
+        assert_eq!(
+            describe_session(&tcp),
+            "authenticated session, ncacn_ip_tcp, signed, encrypted"
+        );
     }
 
     #[test]
