@@ -299,7 +299,7 @@ async fn connect_smb(
     Ok((RpcTransport::from(pipe), rpc))
 }
 
-const TCP_HINT: &str = "SAMR over TCP needs the endpoint mapper (TCP 135) and the dynamic RPC \
+pub(crate) const TCP_HINT: &str = "SAMR over TCP needs the endpoint mapper (TCP 135) and the dynamic RPC \
      ports (49152-65535 on current Windows and Samba) open between you and the server. Only \
      domain controllers offer SAMR over TCP; other servers offer it over SMB only.";
 

@@ -5,7 +5,7 @@ use super::{
     user_state,
 };
 use crate::client::SamrClient;
-use crate::config::{ClientConfig, Credentials};
+use crate::config::{ClientConfig, Credentials, Transport};
 use crate::crypto::encrypt_password_change_aes;
 use crate::error::{Error, Operation};
 use crate::rng::{OsRandom, SecureRandomExt};
@@ -102,44 +102,57 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     let mut steps = Vec::new();
     let port = config.port;
 
-    // 1. TCP reachability.
-    let target = format!(
-        "{}:{port}",
-        if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        }
-    );
-    match tokio::time::timeout(config.connect_timeout, tokio::net::TcpStream::connect(&target))
-        .await
-    {
-        Ok(Ok(_)) => steps.push(step(
-            &format!("TCP {port}"),
-            true,
-            format!("{target} accepts connections"),
-            None,
-        )),
-        Ok(Err(e)) => {
-            steps.push(step(
+    // 1. TCP reachability: the SMB port, or the endpoint mapper's over TCP. Under auto, an
+    // unreachable SMB port moves the checks to TCP (as the client itself would).
+    let mut over_tcp = config.transport == Transport::Tcp;
+    if !over_tcp {
+        match probe(host, port, config.connect_timeout).await {
+            Ok(target) => steps.push(step(
                 &format!("TCP {port}"),
-                false,
-                format!("cannot connect to {target}: {e}"),
-                Some(CONNECT_CHECKLIST.to_owned()),
-            ));
-            return steps;
-        }
-        Err(_) => {
-            steps.push(step(
-                &format!("TCP {port}"),
-                false,
-                format!("no answer from {target} within {:?}", config.connect_timeout),
-                Some(CONNECT_CHECKLIST.to_owned()),
-            ));
-            return steps;
+                true,
+                format!("{target} accepts connections"),
+                None,
+            )),
+            Err(found) if config.transport == Transport::Auto => {
+                steps.push(step(
+                    &format!("TCP {port}"),
+                    true,
+                    format!("{found}; auto: trying SAMR over TCP (ncacn_ip_tcp)"),
+                    None,
+                ));
+                over_tcp = true;
+            }
+            Err(found) => {
+                steps.push(step(
+                    &format!("TCP {port}"),
+                    false,
+                    found,
+                    Some(CONNECT_CHECKLIST.to_owned()),
+                ));
+                return steps;
+            }
         }
     }
-
+    if over_tcp {
+        let epm = config.epm_port;
+        match probe(host, epm, config.connect_timeout).await {
+            Ok(target) => steps.push(step(
+                &format!("TCP {epm}"),
+                true,
+                format!("{target} accepts connections (endpoint mapper)"),
+                None,
+            )),
+            Err(found) => {
+                steps.push(step(
+                    &format!("TCP {epm}"),
+                    false,
+                    found,
+                    Some(crate::client::TCP_HINT.to_owned()),
+                ));
+                return steps;
+            }
+        }
+    }
     // 2–6. SMB negotiate, authentication, IPC$, the pipe and the bind (one connect).
     let creds = credentials;
     let who = match &creds {
@@ -149,7 +162,38 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
         },
         Credentials::Anonymous => "anonymous".to_owned(),
     };
-    let mut client = match SamrClient::connect(host, &creds, &config).await {
+    let connected = SamrClient::connect(host, &creds, &config).await;
+    if over_tcp {
+        let client = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                let order =
+                    [(Operation::Connect, "endpoint mapper"), (Operation::Bind, "SAMR bind")];
+                let failed = order.iter().position(|(op, _)| *op == e.operation()).unwrap_or(0);
+                for (_, name) in &order[..failed] {
+                    steps.push(step(name, true, "ok", None));
+                }
+                steps.push(failed_step(order[failed].1, &e));
+                return steps;
+            }
+        };
+        let s = client.session().clone();
+        steps.push(step("endpoint mapper", true, "SAMR registered on ncacn_ip_tcp", None));
+        let protection = match (s.signing, s.encryption) {
+            (_, true) => "RPC packet privacy (NTLM, signed and sealed)",
+            (true, false) => "RPC packet integrity (NTLM, signed)",
+            _ => "no RPC-level protection",
+        };
+        steps.push(step(
+            "authentication",
+            true,
+            format!("{} as {who}; {protection}", s.kind.name()),
+            None,
+        ));
+        steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+        return checks_after_bind(client, user, steps).await;
+    }
+    let client = match connected {
         Ok(c) => c,
         Err(e) => {
             let order = [
@@ -183,7 +227,32 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     steps.push(step("IPC$", true, "connected", None));
     steps.push(step("\\PIPE\\samr", true, "opened", None));
     steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+    checks_after_bind(client, user, steps).await
+}
 
+/// Whether `host:port` accepts a TCP connection: `Ok(target)` or `Err(what was found)`.
+async fn probe(host: &str, port: u16, limit: std::time::Duration) -> Result<String, String> {
+    let target = format!(
+        "{}:{port}",
+        if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        }
+    );
+    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(&target)).await {
+        Ok(Ok(_)) => Ok(target),
+        Ok(Err(e)) => Err(format!("cannot connect to {target}: {e}")),
+        Err(_) => Err(format!("no answer from {target} within {limit:?}")),
+    }
+}
+
+/// Steps 7–11, the same over either transport.
+async fn checks_after_bind(
+    mut client: SamrClient,
+    user: Option<&str>,
+    mut steps: Vec<DoctorStep>,
+) -> Vec<DoctorStep> {
     // 7–10. SamrConnect5, the domain, the policy and the user.
     let rest = async {
         let h = match open_account_domain(

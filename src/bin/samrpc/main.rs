@@ -559,6 +559,16 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
     rep.ok = all_ok;
     rep.exit = if all_ok { 0 } else { 1 };
     rep.extra.insert("steps".into(), output::steps_json(&steps));
+    // Which protocol sequence the checks reached SAMR over, if they got that far.
+    let reached = |name: &str| steps.iter().any(|s| s.ok && s.name == name);
+    let transport = if reached("endpoint mapper") {
+        Some("ncacn_ip_tcp")
+    } else if reached("\\PIPE\\samr") {
+        Some("ncacn_np")
+    } else {
+        None
+    };
+    rep.extra.insert("transport".into(), serde_json::json!(transport));
     rep.lines.push(format!("Checking the path to a password change on {}:", a.host));
     if steps.is_empty() {
         rep.lines.push("✗ no checks were run (this build cannot run them)".to_owned());
