@@ -717,16 +717,33 @@ mod tests {
 
     #[test]
     fn config_from_options() {
-        let common = Common { port: 4445, timeout: Some(7), json: false, verbose: 0 };
+        let common = Common {
+            port: 4445,
+            timeout: Some(7),
+            transport: Transport::Auto,
+            json: false,
+            verbose: 0,
+        };
         let c = config(&common, true);
         assert_eq!(c.port, 4445);
+        assert_eq!(c.transport, Transport::Auto);
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(7));
         assert!(c.allow_rc4);
         assert!(c.require_signing);
-        let c = config(&Common { timeout: None, ..common }, false);
+        let c = config(&Common { timeout: None, transport: Transport::Smb, ..common }, false);
+        assert_eq!(c.transport, Transport::Smb);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
+    }
+
+    #[test]
+    fn transports_parse() {
+        assert_eq!(parse_transport("smb"), Ok(Transport::Smb));
+        assert_eq!(parse_transport("TCP"), Ok(Transport::Tcp));
+        assert_eq!(parse_transport("ncacn_ip_tcp"), Ok(Transport::Tcp));
+        assert_eq!(parse_transport("auto"), Ok(Transport::Auto));
+        assert!(parse_transport("udp").is_err());
     }
 
     #[test]
