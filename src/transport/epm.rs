@@ -57,3 +57,92 @@ async fn map_on(
     let endpoint = decode_ept_map_response(&stub, interface).map_err(TransportError::Epm)?;
     Ok(endpoint.port)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dcerpc::SAMR_SYNTAX;
+    use crate::dcerpc::epm::{EpmError, TcpEndpoint, encode_ept_map_response};
+    use crate::dcerpc::header::HEADER_LEN;
+    use crate::dcerpc::testing::{CallReply, MockDc};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn read_pdu(s: &mut TcpStream) -> Vec<u8> {
+        let mut h = [0u8; HEADER_LEN];
+        s.read_exact(&mut h).await.unwrap();
+        let n = usize::from(u16::from_le_bytes([h[8], h[9]]));
+        let mut pdu = h.to_vec();
+        pdu.resize(n, 0);
+        s.read_exact(&mut pdu[HEADER_LEN..]).await.unwrap();
+        pdu
+    }
+
+    /// A scripted endpoint mapper answering the bind, then `ept_map` with `stub`.
+    async fn epm_answering(stub: Vec<u8>) -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut dc = MockDc::new();
+            let bind = read_pdu(&mut s).await;
+            s.write_all(&dc.answer_bind(&bind).unwrap()).await.unwrap();
+            dc.push(CallReply::Response { stub, fragments: 1 });
+            let req = read_pdu(&mut s).await;
+            let reply = dc.feed(&req).unwrap().unwrap();
+            assert_eq!(dc.calls[0].opnum, OPNUM_EPT_MAP);
+            assert_eq!(dc.calls[0].stub, ept_map_request(SAMR_SYNTAX));
+            s.write_all(&reply).await.unwrap();
+        });
+        port
+    }
+
+    fn cfg() -> TcpConfig {
+        TcpConfig {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(2),
+            ..TcpConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn maps_the_port_from_the_tower() {
+        let tower = TcpEndpoint { port: 49999, ..TcpEndpoint::query(SAMR_SYNTAX) }.to_tower();
+        let port = epm_answering(encode_ept_map_response(&[tower.encode()], 0)).await;
+        assert_eq!(map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap(), 49999);
+    }
+
+    #[tokio::test]
+    async fn no_towers_is_not_registered() {
+        let port = epm_answering(encode_ept_map_response(&[], 0)).await;
+        let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
+        assert!(matches!(e, TransportError::Epm(EpmError::NotRegistered)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn hostile_tower_is_typed() {
+        // A floor count of 16 with 2 bytes of floors.
+        let port = epm_answering(encode_ept_map_response(&[vec![16, 0, 1, 0]], 0)).await;
+        let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
+        assert!(
+            matches!(e, TransportError::Epm(EpmError::Decode(_) | EpmError::HostileTower(_))),
+            "{e}"
+        );
+        // A named-pipe tower.
+        let mut t = TcpEndpoint { port: 1, ..TcpEndpoint::query(SAMR_SYNTAX) }.to_tower();
+        t.floors[3].lhs = vec![0x0f];
+        let port = epm_answering(encode_ept_map_response(&[t.encode()], 0)).await;
+        let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
+        assert!(matches!(e, TransportError::Epm(EpmError::WrongProtocol(_))), "{e}");
+    }
+
+    #[tokio::test]
+    async fn closed_endpoint_mapper_is_a_connect_error() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
+        assert!(matches!(e, TransportError::Connect { .. }), "{e}");
+    }
+}
