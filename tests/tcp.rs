@@ -8,6 +8,10 @@
 mod common;
 use common::*;
 
+#[path = "support/capture.rs"]
+mod capture;
+use capture::Capture;
+
 use samrpc::api::{
     ListUsersRequest, PolicyRequest, ResetPassword, SessionKind, change_password, list_users,
     password_policy, reset_password,
@@ -231,50 +235,6 @@ fn anonymous_reads_over_tcp_bind_without_auth() {
     assert_eq!(r.policy.min_length, 7);
 }
 
-/// A running `dumpcap` on the loopback interface for the DC's RPC traffic (135, the dynamic
-/// range) and SMB (445).
-struct Capture {
-    child: std::process::Child,
-    file: std::path::PathBuf,
-}
-
-impl Capture {
-    fn start(tag: &str) -> Self {
-        use std::time::{Duration, Instant};
-        let file =
-            std::env::temp_dir().join(format!("samrpc-tcp-{tag}-{}.pcapng", std::process::id()));
-        let log = file.with_extension("log");
-        let _ = std::fs::remove_file(&file);
-        let child = Command::new("dumpcap")
-            .args(["-i", "lo", "-q", "-f"])
-            .arg("host 127.0.0.1 and (tcp port 135 or tcp port 445 or tcp portrange 49152-65535)")
-            .arg("-w")
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run dumpcap ({e}); install it with `{SETUP}`"));
-        let t = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains("File:") {
-                break;
-            }
-            assert!(t.elapsed() < Duration::from_secs(10), "dumpcap did not start: {text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, file }
-    }
-
-    fn stop(mut self) -> std::path::PathBuf {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let st = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        assert!(st.is_ok_and(|s| s.success()), "cannot stop dumpcap");
-        self.child.wait().unwrap();
-        self.file.clone()
-    }
-}
-
 /// `tshark -r file -Y filter -T fields -e …`, one Vec of fields per line.
 fn tshark(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
     let mut c = Command::new("tshark");
@@ -299,7 +259,11 @@ fn change_over_tcp_is_sealed_on_the_wire() {
     let user = unique_user("tcpwire");
     let (old, new) = ("Old-Wire-1!", "New-Wire-2!");
     add_user(DC, &user, old, false);
-    let cap = Capture::start("wire");
+    let cap = Capture::start(
+        "host 127.0.0.1 and (tcp port 135 or tcp port 445 or tcp portrange 49152-65535)",
+        &user,
+        SETUP,
+    );
     let req = change_request(DC, &user, old, new).with_config(tcp());
     block_on(change_password(req)).unwrap();
     let file = cap.stop();

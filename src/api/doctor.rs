@@ -169,11 +169,7 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
             Err(e) => {
                 let order =
                     [(Operation::Connect, "endpoint mapper"), (Operation::Bind, "SAMR bind")];
-                let failed = order.iter().position(|(op, _)| *op == e.operation()).unwrap_or(0);
-                for (_, name) in &order[..failed] {
-                    steps.push(step(name, true, "ok", None));
-                }
-                steps.push(failed_step(order[failed].1, &e));
+                connect_failed(&order, &e, &mut steps);
                 return steps;
             }
         };
@@ -203,11 +199,7 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
                 (Operation::OpenPipe, "\\PIPE\\samr"),
                 (Operation::Bind, "SAMR bind"),
             ];
-            let failed = order.iter().position(|(op, _)| *op == e.operation()).unwrap_or(0);
-            for (_, name) in &order[..failed] {
-                steps.push(step(name, true, "ok", None));
-            }
-            steps.push(failed_step(order[failed].1, &e));
+            connect_failed(&order, &e, &mut steps);
             return steps;
         }
     };
@@ -228,6 +220,15 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     steps.push(step("\\PIPE\\samr", true, "opened", None));
     steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
     checks_after_bind(client, user, steps).await
+}
+
+/// The connect steps `order` up to the one `e` failed in: those before passed, that one failed.
+fn connect_failed(order: &[(Operation, &str)], e: &Error, steps: &mut Vec<DoctorStep>) {
+    let failed = order.iter().position(|(op, _)| *op == e.operation()).unwrap_or(0);
+    for (_, name) in &order[..failed] {
+        steps.push(step(name, true, "ok", None));
+    }
+    steps.push(failed_step(order[failed].1, e));
 }
 
 /// Whether `host:port` accepts a TCP connection: `Ok(target)` or `Err(what was found)`.
