@@ -145,3 +145,21 @@ pub(crate) async fn restriction_error(client: &mut SamrClient, op: Operation) ->
         _ => base,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resets_are_pinned_to_smb() {
+        let e = smb_only(&ClientConfig::default().with_transport(Transport::Tcp), "a reset")
+            .unwrap_err();
+        assert_eq!((e.kind(), e.operation()), (ErrorKind::InvalidInput, Operation::Input));
+        assert!(e.message().contains("ncacn_ip_tcp"), "{e}");
+        assert_eq!(e.hint(), Some(RESET_NEEDS_SMB_HINT));
+        for t in [Transport::Auto, Transport::Smb] {
+            let c = smb_only(&ClientConfig::default().with_transport(t), "a reset").unwrap();
+            assert_eq!(c.transport, Transport::Smb);
+        }
+    }
+}
