@@ -50,12 +50,22 @@ fn policy_and_users_over_tcp_equal_the_smb_results() {
     // Other suites create and delete users on the same DC concurrently: list over SMB before
     // and after the TCP listing; TCP must see every user both SMB listings saw, and only users
     // one of them saw, with the same RIDs and account flags.
-    let smb = || block_on(list_users(ListUsersRequest::new(DC.ip, admin_credentials(DC)))).unwrap();
+    // list_users opens each account; one deleted in between answers STATUS_NO_SUCH_USER:
+    // list again then.
+    let list = |config: ClientConfig| {
+        for _ in 0..5 {
+            let req =
+                ListUsersRequest::new(DC.ip, admin_credentials(DC)).with_config(config.clone());
+            match block_on(list_users(req)) {
+                Err(e) if e.status() == Some(samrpc::NtStatus::STATUS_NO_SUCH_USER) => continue,
+                r => return r.unwrap(),
+            }
+        }
+        panic!("users kept disappearing during the listing");
+    };
+    let smb = || list(ClientConfig::default());
     let before = smb();
-    let users_tcp = block_on(list_users(
-        ListUsersRequest::new(DC.ip, admin_credentials(DC)).with_config(tcp()),
-    ))
-    .unwrap();
+    let users_tcp = list(tcp());
     let after = smb();
     assert!(users_tcp.iter().any(|u| u.rid == 500 && u.name == "Administrator"));
     for u in &before {
