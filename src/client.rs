@@ -284,6 +284,7 @@ async fn connect_smb(
         request_timeout: config.request_timeout,
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
+        min_dialect: config.min_dialect,
         ..TransportConfig::default()
     };
     let mut rng = OsRandom;
@@ -515,6 +516,11 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             format!("the server closed the connection during {step}"),
         ),
         TransportError::Smb2 { step, source, .. } => map_smb2(source, op_for_step(step, call_op)),
+        TransportError::Auth(a @ crate::auth::AuthError::WeakNegotiation(_)) => Error::new(
+            ErrorKind::Security,
+            Operation::SessionSetup,
+            format!("authentication refused: {a}"),
+        ),
         TransportError::Auth(a) => Error::new(
             ErrorKind::Protocol,
             Operation::SessionSetup,
@@ -600,6 +606,11 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
              be altering traffic. Do not retry on this network.",
             )
         }
+        Smb2Error::DialectTooLow { .. } => Some(
+            "The server negotiated an SMB dialect below the configured minimum: either it is \
+             old (lower the minimum only on a network you trust) or something in between \
+             rewrote the negotiation (downgrade attempt).",
+        ),
         Smb2Error::DowngradeDetected(_) => Some(
             "The negotiation was altered in transit (downgrade attempt). Do not retry on this \
              network.",

@@ -1,6 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
+use crate::smb2::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -183,6 +184,12 @@ pub struct ClientConfig {
     pub epm_port: u16,
     /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
     pub rpc_protection: RpcProtection,
+    /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
+    /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
+    /// flight) that picks a lower one is refused with a `Security` error. Raise it to
+    /// [`Dialect::SMB300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
+    pub min_dialect: Dialect,
 }
 
 impl Default for ClientConfig {
@@ -197,6 +204,7 @@ impl Default for ClientConfig {
             transport: Transport::Smb,
             epm_port: 135,
             rpc_protection: RpcProtection::Privacy,
+            min_dialect: Dialect::SMB210,
         }
     }
 }
@@ -260,6 +268,12 @@ impl ClientConfig {
     /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
     pub fn with_rpc_protection(mut self, protection: RpcProtection) -> Self {
         self.rpc_protection = protection;
+        self
+    }
+
+    /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
+    pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
+        self.min_dialect = dialect;
         self
     }
 }
