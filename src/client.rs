@@ -332,7 +332,16 @@ fn ntlm_credentials(credentials: &Credentials) -> Option<NtlmCredentials> {
 }
 
 fn map_rpc_auth(e: RpcAuthError) -> Error {
-    Error::new(ErrorKind::Protocol, Operation::Bind, format!("SAMR bind failed: {e}"))
+    use crate::auth::AuthError;
+    // A CHALLENGE stripped of signing, sealing or key exchange, or a server refusing header
+    // signing, is a security-policy failure (as over SMB), not a malformed answer.
+    let kind = match &e {
+        RpcAuthError::Ntlm(AuthError::WeakNegotiation(_)) => ErrorKind::Security,
+        RpcAuthError::Verifier("the server did not agree to header signing") => ErrorKind::Security,
+        RpcAuthError::Ntlm(AuthError::Credentials(_)) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Protocol,
+    };
+    Error::new(kind, Operation::Bind, format!("SAMR bind failed: {e}"))
 }
 
 /// `ncacn_ip_tcp`: ask the endpoint mapper for SAMR's port, connect to it on the host dialled,
@@ -657,6 +666,43 @@ mod tests {
         };
         let err = map_transport(e, Operation::Bind, false, 0);
         assert!(!err.hint().unwrap().contains("may have changed"));
+    }
+
+    #[test]
+    fn rpc_auth_failures_are_typed() {
+        use crate::auth::AuthError;
+        let weak = map_rpc_auth(RpcAuthError::Ntlm(AuthError::WeakNegotiation("SEAL")));
+        assert_eq!((weak.kind(), weak.operation()), (ErrorKind::Security, Operation::Bind));
+        let no_hs =
+            map_rpc_auth(RpcAuthError::Verifier("the server did not agree to header signing"));
+        assert_eq!(no_hs.kind(), ErrorKind::Security);
+        let bad = map_rpc_auth(RpcAuthError::Ntlm(AuthError::Malformed("NTLM CHALLENGE")));
+        assert_eq!(bad.kind(), ErrorKind::Protocol);
+        let long = map_rpc_auth(RpcAuthError::Ntlm(AuthError::Credentials("a name is too long")));
+        assert_eq!(long.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn only_connect_refusals_and_timeouts_let_auto_fall_back() {
+        let refused = TransportError::Connect {
+            addr: "127.0.0.1:445".parse().unwrap(),
+            kind: io::ErrorKind::ConnectionRefused,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert!(unreachable_at_connect(&refused));
+        let timeout = TransportError::Timeout { step: TransportStep::Connect, request_sent: false };
+        assert!(unreachable_at_connect(&timeout));
+        // After the connection: never.
+        let late = TransportError::Timeout { step: TransportStep::Transceive, request_sent: true };
+        assert!(!unreachable_at_connect(&late));
+        let closed = TransportError::Closed { step: TransportStep::Negotiate, request_sent: true };
+        assert!(!unreachable_at_connect(&closed));
+        let unreachable = TransportError::Connect {
+            addr: "127.0.0.1:445".parse().unwrap(),
+            kind: io::ErrorKind::PermissionDenied,
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        assert!(!unreachable_at_connect(&unreachable));
     }
 
     #[test]

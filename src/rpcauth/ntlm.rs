@@ -120,14 +120,16 @@ impl NtlmRpcBind {
             return Err(RpcAuthError::Verifier("the server did not agree to header signing"));
         }
         let out = self.ntlm.authenticate(&c.auth_value, rng, now_filetime)?;
-        let mut need = flags::SIGN | flags::EXTENDED_SESSIONSECURITY | flags::KEY_EXCH;
+        let mut need = vec![
+            (flags::SIGN, "NTLMSSP_NEGOTIATE_SIGN"),
+            (flags::EXTENDED_SESSIONSECURITY, "NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY"),
+            (flags::KEY_EXCH, "NTLMSSP_NEGOTIATE_KEY_EXCH"),
+        ];
         if self.level == AuthLevel::PRIVACY {
-            need |= flags::SEAL;
+            need.push((flags::SEAL, "NTLMSSP_NEGOTIATE_SEAL"));
         }
-        if out.flags & need != need {
-            return Err(RpcAuthError::Ntlm(AuthError::Protocol(
-                "the server did not grant NTLM signing/sealing with key exchange",
-            )));
+        if let Some((_, name)) = need.iter().find(|(f, _)| out.flags & f == 0) {
+            return Err(RpcAuthError::Ntlm(AuthError::WeakNegotiation(name)));
         }
         let sealer =
             out.sealer().ok_or(RpcAuthError::Ntlm(AuthError::Protocol("no NTLM session key")))?;

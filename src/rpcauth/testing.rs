@@ -164,6 +164,15 @@ impl NtlmRpcPeer {
         }
     }
 
+    /// Clear `mask` from the CHALLENGE's flags (a server, or a man in the middle, that does
+    /// not grant them).
+    pub fn clear_challenge_flags(&mut self, mask: u32) {
+        if let Ok(mut c) = Challenge::decode(&self.challenge) {
+            c.flags &= !mask;
+            self.challenge = c.encode();
+        }
+    }
+
     /// Queue the answer to the next call.
     pub fn push(&mut self, r: SealedReply) -> &mut Self {
         self.script.push_back(r);

@@ -272,3 +272,20 @@ fn debug_hides_keys() {
     let s = format!("{a:?}");
     assert!(!s.contains("171") && !s.to_lowercase().contains("ab"), "{s}");
 }
+
+/// A CHALLENGE without SEAL cannot give packet privacy (a downgrade to signing only is
+/// refused, not silently accepted); integrity still works without it.
+#[test]
+fn challenge_without_seal_is_refused_at_privacy() {
+    let mut p = peer();
+    p.clear_challenge_flags(flags::SEAL);
+    assert_eq!(
+        bind(&mut p, AuthLevel::PRIVACY, 4280).unwrap_err(),
+        RpcAuthError::Ntlm(AuthError::WeakNegotiation("NTLMSSP_NEGOTIATE_SEAL"))
+    );
+    let mut p = peer();
+    p.clear_challenge_flags(flags::SEAL);
+    let mut b = bind(&mut p, AuthLevel::INTEGRITY, 4280).unwrap();
+    p.push(SealedReply::Ok { stub: vec![3; 4], fragments: 1 });
+    assert_eq!(call(&mut p, &mut b, &[1]).unwrap(), vec![3; 4]);
+}
