@@ -139,6 +139,30 @@ fn auto_falls_back_when_the_smb_port_is_closed() {
         &[("SAMRPC_PASSWORD", &pw)],
     );
     assert_eq!(code(&o), 3, "SMB only: the closed port is a network error");
+    // doctor follows the same rule, and says resets would need SMB.
+    let o = run(
+        &[
+            "doctor",
+            DC.ip,
+            "-U",
+            "SAMR\\Administrator",
+            "--transport",
+            "auto",
+            "--port",
+            &port,
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_PASSWORD", &pw)],
+    );
+    let v = json(&o);
+    assert_eq!(code(&o), 0, "{v}");
+    assert_eq!(v["transport"], "ncacn_ip_tcp", "{v}");
+    let first = &v["steps"][0];
+    assert_eq!(first["name"], format!("TCP {port}"), "{v}");
+    assert!(first["found"].as_str().unwrap().contains("auto"), "{v}");
+    assert_eq!(v["steps"][1]["name"], "TCP 135", "{v}");
+    assert!(v["verdicts"].to_string().contains("need SMB"), "{v}");
 }
 
 #[test]
