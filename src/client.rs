@@ -35,17 +35,50 @@ use crate::transport::{
 };
 use std::io;
 
-/// A connected SAMR client: a bound DCE/RPC association over an [`RpcTransport`] (today an
+/// A connected SAMR client: a bound DCE/RPC association over a transport (today an
 /// SMB2/3 session, signed and encrypted where required, with the `\PIPE\samr` named pipe).
+///
+/// # Cancellation
+///
+/// Every method is an `async fn`; dropping its future (a `select!` branch that lost, a
+/// `tokio::time::timeout` that elapsed, an aborted task) stops it at its current `.await`
+/// and leaves nothing running. A call dropped **after** its request may have left, though,
+/// leaves the association in an unknown state (half a message written, or an answer still on
+/// its way), so the client then marks itself closed: [`SamrClient::is_closed`] turns `true`
+/// and every later call fails at once with [`ErrorKind::Closed`], naming the cancelled call.
+/// Connect a new client to go on. A password change or reset cancelled that way has an
+/// unknown outcome: it may or may not have happened on the server (log in with the new
+/// password to find out). To bound a whole job and still get that classification in the
+/// error, use [`ClientConfig::operation_timeout`] instead of wrapping the future in
+/// `tokio::time::timeout`.
+///
+/// # Runtime
+///
+/// The client needs a tokio runtime with **I/O and timers enabled** (`#[tokio::main]`,
+/// `Runtime::new()`, or a `Builder` with `enable_all()`). Called outside any runtime,
+/// [`SamrClient::connect`] returns an error instead of panicking; a runtime built without
+/// `enable_io()`/`enable_time()` makes tokio itself panic, which samrpc cannot detect in
+/// advance. From synchronous code use [`crate::blocking`], which owns a suitable runtime.
 pub struct SamrClient {
     transport: RpcTransport,
     rpc: Bound,
     session: SessionSummary,
     host: String,
-    port: u16,
+    config: ClientConfig,
+    /// The call whose future has started and not yet finished. Still set when a new call
+    /// starts means the previous call's future was dropped mid-flight.
+    in_flight: Option<InFlight>,
     /// Over TCP with RPC-level authentication, until the first call succeeds: the server
     /// reports a failed AUTH3 only as an `access_denied` fault on that call.
     auth_unconfirmed: bool,
+}
+
+/// A call whose future was running (and, when `sent`, whose request may have left).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct InFlight {
+    pub(crate) op: Operation,
+    pub(crate) mutating: bool,
+    pub(crate) sent: bool,
 }
 
 /// The hint for an `access_denied` fault on the first call after an authenticated TCP bind.
@@ -59,17 +92,24 @@ impl core::fmt::Debug for SamrClient {
         f.debug_struct("SamrClient")
             .field("host", &self.host)
             .field("session", &self.session)
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
 
 impl SamrClient {
     /// Connect to `host`, authenticate with `credentials`, open `\PIPE\samr` and bind SAMR.
+    ///
+    /// Each network step is bounded by `config`'s connect and request timeouts. Dropping the
+    /// future while it connects just closes the half-open connection: nothing on the server
+    /// has changed. Outside a tokio runtime this returns an [`ErrorKind::InvalidInput`] error
+    /// (see "Runtime" above).
     pub async fn connect(
         host: &str,
         credentials: &Credentials,
         config: &ClientConfig,
     ) -> Result<Self, Error> {
+        require_runtime(Operation::Connect)?;
         crate::log_debug!(
             host,
             port = config.port,
@@ -98,7 +138,7 @@ impl SamrClient {
         let session = transport.session();
         crate::log_debug!(
             host,
-            dialect = %session.dialect,
+            dialect = ?session.dialect,
             signing = session.signing,
             encryption = session.encryption,
             "SAMR bound"
@@ -110,9 +150,52 @@ impl SamrClient {
             rpc,
             session,
             host: host.to_owned(),
-            port: config.port,
+            config: config.clone(),
+            in_flight: None,
             auth_unconfirmed,
         })
+    }
+
+    /// The settings this client was connected with (the jobs run as methods on the client
+    /// use its `allow_rc4` and `operation_timeout`).
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Whether this client is closed because an earlier call's future was dropped (cancelled)
+    /// before the call finished. A closed client fails every call with [`ErrorKind::Closed`];
+    /// connect a new one.
+    pub fn is_closed(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The call that was cancelled mid-flight, if any (`Some` exactly when
+    /// [`SamrClient::is_closed`]).
+    pub(crate) fn interrupted(&self) -> Option<InFlight> {
+        self.in_flight
+    }
+
+    /// The error every call on a closed client returns.
+    fn closed_error(&self, op: Operation) -> Option<Error> {
+        let was = self.in_flight?;
+        let mut e = Error::new(
+            ErrorKind::Closed,
+            op,
+            format!(
+                "the client is closed: an earlier {} call on it was cancelled before it finished",
+                was.op
+            ),
+        );
+        e = if was.mutating && was.sent {
+            e.with_hint(
+                "Connect a new client. The cancelled call changed or set a password and its \
+                 request may have reached the server, so its outcome is unknown: log in with \
+                 the new password to find out.",
+            )
+        } else {
+            e.with_hint("Connect a new client.")
+        };
+        Some(e)
     }
 
     /// What the session negotiated.
@@ -132,14 +215,22 @@ impl SamrClient {
     }
 
     /// Make one SAMR call. A server NTSTATUS failure is **not** an error here: it is in the
-    /// response's `status` field. Errors are transport, protocol and RPC-fault failures.
+    /// response's `status` field (turn it into an error with [`NtStatus::check`]). Errors are
+    /// transport, protocol and RPC-fault failures, and [`ErrorKind::Closed`] on a closed
+    /// client.
+    ///
+    /// **Cancellation:** dropping the future before it completes closes the client (see
+    /// "Cancellation" on [`SamrClient`]): the request may or may not have reached the
+    /// server, and its answer, if any, is never read. For a call that only reads, nothing has
+    /// changed on the server; for a call that changes state, the change may have happened.
     pub async fn call<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
         self.call_inner(request, false).await
     }
 
     /// Like [`SamrClient::call`], for calls that change state on the server (password change
     /// and set): when the connection is lost after the request was sent, the error is
-    /// [`ErrorKind::OutcomeUnknown`].
+    /// [`ErrorKind::OutcomeUnknown`]. Dropping the future after the request may have left
+    /// closes the client, and the change's outcome is unknown.
     pub async fn call_mutating<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
         self.call_inner(request, true).await
     }
@@ -150,10 +241,29 @@ impl SamrClient {
         mutating: bool,
     ) -> Result<C::Response, Error> {
         let op = Operation::Call(C::NAME);
-        let port = self.port;
+        if let Some(e) = self.closed_error(op) {
+            return Err(e);
+        }
+        // Set until the call finishes: a dropped future leaves it behind (the client is
+        // closed from then on).
+        self.in_flight = Some(InFlight { op, mutating, sent: false });
+        let result = self.exchange(request, op, mutating).await;
+        self.in_flight = None;
+        result
+    }
+
+    async fn exchange<C: Call>(
+        &mut self,
+        request: &C,
+        op: Operation,
+        mutating: bool,
+    ) -> Result<C::Response, Error> {
+        let port = self.config.port;
         let stub = request.encode();
         crate::log_debug!(call = C::NAME, opnum = C::OPNUM, stub_len = stub.len(), "SAMR request");
         let out = self.rpc.request(C::OPNUM, &stub).map_err(|e| map_rpc(e, op))?;
+        // From the first write on, the request may reach the server.
+        self.in_flight = Some(InFlight { op, mutating, sent: true });
         let n = out.fragments.len();
         let mut data = Vec::new();
         for (i, fragment) in out.fragments.iter().enumerate() {
@@ -205,8 +315,13 @@ impl SamrClient {
     }
 
     /// Close the pipe, the tree connection and the session (best effort: errors while
-    /// closing are logged, not returned).
+    /// closing are logged, not returned). A client closed by a cancelled call just drops its
+    /// connection: half a message may be on the wire, so no teardown is sent.
     pub async fn close(self) {
+        if self.is_closed() {
+            crate::log_debug!("closing a cancelled client: connection dropped");
+            return;
+        }
         // CLOSE + TREE_DISCONNECT + LOGOFF in one compound, not waited for.
         match self.transport.close_nowait().await {
             Ok(_flights) => crate::log_debug!(flights = _flights, "closed"),
@@ -218,6 +333,9 @@ impl SamrClient {
     /// connection used in all (connection setup, calls and the teardown flight); `None` if
     /// the teardown could not be sent.
     pub async fn close_counted(self) -> Option<u32> {
+        if self.is_closed() {
+            return None;
+        }
         self.transport.close_nowait().await.ok()
     }
 
@@ -225,6 +343,48 @@ impl SamrClient {
     /// adds one more).
     pub fn flights(&self) -> u32 {
         self.transport.flights()
+    }
+}
+
+/// An error instead of tokio's panic when there is no runtime to run on.
+pub(crate) fn require_runtime(op: Operation) -> Result<(), Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            op,
+            "no tokio runtime is running: samrpc's async API must run inside one",
+        )
+        .with_hint(
+            "Run it inside a tokio runtime with I/O and timers enabled (#[tokio::main] or \
+             Builder::enable_all()), or call it from synchronous code through samrpc::blocking.",
+        )),
+    }
+}
+
+/// The error of a job that ran out of its [`ClientConfig::operation_timeout`]: outcome unknown
+/// when a password-changing request may have reached the server, a timeout otherwise.
+pub(crate) fn operation_timed_out(
+    limit: std::time::Duration,
+    interrupted: Option<InFlight>,
+    op: Operation,
+) -> Error {
+    match interrupted {
+        Some(InFlight { op, mutating: true, sent: true }) => outcome_unknown(op).with_message(format!(
+            "the operation timeout ({limit:?}) ran out after the {op} request was sent: the password may or may not have changed"
+        )),
+        Some(InFlight { op, .. }) => Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("the operation timeout ({limit:?}) ran out during {op}"),
+        )
+        .with_hint("The server is slow or stopped answering; retry later or allow more time."),
+        None => Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("the operation timeout ({limit:?}) ran out during {op}"),
+        )
+        .with_hint("The server is slow or stopped answering; retry later or allow more time."),
     }
 }
 
@@ -315,7 +475,7 @@ async fn connect_smb(
         request_timeout: config.request_timeout,
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
-        min_dialect: config.min_dialect,
+        min_dialect: crate::smb2::Dialect(config.min_dialect.code()),
         ..TransportConfig::default()
     };
     let mut rng = OsRandom;
@@ -435,7 +595,7 @@ async fn connect_tcp(
     rpc.set_auth(Box::new(protection)).map_err(|e| map_rpc(e, Operation::Bind))?;
     t.set_summary(SessionSummary::new(
         SessionKind::Authenticated,
-        "",
+        None,
         true,
         level == AuthLevel::PRIVACY,
     ));

@@ -1,7 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
-use crate::smb2::Dialect;
+use crate::session::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -184,10 +184,16 @@ pub struct ClientConfig {
     pub epm_port: u16,
     /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
     pub rpc_protection: RpcProtection,
+    /// Time allowed for a whole job (connecting and every call: a change, a reset, a policy
+    /// read, a user list), on top of the per-step timeouts; `None` (the default) bounds only
+    /// the steps. When it runs out after a password-changing request may have reached the
+    /// server, the error is [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown),
+    /// which a `tokio::time::timeout` around the job cannot report (it just drops the job).
+    pub operation_timeout: Option<Duration>,
     /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
     /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
     /// flight) that picks a lower one is refused with a `Security` error. Raise it to
-    /// [`Dialect::SMB300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// [`Dialect::Smb300`] to rule out SMB 2.x, whose negotiation cannot be protected
     /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
     pub min_dialect: Dialect,
 }
@@ -204,7 +210,8 @@ impl Default for ClientConfig {
             transport: Transport::Smb,
             epm_port: 135,
             rpc_protection: RpcProtection::Privacy,
-            min_dialect: Dialect::SMB210,
+            operation_timeout: None,
+            min_dialect: Dialect::Smb210,
         }
     }
 }
@@ -271,6 +278,13 @@ impl ClientConfig {
         self
     }
 
+    /// Time allowed for a whole job, connection included (default: none, only the per-step
+    /// timeouts). See [`ClientConfig::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
     /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
     pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
         self.min_dialect = dialect;
@@ -325,6 +339,8 @@ mod tests {
             (Transport::Auto, 1135, RpcProtection::Integrity)
         );
         assert_eq!(c.port, 445);
+        assert_eq!(c.operation_timeout, None);
+        assert_eq!(ClientConfig::default().with_operation_timeout(t).operation_timeout, Some(t));
     }
 
     #[test]

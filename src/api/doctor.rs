@@ -17,6 +17,7 @@ use crate::status::{NtStatus, RpcFault};
 
 /// One step of [`doctor`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DoctorStep {
     /// What was checked ("TCP 445", "SMB dialect", …).
     pub name: String,
@@ -26,6 +27,19 @@ pub struct DoctorStep {
     pub found: String,
     /// What to do when it failed.
     pub hint: Option<String>,
+}
+
+impl DoctorStep {
+    /// A step named `name` that passed (`ok`) or not, with what was found and, for a failure,
+    /// what to do.
+    pub fn new(
+        name: impl Into<String>,
+        ok: bool,
+        found: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
+        Self { name: name.into(), ok, found: found.into(), hint }
+    }
 }
 
 fn step(name: &str, ok: bool, found: impl Into<String>, hint: Option<String>) -> DoctorStep {
@@ -170,6 +184,9 @@ async fn probe_change(client: &mut SamrClient) -> Result<NtStatus, Error> {
 /// RestrictRemoteSAM refuses SamrConnect5 to non-administrators while a change still works.
 /// Both run over the session of `req.credentials` (anonymous by default). The report gives a
 /// [`Verdict`] for `passwd` and one for `reset`.
+///
+/// Changes nothing on the server (the opnum-73 probe names an account that does not exist),
+/// so dropping the future (cancelling it) at any point is harmless.
 pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     let DoctorRequest { host, credentials, user, config } = req;
     let (host, user) = (host.as_str(), user.as_deref());
@@ -451,7 +468,7 @@ fn smb_steps(steps: &mut Vec<DoctorStep>, s: &SessionSummary, who: &str) {
         true,
         format!(
             "SMB {}; signing {}; encryption {}",
-            s.dialect,
+            s.dialect.map_or("none", crate::session::Dialect::name),
             if s.signing { "on" } else { "off" },
             if s.encryption { "on" } else { "off" }
         ),

@@ -58,7 +58,7 @@ impl RpcTcp {
     }
 
     fn new(stream: TcpStream, peer: SocketAddr, cfg: &TcpConfig) -> Self {
-        let summary = SessionSummary::new(SessionKind::Anonymous, "", false, false)
+        let summary = SessionSummary::new(SessionKind::Anonymous, None, false, false)
             .with_transport(RpcTransportKind::Tcp);
         Self { stream, peer, cfg: cfg.clone(), writes: 0, broken: false, summary }
     }

@@ -19,7 +19,7 @@ use samrpc::api::{
     self, AccountKind, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method,
     PolicyRequest, ResetPassword, SessionKind,
 };
-use samrpc::smb2::Dialect;
+use samrpc::session::Dialect;
 use samrpc::{ClientConfig, Credentials, Error, Transport};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
@@ -810,9 +810,9 @@ mod tests {
         assert_eq!(c.transport, Transport::Smb);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
-        let strict = Common { min_smb: Some(Dialect::SMB300), require_encryption: true, ..common };
+        let strict = Common { min_smb: Some(Dialect::Smb300), require_encryption: true, ..common };
         let c = config(&strict, false);
-        assert_eq!(c.min_dialect, Dialect::SMB300);
+        assert_eq!(c.min_dialect, Dialect::Smb300);
         assert!(c.require_encryption);
     }
 
@@ -827,11 +827,11 @@ mod tests {
             &["rotate", "h", "-U", "a", "--all", "--out", "f"],
         ] {
             for (v, d) in [
-                ("2.0.2", Dialect::SMB202),
-                ("2.1", Dialect::SMB210),
-                ("3.0", Dialect::SMB300),
-                ("3.0.2", Dialect::SMB302),
-                ("3.1.1", Dialect::SMB311),
+                ("2.0.2", Dialect::Smb202),
+                ("2.1", Dialect::Smb210),
+                ("3.0", Dialect::Smb300),
+                ("3.0.2", Dialect::Smb302),
+                ("3.1.1", Dialect::Smb311),
             ] {
                 let args: Vec<&str> =
                     cmd.iter().copied().chain(["--min-smb", v, "--require-encryption"]).collect();

@@ -123,7 +123,10 @@ impl Report {
         o.insert("status".into(), json!(self.status));
         o.insert("session".into(), json!(self.session));
         o.insert("transport".into(), json!(self.summary.as_ref().map(|s| s.transport.name())));
-        o.insert("dialect".into(), json!(self.summary.as_ref().map(|s| s.dialect.clone())));
+        o.insert(
+            "dialect".into(),
+            json!(self.summary.as_ref().and_then(|s| s.dialect).map(|d| d.to_string())),
+        );
         o.insert("signing".into(), json!(self.summary.as_ref().map(|s| s.signing)));
         o.insert("encryption".into(), json!(self.summary.as_ref().map(|s| s.encryption)));
         if let Some(n) = self.iterations {
@@ -279,8 +282,8 @@ pub(crate) fn describe_outcome(o: &Outcome) -> String {
 /// "anonymous session, SMB 3.1.1, signed".
 pub(crate) fn describe_session(s: &SessionSummary) -> String {
     let mut parts = vec![format!("{} session", s.kind.name())];
-    if !s.dialect.is_empty() {
-        parts.push(format!("SMB {}", s.dialect));
+    if let Some(d) = s.dialect {
+        parts.push(format!("SMB {d}"));
     }
     if s.transport == RpcTransportKind::Tcp {
         parts.push("ncacn_ip_tcp".to_owned());
@@ -592,17 +595,17 @@ mod tests {
     use samrpc::{NtStatus, Operation};
 
     fn summary(kind: SessionKind, signing: bool, encryption: bool) -> SessionSummary {
-        SessionSummary::new(kind, "3.1.1", signing, encryption)
+        SessionSummary::new(kind, samrpc::session::Dialect::Smb311, signing, encryption)
     }
 
     #[test]
     fn outcome_line_matches_the_contract() {
-        let o = Outcome {
-            method: Method::ChangeUser4,
-            status: NtStatus::STATUS_SUCCESS,
-            session: summary(SessionKind::Anonymous, true, false),
-            iterations: Some(23533),
-        };
+        let o = Outcome::new(
+            Method::ChangeUser4,
+            NtStatus::STATUS_SUCCESS,
+            summary(SessionKind::Anonymous, true, false),
+            Some(23533),
+        );
         assert_eq!(
             describe_outcome(&o),
             "SamrUnicodeChangePasswordUser4, anonymous session, SMB 3.1.1, signed"
@@ -621,12 +624,12 @@ mod tests {
     fn json_on_success_has_the_contract_fields() {
         let mut r = Report::new("passwd", "dc1");
         r.user = Some("bob".into());
-        r.outcome(&Outcome {
-            method: Method::ChangeUser4,
-            status: NtStatus::STATUS_SUCCESS,
-            session: summary(SessionKind::Anonymous, false, true),
-            iterations: Some(23533),
-        });
+        r.outcome(&Outcome::new(
+            Method::ChangeUser4,
+            NtStatus::STATUS_SUCCESS,
+            summary(SessionKind::Anonymous, false, true),
+            Some(23533),
+        ));
         let v = r.to_json();
         assert_eq!(v["ok"], true);
         assert_eq!(v["operation"], "passwd");
@@ -669,7 +672,7 @@ mod tests {
         let mut r = Report::new("policy", "h");
         r.session_summary(&summary(SessionKind::Authenticated, true, true));
         assert_eq!(r.to_json()["transport"], "ncacn_np");
-        let tcp = SessionSummary::new(SessionKind::Authenticated, "", true, true)
+        let tcp = SessionSummary::new(SessionKind::Authenticated, None, true, true)
             .with_transport(RpcTransportKind::Tcp);
         r.session_summary(&tcp);
         assert_eq!(r.to_json()["transport"], "ncacn_ip_tcp");
@@ -796,13 +799,8 @@ mod tests {
     #[test]
     fn doctor_checklist() {
         let steps = vec![
-            DoctorStep { name: "TCP 445".into(), ok: true, found: "connected".into(), hint: None },
-            DoctorStep {
-                name: "SAMR bind".into(),
-                ok: false,
-                found: "access denied".into(),
-                hint: Some("ask an admin".into()),
-            },
+            DoctorStep::new("TCP 445", true, "connected", None),
+            DoctorStep::new("SAMR bind", false, "access denied", Some("ask an admin".into())),
         ];
         assert_eq!(
             steps_lines(&steps),
