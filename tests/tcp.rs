@@ -127,6 +127,26 @@ fn reset_over_tcp_is_refused_before_sending() {
     assert!(e.hint().unwrap().contains("SMB"), "{e:?}");
 }
 
+/// A client already connected over TCP (reused for several jobs) refuses a reset before any
+/// call: nothing is sent on the association.
+#[test]
+fn reset_on_a_tcp_client_is_refused_before_any_call() {
+    require_servers();
+    block_on(async {
+        let mut client = samrpc::client::SamrClient::connect(DC.ip, &admin_credentials(DC), &tcp())
+            .await
+            .unwrap();
+        let flights = client.flights();
+        let req =
+            ResetPassword::new(DC.ip, "nobody", admin_credentials(DC), Password::from("X-1a!b"));
+        let e = client.reset_password(&req).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
+        assert!(e.hint().unwrap().contains("SMB"), "{e:?}");
+        assert_eq!(client.flights(), flights, "nothing was sent");
+        client.close().await;
+    });
+}
+
 #[test]
 fn auto_falls_back_to_tcp_when_the_smb_port_is_closed() {
     require_servers();

@@ -148,6 +148,16 @@ impl SamrClient {
 
 async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcome, Error> {
     let op = Operation::Call(SamrSetInformationUser2::NAME);
+    // A client connected over TCP (a reused one): refused before any call, as the free
+    // function refuses a TCP configuration before connecting.
+    if client.session().transport == crate::session::RpcTransportKind::Tcp {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "a password reset cannot run over ncacn_ip_tcp: it needs the SMB session key",
+        )
+        .with_hint(super::RESET_NEEDS_SMB_HINT));
+    }
     let key = client.application_key().cloned().ok_or_else(|| {
         Error::new(
             ErrorKind::Security,
