@@ -17,16 +17,22 @@
 //! ```
 
 use crate::auth::{Authenticator, NtlmCredentials, NtlmSecret, SpnegoNtlm};
-use crate::config::{ClientConfig, Credentials, Secret};
-use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
+use crate::config::{ClientConfig, Credentials, RpcProtection, Secret, Transport};
+use crate::dcerpc::association::DEFAULT_FRAG;
+use crate::dcerpc::{
+    Association, AssociationConfig, AuthLevel, Bound, Progress, RpcError, SAMR_SYNTAX,
+};
 use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
+use crate::rpcauth::{NtlmRpcBind, RpcAuthError};
 use crate::samr::Call;
 use crate::secret::SessionKey;
 pub use crate::session::{SessionKind, SessionSummary};
 use crate::smb2::Smb2Error;
 use crate::status::NtStatus;
-use crate::transport::{RpcTransport, SmbPipe, TransportConfig, TransportError, TransportStep};
+use crate::transport::{
+    RpcTcp, RpcTransport, SmbPipe, TcpConfig, TransportConfig, TransportError, TransportStep,
+};
 use std::io;
 
 /// A connected SAMR client: a bound DCE/RPC association over a transport (today an
@@ -62,6 +68,9 @@ pub struct SamrClient {
     /// The call whose future has started and not yet finished. Still set when a new call
     /// starts means the previous call's future was dropped mid-flight.
     in_flight: Option<InFlight>,
+    /// Over TCP with RPC-level authentication, until the first call succeeds: the server
+    /// reports a failed AUTH3 only as an `access_denied` fault on that call.
+    auth_unconfirmed: bool,
 }
 
 /// A call whose future was running (and, when `sent`, whose request may have left).
@@ -71,6 +80,12 @@ pub(crate) struct InFlight {
     pub(crate) mutating: bool,
     pub(crate) sent: bool,
 }
+
+/// The hint for an `access_denied` fault on the first call after an authenticated TCP bind.
+pub(crate) const TCP_AUTH_REFUSED_HINT: &str = "Over TCP (ncacn_ip_tcp) the server reports a \
+     failed RPC-level authentication only as this fault: check the user name, domain and \
+     password. An expired password (must change at next logon) fails here too: change it over \
+     SMB, which can use an anonymous session for it.";
 
 impl core::fmt::Debug for SamrClient {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -101,7 +116,25 @@ impl SamrClient {
             anonymous = credentials.is_anonymous(),
             "connecting"
         );
-        let (transport, rpc) = connect_smb(host, credentials, config).await?;
+        let (transport, rpc) = match config.transport {
+            Transport::Smb => connect_smb(host, credentials, config).await.map_err(|f| f.error)?,
+            Transport::Tcp => connect_tcp(host, credentials, config).await?,
+            Transport::Auto => match connect_smb(host, credentials, config).await {
+                Ok(x) => x,
+                Err(f) if f.unreachable => {
+                    crate::log_debug!(host, error = %f.error, "SMB port unreachable: trying ncacn_ip_tcp");
+                    connect_tcp(host, credentials, config).await.map_err(|e| {
+                        let msg = format!(
+                            "{} (after SMB was unreachable: {})",
+                            e.message(),
+                            f.error.message()
+                        );
+                        e.with_message(msg)
+                    })?
+                }
+                Err(f) => return Err(f.error),
+            },
+        };
         let session = transport.session();
         crate::log_debug!(
             host,
@@ -110,6 +143,8 @@ impl SamrClient {
             encryption = session.encryption,
             "SAMR bound"
         );
+        let auth_unconfirmed =
+            session.transport == crate::session::RpcTransportKind::Tcp && session.signing;
         Ok(Self {
             transport,
             rpc,
@@ -117,6 +152,7 @@ impl SamrClient {
             host: host.to_owned(),
             config: config.clone(),
             in_flight: None,
+            auth_unconfirmed,
         })
     }
 
@@ -254,9 +290,18 @@ impl SamrClient {
                         .await
                         .map_err(|e| map_transport(e, op, mutating, port))?;
                 }
-                Err(e) => return Err(after_sent(map_rpc(e, op), mutating)),
+                Err(e) => {
+                    let err = map_rpc(e, op);
+                    if self.auth_unconfirmed
+                        && err.rpc_fault() == Some(crate::status::RpcFault::ACCESS_DENIED)
+                    {
+                        return Err(err.with_hint(TCP_AUTH_REFUSED_HINT));
+                    }
+                    return Err(after_sent(err, mutating));
+                }
             }
         };
+        self.auth_unconfirmed = false;
         C::decode_response(&response).map_err(|e| {
             after_sent(
                 Error::new(
@@ -388,13 +433,39 @@ fn ntlm_authenticator(
     }
 }
 
+/// A failed SMB connect, and whether it failed because the SMB port is unreachable (refused or
+/// timed out at the TCP connect, before any request was sent): only then may
+/// [`Transport::Auto`] fall back to TCP.
+struct SmbFailure {
+    error: Error,
+    unreachable: bool,
+}
+
+impl From<Error> for SmbFailure {
+    fn from(error: Error) -> Self {
+        Self { error, unreachable: false }
+    }
+}
+
+/// Whether a transport failure means "nothing reachable on that port": the TCP connect was
+/// refused or timed out.
+fn unreachable_at_connect(e: &TransportError) -> bool {
+    match e {
+        TransportError::Connect { kind, .. } => {
+            matches!(kind, io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut)
+        }
+        TransportError::Timeout { step: TransportStep::Connect, request_sent: false } => true,
+        _ => false,
+    }
+}
+
 /// `ncacn_np`: an SMB2/3 session to `host`, `\PIPE\samr` opened and SAMR bound (TREE_CONNECT,
 /// CREATE and the bind travel as one compound).
 async fn connect_smb(
     host: &str,
     credentials: &Credentials,
     config: &ClientConfig,
-) -> Result<(RpcTransport, Bound), Error> {
+) -> Result<(RpcTransport, Bound), SmbFailure> {
     let name = server_name(host);
     let mut auth = ntlm_authenticator(credentials, "cifs", name);
     let tcfg = TransportConfig {
@@ -410,12 +481,125 @@ async fn connect_smb(
     let mut rng = OsRandom;
     let mut unbound = Association::new(AssociationConfig::default());
     let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-    let (pipe, ack) =
-        SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind).await.map_err(
-            |e| explain_connect(map_transport(e, Operation::Bind, false, config.port), credentials),
-        )?;
+    let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
+        .await
+        .map_err(|e| SmbFailure {
+            unreachable: unreachable_at_connect(&e),
+            error: explain_connect(
+                map_transport(e, Operation::Bind, false, config.port),
+                credentials,
+            ),
+        })?;
     let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
     Ok((RpcTransport::from(pipe), rpc))
+}
+
+pub(crate) const TCP_HINT: &str = "SAMR over TCP needs the endpoint mapper (TCP 135) and the dynamic RPC \
+     ports (49152-65535 on current Windows and Samba) open between you and the server. Only \
+     domain controllers offer SAMR over TCP; other servers offer it over SMB only.";
+
+/// Map a failure of the TCP path, with TCP-specific advice for connect failures.
+fn map_tcp(e: TransportError, op: Operation, port: u16) -> Error {
+    let connect = matches!(
+        &e,
+        TransportError::Connect { .. }
+            | TransportError::Timeout { step: TransportStep::Connect, .. }
+    );
+    let err = map_transport(e, op, false, port);
+    if connect { err.with_hint(TCP_HINT) } else { err }
+}
+
+/// The credentials NTLM needs at the RPC level.
+fn ntlm_credentials(credentials: &Credentials) -> Option<NtlmCredentials> {
+    match credentials {
+        Credentials::User { user, domain, secret } => Some(NtlmCredentials {
+            user: user.clone(),
+            domain: domain.clone(),
+            workstation: None,
+            secret: match secret {
+                Secret::Password(p) => NtlmSecret::Password(p.clone()),
+                Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+            },
+        }),
+        Credentials::Anonymous => None,
+    }
+}
+
+fn map_rpc_auth(e: RpcAuthError) -> Error {
+    use crate::auth::AuthError;
+    // A CHALLENGE stripped of signing, sealing or key exchange, or a server refusing header
+    // signing, is a security-policy failure (as over SMB), not a malformed answer.
+    let kind = match &e {
+        RpcAuthError::Ntlm(AuthError::WeakNegotiation(_)) => ErrorKind::Security,
+        RpcAuthError::Verifier("the server did not agree to header signing") => ErrorKind::Security,
+        RpcAuthError::Ntlm(AuthError::Credentials(_)) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Protocol,
+    };
+    Error::new(kind, Operation::Bind, format!("SAMR bind failed: {e}"))
+}
+
+/// `ncacn_ip_tcp`: ask the endpoint mapper for SAMR's port, connect to it on the host dialled,
+/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3)
+/// at packet privacy (or integrity, as configured); every call is then signed and sealed.
+/// Anonymous credentials bind without authentication (reads only; the server refuses
+/// changes).
+async fn connect_tcp(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+) -> Result<(RpcTransport, Bound), Error> {
+    let tcfg = TcpConfig {
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        max_frag: DEFAULT_FRAG,
+    };
+    let epm_port = config.epm_port;
+    let port = crate::transport::epm::map_tcp_port(host, epm_port, SAMR_SYNTAX, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, epm_port))?;
+    crate::log_debug!(host, port, "endpoint mapper: SAMR over ncacn_ip_tcp");
+    let mut t = RpcTcp::connect(host, port, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, port))?;
+    let mut unbound = Association::new(AssociationConfig {
+        max_xmit_frag: tcfg.max_frag,
+        max_recv_frag: tcfg.max_frag,
+        ..AssociationConfig::default()
+    });
+    let bind_err = |e| map_tcp(e, Operation::Bind, port);
+    let Some(creds) = ntlm_credentials(credentials) else {
+        let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+        let ack = t.transceive(&bind).await.map_err(bind_err)?;
+        let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+        return Ok((RpcTransport::from(t), rpc));
+    };
+    let level = match config.rpc_protection {
+        RpcProtection::Integrity => AuthLevel::INTEGRITY,
+        _ => AuthLevel::PRIVACY,
+    };
+    let (ntlm, negotiate) = NtlmRpcBind::new(creds, level).map_err(map_rpc_auth)?;
+    unbound.set_bind_auth(Some(negotiate));
+    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+    let ack = t.transceive(&bind).await.map_err(bind_err)?;
+    let mut rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+    let (authenticate, protection) = ntlm
+        .authenticate(
+            rpc.bind_ack_auth(),
+            rpc.header_signing(),
+            &mut OsRandom,
+            crate::transport::now_filetime(),
+        )
+        .map_err(map_rpc_auth)?;
+    let auth3 = rpc.auth3_pdu(authenticate).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.write(&auth3).await.map_err(bind_err)?;
+    rpc.set_auth(Box::new(protection)).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.set_summary(SessionSummary::new(
+        SessionKind::Authenticated,
+        None,
+        true,
+        level == AuthLevel::PRIVACY,
+    ));
+    Ok((RpcTransport::from(t), rpc))
 }
 
 /// Add what only the caller's credentials tell: whose they were, that an anonymous session
@@ -472,6 +656,7 @@ fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
         TransportStep::TreeConnect | TransportStep::ValidateNegotiate => Operation::TreeConnect,
         TransportStep::OpenPipe => Operation::OpenPipe,
         TransportStep::Close => Operation::Close,
+        TransportStep::EndpointMapper => Operation::Connect,
         _ => call_op,
     }
 }
@@ -592,6 +777,23 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             ErrorKind::Protocol,
             Operation::SessionSetup,
             format!("authentication failed: {a}"),
+        ),
+        TransportError::Framing { what } => Error::new(
+            ErrorKind::Protocol,
+            call_op,
+            format!("bad DCE/RPC framing from the server: {what}"),
+        ),
+        TransportError::Rpc { step, source } => map_rpc(source, op_for_step(step, call_op)),
+        TransportError::Epm(crate::dcerpc::epm::EpmError::NotRegistered) => Error::new(
+            ErrorKind::Network,
+            Operation::Connect,
+            "the server's endpoint mapper has no TCP endpoint for SAMR",
+        )
+        .with_hint("This server offers SAMR over SMB only (named pipe); use the SMB transport."),
+        TransportError::Epm(e) => Error::new(
+            ErrorKind::Protocol,
+            Operation::Connect,
+            format!("the endpoint mapper lookup failed: {e}"),
         ),
         TransportError::Broken => Error::new(
             ErrorKind::Network,
@@ -718,6 +920,43 @@ mod tests {
         };
         let err = map_transport(e, Operation::Bind, false, 0);
         assert!(!err.hint().unwrap().contains("may have changed"));
+    }
+
+    #[test]
+    fn rpc_auth_failures_are_typed() {
+        use crate::auth::AuthError;
+        let weak = map_rpc_auth(RpcAuthError::Ntlm(AuthError::WeakNegotiation("SEAL")));
+        assert_eq!((weak.kind(), weak.operation()), (ErrorKind::Security, Operation::Bind));
+        let no_hs =
+            map_rpc_auth(RpcAuthError::Verifier("the server did not agree to header signing"));
+        assert_eq!(no_hs.kind(), ErrorKind::Security);
+        let bad = map_rpc_auth(RpcAuthError::Ntlm(AuthError::Malformed("NTLM CHALLENGE")));
+        assert_eq!(bad.kind(), ErrorKind::Protocol);
+        let long = map_rpc_auth(RpcAuthError::Ntlm(AuthError::Credentials("a name is too long")));
+        assert_eq!(long.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn only_connect_refusals_and_timeouts_let_auto_fall_back() {
+        let refused = TransportError::Connect {
+            addr: "127.0.0.1:445".parse().unwrap(),
+            kind: io::ErrorKind::ConnectionRefused,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert!(unreachable_at_connect(&refused));
+        let timeout = TransportError::Timeout { step: TransportStep::Connect, request_sent: false };
+        assert!(unreachable_at_connect(&timeout));
+        // After the connection: never.
+        let late = TransportError::Timeout { step: TransportStep::Transceive, request_sent: true };
+        assert!(!unreachable_at_connect(&late));
+        let closed = TransportError::Closed { step: TransportStep::Negotiate, request_sent: true };
+        assert!(!unreachable_at_connect(&closed));
+        let unreachable = TransportError::Connect {
+            addr: "127.0.0.1:445".parse().unwrap(),
+            kind: io::ErrorKind::PermissionDenied,
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        assert!(!unreachable_at_connect(&unreachable));
     }
 
     #[test]

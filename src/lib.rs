@@ -136,6 +136,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod ndr;
 pub mod rng;
+pub mod rpcauth;
 pub mod samr;
 pub mod secret;
 pub mod session;
@@ -152,7 +153,7 @@ pub mod wire;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use config::{ClientConfig, Credentials, Secret};
+pub use config::{ClientConfig, Credentials, RpcProtection, Secret, Transport};
 pub use error::{Advice, CredentialsUsed, Error, ErrorKind, Operation, PasswordRules};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};

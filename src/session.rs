@@ -20,6 +20,27 @@ impl SessionKind {
     }
 }
 
+/// The RPC protocol sequence a session runs over.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RpcTransportKind {
+    /// `ncacn_np`: a named pipe in an SMB2/3 session.
+    #[default]
+    NamedPipe,
+    /// `ncacn_ip_tcp`: DCE/RPC directly over TCP.
+    Tcp,
+}
+
+impl RpcTransportKind {
+    /// The protocol sequence name: `ncacn_np` or `ncacn_ip_tcp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NamedPipe => "ncacn_np",
+            Self::Tcp => "ncacn_ip_tcp",
+        }
+    }
+}
+
 /// An SMB2/3 dialect a session negotiated ([MS-SMB2] 2.2.3). Ordered from oldest to newest;
 /// `Display` gives the usual name (`3.1.1`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,10 +119,12 @@ pub struct SessionSummary {
     /// The SMB dialect (e.g. [`Dialect::Smb311`], shown as `3.1.1`); `None` for a session
     /// that does not run over SMB.
     pub dialect: Option<Dialect>,
-    /// Whether messages were signed.
+    /// Whether messages were signed (over TCP: RPC integrity or privacy).
     pub signing: bool,
-    /// Whether messages were encrypted.
+    /// Whether messages were encrypted (over TCP: RPC privacy).
     pub encryption: bool,
+    /// The protocol sequence (default `ncacn_np`).
+    pub transport: RpcTransportKind,
 }
 
 impl SessionSummary {
@@ -112,7 +135,19 @@ impl SessionSummary {
         signing: bool,
         encryption: bool,
     ) -> Self {
-        Self { kind, dialect: dialect.into(), signing, encryption }
+        Self {
+            kind,
+            dialect: dialect.into(),
+            signing,
+            encryption,
+            transport: RpcTransportKind::NamedPipe,
+        }
+    }
+
+    /// The same summary for another protocol sequence.
+    pub fn with_transport(mut self, transport: RpcTransportKind) -> Self {
+        self.transport = transport;
+        self
     }
 }
 

@@ -25,7 +25,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("smb2", &[]),
     ("dcerpc", &["ndr"]),
     ("samr", &["ndr", "crypto"]),
-    ("fuzzing", &["auth", "crypto", "dcerpc", "ndr", "samr", "smb2"]),
+    ("rpcauth", &["auth", "dcerpc"]),
+    ("fuzzing", &["auth", "crypto", "dcerpc", "ndr", "rpcauth", "samr", "smb2"]),
 ];
 
 /// Files of the tokio shell: the only ones allowed to mention tokio (`src/transport/`,

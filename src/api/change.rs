@@ -5,7 +5,7 @@ use super::{
     unicode,
 };
 use crate::client::SamrClient;
-use crate::config::{ClientConfig, Credentials, Secret};
+use crate::config::{ClientConfig, Credentials, Secret, Transport};
 use crate::crypto::{
     CryptoError, EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes_cancellable,
     encrypt_user_password_with_old_nt, nt_hash,
@@ -15,6 +15,7 @@ use crate::ndr::RpcUnicodeString;
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4};
 use crate::secret::{NtHash, Password};
+use crate::session::RpcTransportKind;
 use crate::status::NtStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -143,6 +144,14 @@ fn lacks_call(result: &Result<NtStatus, Error>) -> bool {
     }
 }
 
+/// Whether `req` is a computer account's own change under [`Transport::Auto`]: those go over
+/// TCP first (Windows refuses the SMB logon of a workstation trust account).
+fn prefers_tcp(req: &ChangePassword) -> bool {
+    req.config.transport == Transport::Auto
+        && req.session != ChangeSession::Anonymous
+        && req.user.ends_with('$')
+}
+
 async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
     if req.session == ChangeSession::Anonymous {
         return SamrClient::connect(&req.host, &Credentials::Anonymous, &req.config).await;
@@ -152,6 +161,19 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
         domain: req.domain.clone(),
         secret: req.old.clone(),
     };
+    if prefers_tcp(req) {
+        let tcp = req.config.clone().with_transport(Transport::Tcp);
+        match SamrClient::connect(&req.host, &creds, &tcp).await {
+            Ok(c) => return Ok(c),
+            Err(e)
+                if e.operation() == Operation::Connect
+                    && matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout) =>
+            {
+                crate::log_debug!(error = %e, "computer account: TCP unreachable, trying SMB");
+            }
+            Err(e) => return Err(e.with_credentials_used(CredentialsUsed::TargetAccount)),
+        }
+    }
     // A failed logon here is the changed account's own: STATUS_LOGON_FAILURE means its
     // current password is wrong (or the account unknown; Windows does not say which).
     let connected = SamrClient::connect(&req.host, &creds, &req.config)
@@ -229,6 +251,11 @@ async fn explain_lockout(e: Error, host: &str, config: &ClientConfig) -> Error {
 /// Needs a tokio runtime with I/O and timers enabled (outside any runtime it returns an error;
 /// from synchronous code use [`crate::blocking`]).
 ///
+/// Over TCP ([`Transport::Tcp`]) the change is authenticated as the user at the RPC level
+/// (packet privacy by default); the server refuses expired passwords there. Under
+/// [`Transport::Auto`], a computer account (name ending in `$`) goes over TCP first and is
+/// retried over SMB if the server refuses it at the RPC layer.
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), samrpc::Error> {
 /// use samrpc::api::{change_password, ChangePassword};
@@ -259,7 +286,28 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
     let work = async {
         let encrypted = derive.finish(op4).await?;
-        change_on(&mut client, &req, prepared, encrypted).await
+        let first = change_on(&mut client, &req, prepared.clone(), encrypted.clone()).await;
+        match first {
+            // Under auto, a computer account's TCP attempt that the server refused at the RPC
+            // layer (failed authentication, or an expired password, which TCP cannot change)
+            // is retried over SMB, which names the reason and has the anonymous path for
+            // expired passwords. Nothing changed on the server: the call was refused.
+            Err(e)
+                if prefers_tcp(&req)
+                    && client.session().transport == RpcTransportKind::Tcp
+                    && e.rpc_fault() == Some(crate::status::RpcFault::ACCESS_DENIED) =>
+            {
+                crate::log_debug!("TCP change refused: retrying over SMB");
+                let smb = ChangePassword {
+                    config: req.config.clone().with_transport(Transport::Smb),
+                    ..req.clone()
+                };
+                let fresh = connect_change(&smb).await?;
+                std::mem::replace(&mut client, fresh).close().await;
+                change_on(&mut client, &smb, prepared, encrypted).await
+            }
+            other => other,
+        }
     };
     let result = match deadline.run(work).await {
         Some(r) => r,
@@ -317,6 +365,7 @@ impl SamrClient {
 }
 
 /// A change's checked input: the iteration count, the old NT hash and the encoded names.
+#[derive(Clone)]
 struct Prepared {
     iterations: u64,
     old_hash: NtHash,

@@ -6,12 +6,13 @@ use super::{
 };
 use crate::client::SamrClient;
 use crate::client::{RESOLVE_HINT, check_server_hint};
-use crate::config::{ClientConfig, Credentials};
+use crate::config::{ClientConfig, Credentials, Transport};
 use crate::crypto::encrypt_password_change_aes;
 use crate::error::{Error, Operation};
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, DomainInfo, SamrConnect5, SamrUnicodeChangePasswordUser4, access, consts};
 use crate::secret::Password;
+use crate::session::{RpcTransportKind, SessionSummary};
 use crate::status::{NtStatus, RpcFault};
 
 /// One step of [`doctor`].
@@ -221,35 +222,55 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         return unreachable(steps, &found);
     }
 
-    // 1. TCP reachability.
-    match tokio::time::timeout(config.connect_timeout, tokio::net::TcpStream::connect(&target))
-        .await
-    {
-        Ok(Ok(_)) => steps.push(step(
-            &format!("TCP {port}"),
-            true,
-            format!("{target} accepts connections"),
-            None,
-        )),
-        Ok(Err(e)) => {
-            let found = format!("cannot connect to {target}: {e}");
-            steps.push(step(
+    // 1. TCP reachability: the SMB port, or the endpoint mapper's over TCP. Under auto, an
+    // unreachable SMB port moves the checks to TCP (as the client itself would).
+    let mut over_tcp = config.transport == Transport::Tcp;
+    if !over_tcp {
+        match probe(host, port, config.connect_timeout).await {
+            Ok(target) => steps.push(step(
                 &format!("TCP {port}"),
-                false,
-                found.clone(),
-                Some(check_server_hint(port)),
-            ));
-            return unreachable(steps, &found);
+                true,
+                format!("{target} accepts connections"),
+                None,
+            )),
+            Err(found) if config.transport == Transport::Auto => {
+                steps.push(step(
+                    &format!("TCP {port}"),
+                    true,
+                    format!("{found}; auto: trying SAMR over TCP (ncacn_ip_tcp)"),
+                    None,
+                ));
+                over_tcp = true;
+            }
+            Err(found) => {
+                steps.push(step(
+                    &format!("TCP {port}"),
+                    false,
+                    found.clone(),
+                    Some(check_server_hint(port)),
+                ));
+                return unreachable(steps, &found);
+            }
         }
-        Err(_) => {
-            let found = format!("no answer from {target} within {:?}", config.connect_timeout);
-            steps.push(step(
-                &format!("TCP {port}"),
-                false,
-                found.clone(),
-                Some(check_server_hint(port)),
-            ));
-            return unreachable(steps, &found);
+    }
+    if over_tcp {
+        let epm = config.epm_port;
+        match probe(host, epm, config.connect_timeout).await {
+            Ok(target) => steps.push(step(
+                &format!("TCP {epm}"),
+                true,
+                format!("{target} accepts connections (endpoint mapper)"),
+                None,
+            )),
+            Err(found) => {
+                steps.push(step(
+                    &format!("TCP {epm}"),
+                    false,
+                    found.clone(),
+                    Some(crate::client::TCP_HINT.to_owned()),
+                ));
+                return unreachable(steps, &found);
+            }
         }
     }
 
@@ -265,13 +286,17 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     let mut client = match SamrClient::connect(host, &creds, &config).await {
         Ok(c) => c,
         Err(e) => {
-            let order = [
-                (Operation::Negotiate, "SMB negotiate"),
-                (Operation::SessionSetup, "authentication"),
-                (Operation::TreeConnect, "IPC$"),
-                (Operation::OpenPipe, "\\PIPE\\samr"),
-                (Operation::Bind, "SAMR bind"),
-            ];
+            let order: &[(Operation, &str)] = if over_tcp {
+                &[(Operation::Connect, "endpoint mapper"), (Operation::Bind, "SAMR bind")]
+            } else {
+                &[
+                    (Operation::Negotiate, "SMB negotiate"),
+                    (Operation::SessionSetup, "authentication"),
+                    (Operation::TreeConnect, "IPC$"),
+                    (Operation::OpenPipe, "\\PIPE\\samr"),
+                    (Operation::Bind, "SAMR bind"),
+                ]
+            };
             let failed = order.iter().position(|(op, _)| *op == e.operation()).unwrap_or(0);
             for (_, name) in &order[..failed] {
                 steps.push(step(name, true, "ok", None));
@@ -291,21 +316,24 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         }
     };
     let s = client.session().clone();
-    steps.push(step(
-        "SMB dialect",
-        true,
-        format!(
-            "SMB {}; signing {}; encryption {}",
-            s.dialect.map_or("none", crate::session::Dialect::name),
-            if s.signing { "on" } else { "off" },
-            if s.encryption { "on" } else { "off" }
-        ),
-        None,
-    ));
-    steps.push(step("authentication", true, format!("{} session as {who}", s.kind.name()), None));
-    steps.push(step("IPC$", true, "connected", None));
-    steps.push(step("\\PIPE\\samr", true, "opened", None));
-    steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+    let over_tcp = s.transport == RpcTransportKind::Tcp;
+    if over_tcp {
+        steps.push(step("endpoint mapper", true, "SAMR registered on ncacn_ip_tcp", None));
+        let protection = match (s.signing, s.encryption) {
+            (_, true) => "RPC packet privacy (NTLM, signed and sealed)",
+            (true, false) => "RPC packet integrity (NTLM, signed)",
+            _ => "no RPC-level protection",
+        };
+        steps.push(step(
+            "authentication",
+            true,
+            format!("{} as {who}; {protection}", s.kind.name()),
+            None,
+        ));
+        steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+    } else {
+        smb_steps(&mut steps, &s, &who);
+    }
 
     // 7–10. The read path: SamrConnect5, the domain, the policy and the user.
     let read_failure: Option<String> = async {
@@ -423,8 +451,50 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         }
     };
     steps.push(probe_step);
-    let reset = reset_verdict(anonymous, read_failure.as_deref());
+    let reset = if over_tcp {
+        // Resets are refused over TCP before anything is sent (the server has no session key
+        // there); the SMB path was not checked.
+        Verdict::no("password resets need SMB (ncacn_np), and these checks ran over TCP")
+    } else {
+        reset_verdict(anonymous, read_failure.as_deref())
+    };
     DoctorReport { steps, passwd, reset }
+}
+
+/// Steps 2–6 over SMB, from the connected session.
+fn smb_steps(steps: &mut Vec<DoctorStep>, s: &SessionSummary, who: &str) {
+    steps.push(step(
+        "SMB dialect",
+        true,
+        format!(
+            "SMB {}; signing {}; encryption {}",
+            s.dialect.map_or("none", crate::session::Dialect::name),
+            if s.signing { "on" } else { "off" },
+            if s.encryption { "on" } else { "off" }
+        ),
+        None,
+    ));
+    steps.push(step("authentication", true, format!("{} session as {who}", s.kind.name()), None));
+    steps.push(step("IPC$", true, "connected", None));
+    steps.push(step("\\PIPE\\samr", true, "opened", None));
+    steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+}
+
+/// Whether `host:port` accepts a TCP connection: `Ok(target)` or `Err(what was found)`.
+async fn probe(host: &str, port: u16, limit: std::time::Duration) -> Result<String, String> {
+    let target = format!(
+        "{}:{port}",
+        if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        }
+    );
+    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(&target)).await {
+        Ok(Ok(_)) => Ok(target),
+        Ok(Err(e)) => Err(format!("cannot connect to {target}: {e}")),
+        Err(_) => Err(format!("no answer from {target} within {limit:?}")),
+    }
 }
 
 const PROBE: &str = "AES password change (opnum 73)";

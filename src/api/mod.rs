@@ -61,7 +61,7 @@ pub(crate) use users::enumerate_users;
 pub use users::{AccountKind, ListUsersRequest, UserEntry, list_users};
 
 use crate::client::SamrClient;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, Transport};
 use crate::error::{Error, ErrorKind, Operation};
 use crate::samr::SamrGetDomainPasswordInformation;
 use crate::secret::Password;
@@ -206,6 +206,29 @@ pub(crate) fn check_new_password(new: &Password) -> Result<(), Error> {
     Ok(())
 }
 
+/// The hint for jobs that need SMB's session key.
+pub const RESET_NEEDS_SMB_HINT: &str = "Password resets need SMB (ncacn_np): over TCP the server \
+     has no session key to decrypt the new password (SamrSetInformationUser2 answers \
+     STATUS_NO_USER_SESSION_KEY). Use the SMB transport, with TCP port 445 reachable.";
+
+/// Resets (and rotations) run over SMB only: refused with [`Transport::Tcp`] before anything
+/// is sent (nothing secret leaves this host); [`Transport::Auto`] is pinned to SMB (no TCP
+/// fallback). `what` names the job in the message.
+///
+/// [`Transport::Tcp`]: crate::config::Transport::Tcp
+/// [`Transport::Auto`]: crate::config::Transport::Auto
+pub(crate) fn smb_only(config: &ClientConfig, what: &str) -> Result<ClientConfig, Error> {
+    match config.transport {
+        Transport::Tcp => Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            format!("{what} cannot run over ncacn_ip_tcp: it needs the SMB session key"),
+        )
+        .with_hint(RESET_NEEDS_SMB_HINT)),
+        _ => Ok(config.clone().with_transport(Transport::Smb)),
+    }
+}
+
 pub(crate) fn crypto_error(op: Operation, e: crate::crypto::CryptoError) -> Error {
     Error::new(ErrorKind::InvalidInput, op, e.to_string())
 }
@@ -239,6 +262,19 @@ pub(crate) async fn restriction_error(client: &mut SamrClient, op: Operation) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resets_are_pinned_to_smb() {
+        let e = smb_only(&ClientConfig::default().with_transport(Transport::Tcp), "a reset")
+            .unwrap_err();
+        assert_eq!((e.kind(), e.operation()), (ErrorKind::InvalidInput, Operation::Input));
+        assert!(e.message().contains("ncacn_ip_tcp"), "{e}");
+        assert_eq!(e.hint(), Some(RESET_NEEDS_SMB_HINT));
+        for t in [Transport::Auto, Transport::Smb] {
+            let c = smb_only(&ClientConfig::default().with_transport(t), "a reset").unwrap();
+            assert_eq!(c.transport, Transport::Smb);
+        }
+    }
 
     /// The jobs' futures can move to another thread (`tokio::spawn` on a multi-thread
     /// runtime), as services need.

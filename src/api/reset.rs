@@ -104,8 +104,9 @@ impl ResetPassword {
 /// [`crate::blocking`] for synchronous callers).
 pub async fn reset_password(req: ResetPassword) -> Result<Outcome, Error> {
     check_new_password(&req.new)?;
-    let deadline = Deadline::start(&req.config);
-    let mut client = deadline.connect(&req.host, &req.admin, &req.config).await.map_err(|e| {
+    let config = super::smb_only(&req.config, "a password reset")?;
+    let deadline = Deadline::start(&config);
+    let mut client = deadline.connect(&req.host, &req.admin, &config).await.map_err(|e| {
         // An administrator's failed logon says nothing about the target's password.
         if req.admin.is_anonymous() {
             e
@@ -147,6 +148,16 @@ impl SamrClient {
 
 async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcome, Error> {
     let op = Operation::Call(SamrSetInformationUser2::NAME);
+    // A client connected over TCP (a reused one): refused before any call, as the free
+    // function refuses a TCP configuration before connecting.
+    if client.session().transport == crate::session::RpcTransportKind::Tcp {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "a password reset cannot run over ncacn_ip_tcp: it needs the SMB session key",
+        )
+        .with_hint(super::RESET_NEEDS_SMB_HINT));
+    }
     let key = client.application_key().cloned().ok_or_else(|| {
         Error::new(
             ErrorKind::Security,

@@ -21,7 +21,7 @@ use samrpc::api::{
     PolicyRequest, ResetPassword, SessionKind,
 };
 use samrpc::session::Dialect;
-use samrpc::{ClientConfig, Credentials, Error};
+use samrpc::{ClientConfig, Credentials, Error, Transport};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -123,23 +123,23 @@ enum TopLevel {
 #[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
-    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Passwd(PasswdArgs),
     /// Reset a password as an administrator (can make the user's DPAPI secrets unreadable;
     /// prefer passwd)
-    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Reset(ResetArgs),
     /// Show the domain password policy (and a user's password state)
-    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
-    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
-    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
 }
 
@@ -154,6 +154,12 @@ pub(crate) struct Common {
     /// request)
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: Option<u64>,
+    /// How to reach SAMR: smb (named pipe over SMB, TCP 445; the default), tcp (DCE/RPC over
+    /// TCP: endpoint mapper on 135, then a dynamic port; sealed at the RPC level; no resets,
+    /// no expired-password changes) or auto (SMB, falling back to TCP when port 445 is
+    /// unreachable; computer accounts ending in `$` try TCP first)
+    #[arg(long, value_name = "smb|tcp|auto", default_value = "smb", value_parser = parse_transport)]
+    transport: Transport,
     /// Refuse SMB dialects below this one: 2.0.2, 2.1 (the default), 3.0, 3.0.2 or 3.1.1.
     /// 3.0 rules out SMB 2.x, whose negotiation a man in the middle can rewrite unnoticed
     #[arg(long, value_name = "VERSION", value_parser = parse_dialect)]
@@ -327,7 +333,10 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
 
 /// The connection settings from the common options.
 pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
-    let mut c = ClientConfig::default().with_port(common.port).with_allow_rc4(allow_rc4);
+    let mut c = ClientConfig::default()
+        .with_port(common.port)
+        .with_allow_rc4(allow_rc4)
+        .with_transport(common.transport);
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
     }
@@ -336,6 +345,16 @@ pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     }
     c = c.with_require_encryption(common.require_encryption);
     c
+}
+
+/// `smb`, `tcp` or `auto`.
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "smb" | "np" | "ncacn_np" => Ok(Transport::Smb),
+        "tcp" | "ncacn_ip_tcp" => Ok(Transport::Tcp),
+        "auto" => Ok(Transport::Auto),
+        _ => Err(format!("unknown transport `{s}` (expected smb, tcp or auto)")),
+    }
 }
 
 /// `NAME`, `DOMAIN\NAME` or `NAME@DOMAIN` → (name, domain); an empty name is a usage error.
@@ -609,6 +628,16 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
     rep.exit = if all_ok { 0 } else { 1 };
     rep.extra.insert("steps".into(), output::steps_json(steps));
     rep.extra.insert("verdicts".into(), output::verdicts_json(&report));
+    // Which protocol sequence the checks reached SAMR over, if they got that far.
+    let reached = |name: &str| steps.iter().any(|s| s.ok && s.name == name);
+    let transport = if reached("endpoint mapper") {
+        Some("ncacn_ip_tcp")
+    } else if reached("\\PIPE\\samr") {
+        Some("ncacn_np")
+    } else {
+        None
+    };
+    rep.extra.insert("transport".into(), serde_json::json!(transport));
     rep.lines.push(format!("Checking the path to a password change on {}:", a.host));
     if steps.is_empty() {
         rep.lines.push("✗ no checks were run (this build cannot run them)".to_owned());
@@ -783,6 +812,7 @@ mod tests {
         let common = Common {
             port: 4445,
             timeout: Some(7),
+            transport: Transport::Auto,
             min_smb: None,
             require_encryption: false,
             json: false,
@@ -792,11 +822,13 @@ mod tests {
         assert_eq!(c.min_dialect, ClientConfig::default().min_dialect);
         assert!(!c.require_encryption);
         assert_eq!(c.port, 4445);
+        assert_eq!(c.transport, Transport::Auto);
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(7));
         assert!(c.allow_rc4);
         assert!(c.require_signing);
-        let c = config(&Common { timeout: None, ..common }, false);
+        let c = config(&Common { timeout: None, transport: Transport::Smb, ..common }, false);
+        assert_eq!(c.transport, Transport::Smb);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
         let strict = Common { min_smb: Some(Dialect::Smb300), require_encryption: true, ..common };
@@ -834,6 +866,15 @@ mod tests {
                 assert_eq!(parse(&args).err().map(|e| e.exit_code()), Some(2), "{args:?}");
             }
         }
+    }
+
+    #[test]
+    fn transports_parse() {
+        assert_eq!(parse_transport("smb"), Ok(Transport::Smb));
+        assert_eq!(parse_transport("TCP"), Ok(Transport::Tcp));
+        assert_eq!(parse_transport("ncacn_ip_tcp"), Ok(Transport::Tcp));
+        assert_eq!(parse_transport("auto"), Ok(Transport::Auto));
+        assert!(parse_transport("udp").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use samrpc::api::{
     DoctorReport, DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState,
     Verdict,
 };
+use samrpc::session::RpcTransportKind;
 use samrpc::{Advice, Error, ErrorKind};
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -121,6 +122,7 @@ impl Report {
         o.insert("method".into(), json!(self.method));
         o.insert("status".into(), json!(self.status));
         o.insert("session".into(), json!(self.session));
+        o.insert("transport".into(), json!(self.summary.as_ref().map(|s| s.transport.name())));
         o.insert(
             "dialect".into(),
             json!(self.summary.as_ref().and_then(|s| s.dialect).map(|d| d.to_string())),
@@ -282,6 +284,9 @@ pub(crate) fn describe_session(s: &SessionSummary) -> String {
     let mut parts = vec![format!("{} session", s.kind.name())];
     if let Some(d) = s.dialect {
         parts.push(format!("SMB {d}"));
+    }
+    if s.transport == RpcTransportKind::Tcp {
+        parts.push("ncacn_ip_tcp".to_owned());
     }
     if s.signing {
         parts.push("signed".to_owned());
@@ -660,6 +665,21 @@ mod tests {
         for k in ["method", "session", "dialect", "signing", "encryption"] {
             assert!(v.get(k).is_some(), "{k}");
         }
+    }
+
+    #[test]
+    fn transport_in_json_and_description() {
+        let mut r = Report::new("policy", "h");
+        r.session_summary(&summary(SessionKind::Authenticated, true, true));
+        assert_eq!(r.to_json()["transport"], "ncacn_np");
+        let tcp = SessionSummary::new(SessionKind::Authenticated, None, true, true)
+            .with_transport(RpcTransportKind::Tcp);
+        r.session_summary(&tcp);
+        assert_eq!(r.to_json()["transport"], "ncacn_ip_tcp");
+        assert_eq!(
+            describe_session(&tcp),
+            "authenticated session, ncacn_ip_tcp, signed, encrypted"
+        );
     }
 
     #[test]
