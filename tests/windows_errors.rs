@@ -37,7 +37,7 @@ use samrpc::samr::{
     Call, SamrConnect5, SamrSetInformationUser2, SamrUnicodeChangePasswordUser2,
     SamrUnicodeChangePasswordUser4, Stub, UserInfo,
 };
-use samrpc::smb2::Command;
+use samrpc::smb2::{Command, Dialect};
 use samrpc::{
     Advice, Credentials, CredentialsUsed, Error, NtStatus, Operation, Password, RpcFault,
 };
@@ -284,35 +284,40 @@ fn set_requests(log: &Log) -> Vec<SamrSetInformationUser2> {
 
 #[tokio::test]
 async fn invalid_tag_on_level_31_falls_back_to_level_25_when_rc4_is_allowed() {
-    let script = Script::new()
-        .once(When::Call(SET), Action::Rpc(CallReply::Fault(RpcFault::RPC_S_INVALID_TAG)))
-        .call(SET, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
-    let (r, server) = reset_against(script, true).await;
-    let outcome = r.expect("the level-25 retry succeeds");
-    assert_eq!(outcome.method, Method::SetInternal4New);
-    assert!(outcome.session.signing, "{:?}", outcome.session);
-    let log = server.log_after_logoff().await;
-    assert_signed_sessions(&log, ADMIN, 1);
-    let sets = set_requests(&log);
-    let levels: Vec<u16> = sets.iter().map(|s| s.info.level()).collect();
-    assert_eq!(levels, [31, 25], "level 31 refused with RPC_S_INVALID_TAG, then level 25");
-    // Both are for the user the directory opened, and both decrypt to the new password
-    // under the session's application key: the peer derived the same key as the client.
-    let key = &log.application_keys[0];
-    for s in &sets {
-        assert_eq!(s.user_handle, support::mock_server::USER_HANDLE);
-    }
-    match &sets[0].info {
-        UserInfo::Internal7 { password, .. } => {
-            assert_eq!(decrypt_password_set_aes(key, password).unwrap().expose(), NEW);
+    // 2.1 (the application key is the session key) and 3.1.1 (it is derived with the
+    // session's preauth hash).
+    for dialect in [Dialect::SMB210, Dialect::SMB311] {
+        let mut script = Script::new()
+            .once(When::Call(SET), Action::Rpc(CallReply::Fault(RpcFault::RPC_S_INVALID_TAG)))
+            .call(SET, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+        script.dialect = dialect;
+        let (r, server) = reset_against(script, true).await;
+        let outcome = r.unwrap_or_else(|e| panic!("{dialect}: the level-25 retry fails: {e}"));
+        assert_eq!(outcome.method, Method::SetInternal4New);
+        assert!(outcome.session.signing, "{:?}", outcome.session);
+        let log = server.log_after_logoff().await;
+        assert_signed_sessions(&log, ADMIN, 1);
+        let sets = set_requests(&log);
+        let levels: Vec<u16> = sets.iter().map(|s| s.info.level()).collect();
+        assert_eq!(levels, [31, 25], "{dialect}: level 31 refused with RPC_S_INVALID_TAG, then 25");
+        // Both are for the user the directory opened, and both decrypt to the new password
+        // under the session's application key: the peer derived the same key as the client.
+        let key = &log.application_keys[0];
+        for s in &sets {
+            assert_eq!(s.user_handle, support::mock_server::USER_HANDLE);
         }
-        other => panic!("first request is not level 31: {other:?}"),
-    }
-    match &sets[1].info {
-        UserInfo::Internal4New { password, .. } => {
-            assert_eq!(decrypt_user_password_new(key, password).unwrap().expose(), NEW);
+        match &sets[0].info {
+            UserInfo::Internal7 { password, .. } => {
+                assert_eq!(decrypt_password_set_aes(key, password).unwrap().expose(), NEW);
+            }
+            other => panic!("first request is not level 31: {other:?}"),
         }
-        other => panic!("second request is not level 25: {other:?}"),
+        match &sets[1].info {
+            UserInfo::Internal4New { password, .. } => {
+                assert_eq!(decrypt_user_password_new(key, password).unwrap().expose(), NEW);
+            }
+            other => panic!("second request is not level 25: {other:?}"),
+        }
     }
 }
 
@@ -367,21 +372,27 @@ async fn a_wrong_old_password_refused_at_the_users_own_logon_is_a_wrong_password
 }
 
 #[tokio::test]
-async fn the_signed_peer_serves_an_authenticated_change() {
+async fn the_signed_peer_serves_an_authenticated_change_on_every_dialect() {
     // The mock's own proof: the client's default mode (authenticated as the user, signing
-    // required, the server's mechListMIC required) completes against it.
-    let script = Script::new()
-        .authenticated(USER, OLD)
-        .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
-    let server = MockServer::start(script).await;
-    let req = change_request(server.port(), false, STEP).with_session(ChangeSession::Auto);
-    let outcome = tokio::time::timeout(LIMIT, change_password(req))
-        .await
-        .expect("change_password hung")
-        .expect("the change succeeds");
-    assert_eq!(outcome.method, Method::ChangeUser4);
-    assert!(outcome.session.signing, "{:?}", outcome.session);
-    let log = server.log_after_logoff().await;
-    assert_signed_sessions(&log, USER, 1);
-    assert_eq!(log.opnums(), [OP4]);
+    // required, the server's mechListMIC required; VALIDATE_NEGOTIATE_INFO on 3.0 / 3.0.2,
+    // the preauth hash on 3.1.1) completes against it.
+    for dialect in [Dialect::SMB210, Dialect::SMB300, Dialect::SMB302, Dialect::SMB311] {
+        let mut script = Script::new()
+            .authenticated(USER, OLD)
+            .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+        script.dialect = dialect;
+        let server = MockServer::start(script).await;
+        let req = change_request(server.port(), false, STEP).with_session(ChangeSession::Auto);
+        let outcome = tokio::time::timeout(LIMIT, change_password(req))
+            .await
+            .expect("change_password hung")
+            .unwrap_or_else(|e| panic!("{dialect}: {e} ({:?})", server.log().errors));
+        assert_eq!(outcome.method, Method::ChangeUser4);
+        assert!(outcome.session.signing, "{dialect}: {:?}", outcome.session);
+        let log = server.log_after_logoff().await;
+        assert_signed_sessions(&log, USER, 1);
+        assert_eq!(log.opnums(), [OP4], "{dialect}");
+        let is_30x = dialect == Dialect::SMB300 || dialect == Dialect::SMB302;
+        assert_eq!(log.validate_negotiates, usize::from(is_30x), "{dialect}: 3.0 / 3.0.2 only");
+    }
 }

@@ -5,8 +5,10 @@
 //! the next, so a client that reconnects is served too). It speaks just enough of the server
 //! side for **anonymous** sessions, which carry no signing and no encryption, and, when the
 //! script names an account ([`Script::authenticated`]), for **authenticated NTLMv2 sessions
-//! with SMB signing** (dialects 2.0.2 and 2.1 only: HMAC-SHA256 signing keyed by the session
-//! key; 3.x would need VALIDATE_NEGOTIATE_INFO or the preauth hash, which the peer lacks):
+//! with SMB signing** on every dialect the client accepts (2.1 and up): HMAC-SHA256 keyed by the session key on
+//! 2.x, AES-CMAC with the SP800-108 keys on 3.0 / 3.0.2 (answering
+//! FSCTL_VALIDATE_NEGOTIATE_INFO) and on 3.1.1 (keys from the session's preauth integrity
+//! hash, which the peer keeps); no encryption:
 //!
 //! * SMB2 ([MS-SMB2] 3.3): NEGOTIATE (dialect 2.1 by default, or 3.0, 3.0.2, 3.1.1 with its
 //!   preauth context; signing enabled but not required; empty security buffer), SESSION_SETUP in two legs (STATUS_MORE_PROCESSING_REQUIRED with a SPNEGO
@@ -20,7 +22,9 @@
 //!   account's NTLMv2 response (else STATUS_LOGON_FAILURE), its MIC and the client's SPNEGO
 //!   mechListMIC; the peer recovers the ExportedSessionKey (RC4-decrypting the
 //!   EncryptedRandomSessionKey), answers with its own mechListMIC, signs every later response,
-//!   records a departure for every later request that is unsigned or badly signed, and logs
+//!   records a departure for every later request that is unsigned or badly signed (a script
+//!   can play a hostile server: [`Script::server_mic`] withholds or spoils the mechListMIC,
+//!   [`Script::sign_responses`] turns response signing off), and logs
 //!   the session's ApplicationKey ([`Log::application_keys`]) so a test can decrypt the SAMR
 //!   password-set buffers. All of it is the crate's own NTLM/SMB crypto, used from the server
 //!   side ([`NtlmSealer::new_server`], `ntowfv2`, `compute_mic`, `derive_session_keys`,
@@ -67,7 +71,7 @@ use samrpc::samr::{
 };
 use samrpc::secret::{Key16, NtHash, Password, SessionKey, ct_eq};
 use samrpc::smb2::header::{FLAG_ASYNC_COMMAND, FLAG_SERVER_TO_REDIR, Header};
-use samrpc::smb2::keys::{default_signing, derive_session_keys};
+use samrpc::smb2::keys::{PreauthHash, default_signing, derive_session_keys};
 use samrpc::smb2::{Command, Dialect, HEADER_LEN, SigningAlgorithm, signing};
 use samrpc::status::{NtStatus, RpcFault};
 use samrpc::wire::{Reader, Writer};
@@ -79,6 +83,8 @@ use tokio::task::JoinHandle;
 
 /// FSCTL_PIPE_TRANSCEIVE ([MS-FSCC] 2.3.49).
 pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_C017;
+/// FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 2.2.31).
+pub const FSCTL_VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
 /// SessionFlags: null session ([MS-SMB2] 2.2.6).
 pub const SESSION_FLAG_IS_NULL: u16 = 0x0002;
 /// The FileId the peer hands out for the pipe.
@@ -310,8 +316,8 @@ impl Script {
     pub fn call(self, opnum: u16, action: Action) -> Self {
         self.on(When::Call(opnum), action)
     }
-    /// Serve authenticated NTLMv2 logons of `user` with `password` (signed sessions; the
-    /// dialect must stay 2.0.2 or 2.1). Anonymous logons are still served, as null sessions.
+    /// Serve authenticated NTLMv2 logons of `user` with `password` (signed sessions, on any
+    /// of the peer's dialects). Anonymous logons are still served, as null sessions.
     pub fn authenticated(mut self, user: &str, password: &str) -> Self {
         self.account = Some(Account { user: user.to_owned(), password: password.to_owned() });
         self
@@ -374,6 +380,8 @@ pub struct Log {
     pub application_keys: Vec<SessionKey>,
     /// Requests received signed and verified on authenticated sessions.
     pub verified_requests: usize,
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO requests received.
+    pub validate_negotiates: usize,
     /// Protocol departures noticed in the client's requests (empty for a correct client).
     pub errors: Vec<String>,
 }
@@ -487,6 +495,10 @@ struct Conn {
     ntlm_challenge: Vec<u8>,
     /// The signing algorithm and key of an accepted authenticated session.
     signing: Option<(SigningAlgorithm, Key16)>,
+    /// 3.1.1: Connection.PreauthIntegrityHashValue ([MS-SMB2] 3.3.5.4).
+    preauth: PreauthHash,
+    /// 3.1.1: the session's PreauthIntegrityHashValue ([MS-SMB2] 3.3.5.5).
+    session_preauth: PreauthHash,
 }
 
 impl Conn {
@@ -509,6 +521,8 @@ impl Conn {
             mech_types: Vec::new(),
             ntlm_challenge: challenge_message(),
             signing: None,
+            preauth: PreauthHash::default(),
+            session_preauth: PreauthHash::default(),
         }
     }
 
@@ -634,6 +648,27 @@ impl Conn {
             }
         }
 
+        // 3.1.1 preauth integrity: NEGOTIATE and every SESSION_SETUP request are hashed as
+        // received ([MS-SMB2] 3.3.5.4, 3.3.5.5).
+        if self.script_value(|s| s.dialect) == Dialect::SMB311 {
+            match req.command {
+                Command::NEGOTIATE => self.preauth.update(msg),
+                Command::SESSION_SETUP => {
+                    if self.session_legs == 0 {
+                        self.session_preauth = self.preauth.clone();
+                    }
+                    self.session_preauth.update(msg);
+                }
+                _ => {}
+            }
+        }
+        // 3.0 / 3.0.2: FSCTL_VALIDATE_NEGOTIATE_INFO on an authenticated session.
+        if req.command == Command::IOCTL
+            && ioctl_ctl_code(msg) == Some(FSCTL_VALIDATE_NEGOTIATE_INFO)
+        {
+            return self.validate_negotiate(&req).await;
+        }
+
         // Pipe writes: find out whether they carry a BIND or a call's last fragment, so that
         // rules on those can fire.
         let pipe_data = match req.command {
@@ -742,7 +777,11 @@ impl Conn {
                 if !negotiate_offers(body, dialect) {
                     self.error(format!("NEGOTIATE does not offer {dialect}"));
                 }
-                self.resp(req, ok, &negotiate_body(dialect, max))
+                let r = self.resp(req, ok, &negotiate_body(dialect, max));
+                if dialect == Dialect::SMB311 {
+                    self.preauth.update(&r);
+                }
+                r
             }
             Command::SESSION_SETUP => {
                 self.session_legs += 1;
@@ -761,6 +800,9 @@ impl Conn {
                         &session_setup_body(0, &wrap_challenge(&self.ntlm_challenge)),
                     );
                     set_session_id(&mut r, SESSION_ID);
+                    if self.script_value(|s| s.dialect) == Dialect::SMB311 {
+                        self.session_preauth.update(&r);
+                    }
                     r
                 } else {
                     let anonymous = token.as_deref().is_some_and(is_anonymous_authenticate);
@@ -886,12 +928,11 @@ impl Conn {
             }
         };
         let dialect = self.script_value(|s| s.dialect);
-        if dialect.is_smb3() {
-            self.error(format!("authenticated sessions are served on 2.x only, not {dialect}"));
-        }
-        // 2.x: Session.SessionKey = the NTLM ExportedSessionKey; the signing and application
-        // keys are that key ([MS-SMB2] 3.3.5.5.3).
-        let keys = derive_session_keys(&exported, dialect, None, None);
+        // Session.SessionKey = the NTLM ExportedSessionKey; 2.x signs with it, 3.x derives the
+        // signing and application keys from it, 3.1.1 with the session's preauth hash as the
+        // context ([MS-SMB2] 3.3.5.5.3). No cipher is negotiated.
+        let preauth = (dialect == Dialect::SMB311).then_some(&self.session_preauth);
+        let keys = derive_session_keys(&exported, dialect, preauth, None);
         {
             let mut l = self.log.lock().unwrap();
             l.anonymous_logons.push(false);
@@ -919,6 +960,31 @@ impl Conn {
         // checked either way.
         self.signing = Some((default_signing(dialect), keys.signing));
         r
+    }
+
+    /// The answer to FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 3.3.5.15.12): what the NEGOTIATE
+    /// response said (a mismatch is the client's to detect), signed like every response.
+    async fn validate_negotiate(&mut self, req: &Header) -> Flow {
+        self.log.lock().unwrap().validate_negotiates += 1;
+        if self.signing.is_none() {
+            self.error("VALIDATE_NEGOTIATE_INFO outside a signed session");
+        }
+        let action = self.rule(&When::Smb(Command::IOCTL));
+        let dialect = self.script_value(|s| s.dialect);
+        let resp = match action {
+            Action::Status(status) => self.resp(req, status, &error_body()),
+            _ => {
+                let mut out = Writer::new();
+                // Capabilities, ServerGuid, SecurityMode, Dialect ([MS-SMB2] 2.2.32.6).
+                out.u32(0).bytes(&[0x5A; 16]).u16(0x0001).u16(dialect.0);
+                let mut body = ioctl_body(out.as_slice());
+                body[4..8].copy_from_slice(&FSCTL_VALIDATE_NEGOTIATE_INFO.to_le_bytes());
+                // FileId 0xFFFF…: the request's, not the pipe's.
+                body[8..24].fill(0xFF);
+                self.resp(req, NtStatus::STATUS_SUCCESS, &body)
+            }
+        };
+        flow(self.send_frame(&resp).await)
     }
 
     /// Take in a pipe write that will not be answered normally: the PDU is received (a
@@ -1374,6 +1440,13 @@ pub fn ioctl_body(output: &[u8]) -> Vec<u8> {
         .u32(0) // Reserved2
         .bytes(output);
     w.into_vec()
+}
+
+/// The CtlCode of an IOCTL request (whole message).
+fn ioctl_ctl_code(msg: &[u8]) -> Option<u32> {
+    let mut r = Reader::new(msg);
+    r.skip(HEADER_LEN + 4, "header, StructureSize, Reserved").ok()?;
+    r.u32("CtlCode").ok()
 }
 
 /// A parsed IOCTL request.
