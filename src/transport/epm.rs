@@ -157,9 +157,9 @@ mod tests {
         assert!(matches!(e, TransportError::Epm(EpmError::WrongProtocol(_))), "{e}");
     }
 
-    /// A hostile endpoint mapper that answers `ept_map` with endless fragments carrying no
-    /// stub bytes and no LAST_FRAG (each well within the read timeout) is cut off after
-    /// `MAX_EPM_READS` reads, not followed forever.
+    /// A hostile endpoint mapper that answers `ept_map` with a long run of tiny fragments (one
+    /// stub byte each, no LAST_FRAG, each well within the read timeout and far below the stub
+    /// cap) is cut off after `MAX_EPM_READS` reads, not followed to the end.
     #[tokio::test]
     async fn endless_empty_fragments_are_cut_off() {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -171,12 +171,11 @@ mod tests {
             s.write_all(&dc.answer_bind(&bind).unwrap()).await.unwrap();
             let req = read_pdu(&mut s).await;
             let call_id = u32::from_le_bytes([req[12], req[13], req[14], req[15]]);
-            // 10 × MAX_EPM_READS empty fragments; only the very last one is LAST_FRAG.
-            let reply = MockDc::render(
-                call_id,
-                CallReply::Response { stub: Vec::new(), fragments: 10 * MAX_EPM_READS },
-            )
-            .unwrap();
+            // 10 × MAX_EPM_READS one-byte fragments; only the very last one is LAST_FRAG.
+            let n = 10 * MAX_EPM_READS;
+            let reply =
+                MockDc::render(call_id, CallReply::Response { stub: vec![0; n], fragments: n })
+                    .unwrap();
             let _ = s.write_all(&reply).await;
             tokio::time::sleep(Duration::from_secs(2)).await;
         });
