@@ -150,6 +150,7 @@ pub(crate) async fn enumerate_users(
 ) -> Result<Vec<(String, u32)>, Error> {
     let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
     let mut names = Vec::new();
+    let mut name_bytes = 0usize;
     let mut context = 0;
     loop {
         let r = client
@@ -166,7 +167,18 @@ pub(crate) async fn enumerate_users(
         let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
         let more = r.status == NtStatus::STATUS_MORE_ENTRIES && !entries.is_empty();
         check_enumeration(op, names.len(), entries.len(), more, context, r.enumeration_context)?;
-        names.extend(entries.iter().map(|e| (e.name.to_string_lossy(), e.relative_id)));
+        for e in entries {
+            let name = e.name.to_string_lossy();
+            name_bytes = name_bytes.saturating_add(name.len());
+            if name_bytes > MAX_ENUMERATED_NAME_BYTES {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    op,
+                    "the server's account names exceed the enumeration's size limit",
+                ));
+            }
+            names.push((name, e.relative_id));
+        }
         if !more {
             return Ok(names);
         }
@@ -177,6 +189,10 @@ pub(crate) async fn enumerate_users(
 /// The most accounts [`enumerate_users`] collects (far above the largest domains, whose
 /// accounts number in the hundreds of thousands).
 pub(crate) const MAX_ENUMERATED_ACCOUNTS: usize = 2_000_000;
+
+/// The most bytes of account names [`enumerate_users`] collects (names are at most 20
+/// characters in AD; the account cap alone would not bound a server sending huge names).
+pub(crate) const MAX_ENUMERATED_NAME_BYTES: usize = 128 * 1024 * 1024;
 
 /// Refuse an enumeration that cannot end well (issue 15, item 3): more than
 /// [`MAX_ENUMERATED_ACCOUNTS`] in total, or STATUS_MORE_ENTRIES with a resume handle that did
