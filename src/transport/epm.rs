@@ -101,6 +101,11 @@ mod tests {
 
     /// A scripted endpoint mapper answering the bind, then `ept_map` with `stub`.
     async fn epm_answering(stub: Vec<u8>) -> u16 {
+        epm_replying(stub, 1).await
+    }
+
+    /// The same, with the answer split into `fragments` RESPONSE fragments.
+    async fn epm_replying(stub: Vec<u8>, fragments: usize) -> u16 {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -108,7 +113,7 @@ mod tests {
             let mut dc = MockDc::new();
             let bind = read_pdu(&mut s).await;
             s.write_all(&dc.answer_bind(&bind).unwrap()).await.unwrap();
-            dc.push(CallReply::Response { stub, fragments: 1 });
+            dc.push(CallReply::Response { stub, fragments });
             let req = read_pdu(&mut s).await;
             let reply = dc.feed(&req).unwrap().unwrap();
             assert_eq!(dc.calls[0].opnum, OPNUM_EPT_MAP);
@@ -161,24 +166,10 @@ mod tests {
     /// stub byte each, no LAST_FRAG, each well within the read timeout and far below the stub
     /// cap) is cut off after `MAX_EPM_READS` reads, not followed to the end.
     #[tokio::test]
-    async fn endless_empty_fragments_are_cut_off() {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = l.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (mut s, _) = l.accept().await.unwrap();
-            let mut dc = MockDc::new();
-            let bind = read_pdu(&mut s).await;
-            s.write_all(&dc.answer_bind(&bind).unwrap()).await.unwrap();
-            let req = read_pdu(&mut s).await;
-            let call_id = u32::from_le_bytes([req[12], req[13], req[14], req[15]]);
-            // 10 × MAX_EPM_READS one-byte fragments; only the very last one is LAST_FRAG.
-            let n = 10 * MAX_EPM_READS;
-            let reply =
-                MockDc::render(call_id, CallReply::Response { stub: vec![0; n], fragments: n })
-                    .unwrap();
-            let _ = s.write_all(&reply).await;
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        });
+    async fn long_runs_of_tiny_fragments_are_cut_off() {
+        // 10 × MAX_EPM_READS one-byte fragments; only the very last one is LAST_FRAG.
+        let n = 10 * MAX_EPM_READS;
+        let port = epm_replying(vec![0; n], n).await;
         let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
         assert!(
             matches!(
