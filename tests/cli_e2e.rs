@@ -492,9 +492,13 @@ fn users_json_matches_enumdomusers() {
                     })
                     .collect();
                 ours.sort();
-                // Samba's SAMR worker caches the enumeration for a few seconds, for every
-                // client alike: a list without the fresh account is stale, so wait and retry.
-                if before == after && ours == before && ours.iter().any(|(n, _)| *n == fresh) {
+                // Other tests create accounts concurrently, so ours must agree with the two
+                // rpcclient listings around it; Samba's SAMR worker caches the enumeration for
+                // a few seconds, for every client alike: a list without the fresh account is
+                // stale, so wait and retry.
+                if listing_between(&before, &ours, &after).is_ok()
+                    && ours.iter().any(|(n, _)| *n == fresh)
+                {
                     assert_eq!(v["kind"], kind.unwrap_or("all"), "{v}");
                     last = None;
                     break;

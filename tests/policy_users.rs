@@ -124,8 +124,8 @@ fn users_match_enumdomusers_on_every_server() {
     for server in ALL {
         let fresh = unique_user("pul");
         add_user(server, &fresh, "Fresh-Pass-1!", false);
-        // Other tests create accounts concurrently: retry until both lists were taken
-        // between the same two rpcclient snapshots.
+        // Other tests create accounts concurrently: ours (all accounts, and its normal ones)
+        // must agree with the rpcclient listings taken around it.
         let mut last = None;
         for _ in 0..5 {
             // samrpc lists every account (ACB mask 0: machine accounts such as DC1$ too);
@@ -137,7 +137,11 @@ fn users_match_enumdomusers_on_every_server() {
             let mine = pairs(&list);
             let normal: Vec<UserEntry> =
                 list.iter().filter(|u| u.account_control & NORMAL_ACCOUNT != 0).cloned().collect();
-            if before == after && mine == before && pairs(&normal) == normal_before {
+            let normal_after = rpcclient_users(server, false);
+            if listing_between(&before, &mine, &after).is_ok()
+                && listing_between(&normal_before, &pairs(&normal), &normal_after).is_ok()
+                && mine.iter().any(|(n, _)| *n == fresh)
+            {
                 last = None;
                 let entry = list.iter().find(|u| u.name == fresh).expect("fresh user listed");
                 assert_eq!(entry.rid, rpcclient_rid(server, &fresh));

@@ -212,6 +212,31 @@ pub fn rpcclient_users(server: Server, all_accounts: bool) -> Vec<(String, u32)>
     users
 }
 
+/// Whether a listing `ours` taken between two rpcclient listings `before` and `after` agrees
+/// with them while other tests create and delete accounts concurrently: every account present
+/// in both rpcclient listings (stable across the whole window) is in ours, with the same RID,
+/// and every account in ours was seen by rpcclient in one of them (with the same RID). On a
+/// server nobody else touches this is plain equality. Returns a description of the first
+/// disagreement.
+#[allow(dead_code)]
+pub fn listing_between(
+    before: &[(String, u32)],
+    ours: &[(String, u32)],
+    after: &[(String, u32)],
+) -> Result<(), String> {
+    for entry in before.iter().filter(|e| after.contains(e)) {
+        if !ours.contains(entry) {
+            return Err(format!("{entry:?} is in both rpcclient listings but not in ours"));
+        }
+    }
+    for entry in ours {
+        if !before.contains(entry) && !after.contains(entry) {
+            return Err(format!("{entry:?} is in ours but in neither rpcclient listing"));
+        }
+    }
+    Ok(())
+}
+
 /// The RID of `name` by `rpcclient -c "samlookupnames domain NAME"`.
 pub fn rpcclient_rid(server: Server, name: &str) -> u32 {
     let text = rpcclient_admin(server, &format!("samlookupnames domain {name}"));
