@@ -36,6 +36,13 @@ pub struct SamrClient {
     rpc: Bound,
     session: SessionSummary,
     host: String,
+    /// The deadline of each call ([`ClientConfig::effective_operation_timeout`]).
+    operation_timeout: std::time::Duration,
+    /// A call was abandoned mid-exchange (its deadline): the association cannot be trusted.
+    broken: bool,
+    /// A call is in progress; still set at the start of the next one when the caller dropped
+    /// the previous call's future (cancelled it, or an outer deadline did) mid-exchange.
+    in_call: bool,
 }
 
 impl core::fmt::Debug for SamrClient {
@@ -69,7 +76,27 @@ impl SamrClient {
             encryption = session.encryption,
             "SAMR bound"
         );
-        Ok(Self { transport, rpc, session, host: host.to_owned() })
+        Ok(Self {
+            transport,
+            rpc,
+            session,
+            host: host.to_owned(),
+            operation_timeout: config.effective_operation_timeout(),
+            broken: false,
+            in_call: false,
+        })
+    }
+
+    /// The deadline of one operation on this client
+    /// ([`ClientConfig::effective_operation_timeout`]).
+    pub fn operation_timeout(&self) -> std::time::Duration {
+        self.operation_timeout
+    }
+
+    /// Whether the client is unusable: a call was abandoned mid-exchange (its operation
+    /// deadline, or the caller dropped it). Every later call fails; connect a new client.
+    pub fn is_broken(&self) -> bool {
+        self.broken || self.in_call
     }
 
     /// What the session negotiated.
@@ -101,10 +128,43 @@ impl SamrClient {
         self.call_inner(request, true).await
     }
 
+    /// One call under the operation deadline: its request fragments and every READ and
+    /// fragment of its answer together.
     async fn call_inner<C: Call>(
         &mut self,
         request: &C,
         mutating: bool,
+    ) -> Result<C::Response, Error> {
+        let op = Operation::Call(C::NAME);
+        if self.in_call {
+            // The previous call was dropped mid-exchange: its answer may still be on the pipe.
+            self.broken = true;
+            self.transport.poison();
+        }
+        if self.broken {
+            return Err(map_transport(TransportError::Broken, op, mutating, 0));
+        }
+        let limit = self.operation_timeout;
+        let mut sent = false;
+        self.in_call = true;
+        let r = tokio::time::timeout(limit, self.exchange(request, mutating, &mut sent)).await;
+        self.in_call = false;
+        match r {
+            Ok(r) => r,
+            Err(_) => {
+                // Abandoned mid-exchange: whatever arrives next on the pipe may belong to it.
+                self.broken = true;
+                self.transport.poison();
+                Err(deadline_error(op, limit, mutating && sent))
+            }
+        }
+    }
+
+    async fn exchange<C: Call>(
+        &mut self,
+        request: &C,
+        mutating: bool,
+        sent: &mut bool,
     ) -> Result<C::Response, Error> {
         let op = Operation::Call(C::NAME);
         let port = 0;
@@ -113,6 +173,8 @@ impl SamrClient {
         let out = self.rpc.request(C::OPNUM, &stub).map_err(|e| map_rpc(e, op))?;
         let n = out.fragments.len();
         let mut data = Vec::new();
+        // From here on the server may receive (part of) the request.
+        *sent = true;
         for (i, fragment) in out.fragments.iter().enumerate() {
             if i + 1 < n {
                 self.transport
@@ -136,6 +198,10 @@ impl SamrClient {
                         .read()
                         .await
                         .map_err(|e| map_transport(e, op, mutating, port))?;
+                }
+                Err(e @ RpcError::Stalled(_)) if mutating => {
+                    crate::log_debug!(error = %e, "response stalled after a mutating request");
+                    return Err(outcome_unknown(op));
                 }
                 Err(e) => return Err(after_sent(map_rpc(e, op), mutating)),
             }
@@ -212,6 +278,7 @@ async fn connect_smb(
         port: config.port,
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
+        operation_timeout: Some(config.effective_operation_timeout()),
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
         ..TransportConfig::default()
@@ -224,6 +291,30 @@ async fn connect_smb(
         .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
     let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
     Ok((RpcTransport::from(pipe), rpc))
+}
+
+/// A call that did not finish within its operation deadline. `unknown`: a mutating request
+/// had been (at least partly) sent, so the password may have changed.
+fn deadline_error(op: Operation, limit: std::time::Duration, unknown: bool) -> Error {
+    let secs = limit.as_secs_f64();
+    if unknown {
+        Error::new(
+            ErrorKind::OutcomeUnknown,
+            op,
+            format!(
+                "no complete answer to the {op} request within the operation deadline \
+                 ({secs:.1} s): the password may or may not have changed"
+            ),
+        )
+        .with_hint(UNKNOWN_HINT)
+    } else {
+        Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("{op} did not finish within the operation deadline ({secs:.1} s)"),
+        )
+        .with_hint("The server stopped giving a usable answer; retry later or allow more time (the operation timeout).")
+    }
 }
 
 /// A protocol failure on the response to a mutating call: the request was delivered, so say
@@ -267,11 +358,11 @@ fn outcome_unknown(op: Operation) -> Error {
         op,
         format!("the connection was lost after the {op} request was sent: the password may or may not have changed"),
     )
-    .with_hint(
-        "Log in with the new password to find out (for example `rpcclient -U 'DOMAIN\\user' HOST -c getusername`). \
-         If it fails, the old password is still valid and you can retry.",
-    )
+    .with_hint(UNKNOWN_HINT)
 }
+
+const UNKNOWN_HINT: &str = "Log in with the new password to find out (for example `rpcclient -U 'DOMAIN\\user' HOST -c getusername`). \
+         If it fails, the old password is still valid and you can retry.";
 
 /// Map a transport failure to the public error. `call_op` names the RPC step (bind or a SAMR
 /// call) for pipe I/O failures; `mutating` turns a loss after sending into "outcome unknown".
@@ -285,7 +376,8 @@ pub(crate) fn map_transport(
         match &e {
             TransportError::Timeout { .. }
             | TransportError::Io { .. }
-            | TransportError::Closed { .. } => {
+            | TransportError::Closed { .. }
+            | TransportError::Stalled { .. } => {
                 return outcome_unknown(call_op);
             }
             // A bad signature, failed decryption or malformed answer after the request was
@@ -346,6 +438,11 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             ErrorKind::Protocol,
             Operation::SessionSetup,
             format!("authentication failed: {a}"),
+        ),
+        TransportError::Stalled { step, what, .. } => Error::new(
+            ErrorKind::Protocol,
+            op_for_step(step, call_op),
+            format!("the server's answer makes no progress during {step}: {what}"),
         ),
         TransportError::Broken => Error::new(
             ErrorKind::Network,

@@ -119,6 +119,12 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Time allowed for each request/response exchange.
     pub request_timeout: Duration,
+    /// Time allowed for one whole operation: the connection setup (all its exchanges
+    /// together) and each SAMR call (its request fragments and every READ and fragment of its
+    /// answer). `None` (the default) means twice `request_timeout`; see
+    /// [`ClientConfig::effective_operation_timeout`]. A mutating call that reaches it after its
+    /// request was sent ends as [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown).
+    pub operation_timeout: Option<Duration>,
     /// Require SMB signing on authenticated sessions (default `true`). Anonymous sessions
     /// cannot sign.
     pub require_signing: bool,
@@ -136,6 +142,7 @@ impl Default for ClientConfig {
             port: 445,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            operation_timeout: None,
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
@@ -167,6 +174,19 @@ impl ClientConfig {
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
+    }
+
+    /// Time allowed for one whole operation (default: twice the request timeout); see
+    /// [`ClientConfig::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// The operation deadline in force: [`ClientConfig::operation_timeout`], else twice
+    /// `request_timeout` (a call is one exchange, plus READs that each answer at once).
+    pub fn effective_operation_timeout(&self) -> Duration {
+        self.operation_timeout.unwrap_or_else(|| self.request_timeout.saturating_mul(2))
     }
 
     /// Require SMB signing on authenticated sessions (default `true`).
@@ -222,6 +242,9 @@ mod tests {
         assert_eq!((c.require_signing, c.require_encryption, c.allow_rc4), (false, true, true));
         let c = ClientConfig::default().with_timeout(t);
         assert_eq!((c.connect_timeout, c.request_timeout, c.port), (t, t, 445));
+        assert_eq!(c.effective_operation_timeout(), 2 * t, "derived from the request timeout");
+        let c = c.with_operation_timeout(5 * t);
+        assert_eq!((c.operation_timeout, c.effective_operation_timeout()), (Some(5 * t), 5 * t));
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub use query::{PasswordPolicy, PolicyReport, PolicyRequest, UserState, password
 pub(crate) use reset::set_password;
 pub use reset::{ResetPassword, reset_password};
 pub(crate) use users::enumerate_users;
-pub use users::{ListUsersRequest, UserEntry, list_users};
+pub use users::{
+    ListUsersRequest, MAX_ENUMERATED_USERS, MAX_ENUMERATION_CALLS, UserEntry, list_users,
+};
 
 use crate::client::SamrClient;
 use crate::error::{Error, ErrorKind, Operation};

@@ -65,17 +65,60 @@ pub async fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> 
     result
 }
 
+/// The most accounts one enumeration returns (a domain of a million users is listed; a
+/// server that keeps answering STATUS_MORE_ENTRIES is stopped).
+pub const MAX_ENUMERATED_USERS: usize = 1_000_000;
+
+/// The most SamrEnumerateUsersInDomain calls one enumeration makes (a real server returns
+/// hundreds of entries per call at the 64 KiB preferred length asked for).
+pub const MAX_ENUMERATION_CALLS: u32 = 10_000;
+
 /// Every account of the opened domain whose control bits match `account_control` (0 = all),
 /// as (name, RID), following the resume handle through STATUS_MORE_ENTRIES.
+///
+/// The enumeration cannot run away: at most [`MAX_ENUMERATED_USERS`] entries and
+/// [`MAX_ENUMERATION_CALLS`] calls, the resume handle must change on every call, and the
+/// whole enumeration is one operation under the client's operation deadline.
 pub(crate) async fn enumerate_users(
     client: &mut SamrClient,
     h: &DomainHandles,
     account_control: u32,
 ) -> Result<Vec<(String, u32)>, Error> {
     let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let limit = client.operation_timeout();
+    match tokio::time::timeout(limit, enumerate_inner(client, h, account_control)).await {
+        Ok(r) => r,
+        Err(_) => {
+            // The call in flight was abandoned: the client knows (it is unusable now).
+            Err(Error::new(
+                ErrorKind::Timeout,
+                op,
+                format!(
+                    "the user enumeration did not finish within the operation deadline ({:.1} s)",
+                    limit.as_secs_f64()
+                ),
+            ))
+        }
+    }
+}
+
+async fn enumerate_inner(
+    client: &mut SamrClient,
+    h: &DomainHandles,
+    account_control: u32,
+) -> Result<Vec<(String, u32)>, Error> {
+    let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let runaway = |what: String| Error::new(ErrorKind::Protocol, op, what);
     let mut names = Vec::new();
     let mut context = 0;
+    let mut calls = 0u32;
     loop {
+        calls += 1;
+        if calls > MAX_ENUMERATION_CALLS {
+            return Err(runaway(format!(
+                "the server kept answering STATUS_MORE_ENTRIES past {MAX_ENUMERATION_CALLS} calls"
+            )));
+        }
         let r = client
             .call(&SamrEnumerateUsersInDomain {
                 domain_handle: h.domain,
@@ -88,9 +131,20 @@ pub(crate) async fn enumerate_users(
             refused(op, r.status)?;
         }
         let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
+        if names.len().saturating_add(entries.len()) > MAX_ENUMERATED_USERS {
+            return Err(runaway(format!(
+                "the server listed more than {MAX_ENUMERATED_USERS} accounts"
+            )));
+        }
         names.extend(entries.iter().map(|e| (e.name.to_string_lossy(), e.relative_id)));
         if r.status != NtStatus::STATUS_MORE_ENTRIES || entries.is_empty() {
             return Ok(names);
+        }
+        if r.enumeration_context == context {
+            return Err(runaway(
+                "the server answered STATUS_MORE_ENTRIES without advancing the resume handle"
+                    .to_owned(),
+            ));
         }
         context = r.enumeration_context;
     }

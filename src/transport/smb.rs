@@ -108,6 +108,10 @@ fn dcerpc_fragment_incomplete(data: &[u8]) -> bool {
 /// The most STATUS_PENDING interim responses accepted for one request.
 const MAX_INTERIMS: u32 = 16;
 
+/// The most READs one pipe message may take: a 16 MiB message in 64 KiB READs takes 256;
+/// more is a server stalling.
+const MAX_READS_PER_MESSAGE: u32 = 1024;
+
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 
@@ -506,6 +510,13 @@ impl SmbPipe {
         Ok(())
     }
 
+    /// Mark the pipe unusable (an operation was abandoned mid-exchange, e.g. at its deadline:
+    /// the next bytes on the socket may belong to it). Later calls fail with
+    /// [`TransportError::Broken`].
+    pub fn poison(&mut self) {
+        self.broken = true;
+    }
+
     /// The number of request flights (frames carrying one request or one compound chain)
     /// sent on this connection so far, connection setup included.
     pub fn flights(&self) -> u32 {
@@ -576,10 +587,29 @@ impl SmbPipe {
         mut data: Vec<u8>,
         step: TransportStep,
     ) -> Result<Vec<u8>, TransportError> {
+        let mut reads = 0u32;
         loop {
+            reads += 1;
+            if reads > MAX_READS_PER_MESSAGE {
+                self.broken = true;
+                return Err(TransportError::Stalled {
+                    step,
+                    what: "more READs than any pipe message needs",
+                    request_sent: true,
+                });
+            }
             let out = self.conn.read_request(self.file_id).map_err(smb(step, true))?;
             let r = self.exchange(out, step).await?;
             let pd = self.conn.handle_read(&r).map_err(smb(step, true))?;
+            if pd.more && pd.data.is_empty() {
+                // STATUS_BUFFER_OVERFLOW with nothing in it: the next READ would be the same.
+                self.broken = true;
+                return Err(TransportError::Stalled {
+                    step,
+                    what: "a READ answered that more data follows, with no data",
+                    request_sent: true,
+                });
+            }
             if data.len().saturating_add(pd.data.len()) > MAX_PIPE_MESSAGE {
                 self.broken = true;
                 return Err(smb(step, true)(Smb2Error::Protocol("pipe message too large")));

@@ -104,6 +104,8 @@ pub enum Action {
     Respond(NtStatus, Vec<u8>),
     /// Answer the normal answer after this delay.
     Delay(Duration),
+    /// Like [`Action::Respond`], after this delay (a server that trickles its answer).
+    DelayedRespond(Duration, NtStatus, Vec<u8>),
     /// Send an interim STATUS_PENDING (async) response at this interval, forever, and never
     /// the final one (the request is received, a call recorded).
     PendingForever(Duration),
@@ -128,6 +130,9 @@ impl core::fmt::Debug for Action {
             Self::Silent => f.write_str("Silent"),
             Self::Respond(s, b) => write!(f, "Respond({s:?}, {} bytes)", b.len()),
             Self::Delay(d) => write!(f, "Delay({d:?})"),
+            Self::DelayedRespond(d, s, b) => {
+                write!(f, "DelayedRespond({d:?}, {s}, {} bytes)", b.len())
+            }
             Self::PendingForever(d) => write!(f, "PendingForever({d:?})"),
             Self::Rpc(r) => write!(f, "Rpc({r:?})"),
             Self::SamrStatus(s) => write!(f, "SamrStatus({s:?})"),
@@ -541,6 +546,12 @@ impl Conn {
             }
             Action::Respond(status, body) => {
                 self.receive_only(pipe_data.as_deref());
+                let resp = self.resp(&req, status, &body);
+                return flow(self.send_frame(&resp).await);
+            }
+            Action::DelayedRespond(delay, status, body) => {
+                self.receive_only(pipe_data.as_deref());
+                tokio::time::sleep(delay).await;
                 let resp = self.resp(&req, status, &body);
                 return flow(self.send_frame(&resp).await);
             }
