@@ -286,9 +286,14 @@ async fn connect_smb(
     let mut rng = OsRandom;
     let mut unbound = Association::new(AssociationConfig::default());
     let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-    let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
+    let (mut pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
         .await
         .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
+    // Session expiry ([MS-SMB2] 3.2.5.1.8): re-run the same logon on the same session. The
+    // closure keeps the credentials (zeroizing types inside `Credentials`). Kerberos, when
+    // it lands, renews the service ticket here before building its authenticator.
+    let (creds, target) = (credentials.clone(), host.to_owned());
+    pipe.set_reauthenticator(Box::new(move || ntlm_authenticator(&creds, "cifs", &target)));
     let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
     Ok((RpcTransport::from(pipe), rpc))
 }

@@ -607,3 +607,47 @@ async fn a_slow_endless_enumeration_ends_at_the_operation_deadline() {
     assert!(took < deadline + Duration::from_secs(2), "took {took:?}");
     assert!(enumerate_calls(&server) < 40, "{}", enumerate_calls(&server));
 }
+
+/// Issue 14 item 2: the server answers the change request STATUS_NETWORK_SESSION_EXPIRED
+/// (without acting on it). The client re-authenticates on the same connection — SESSION_SETUP
+/// legs carrying the existing SessionId ([MS-SMB2] 3.2.4.2.3) — and sends the request again;
+/// the change succeeds and the server acted on it once.
+#[tokio::test]
+async fn an_expired_session_is_reauthenticated_and_the_request_replayed() {
+    use support::mock_server::SESSION_ID;
+    let script = Script::new()
+        .once(When::Call(OP4), Action::Status(NtStatus::STATUS_NETWORK_SESSION_EXPIRED))
+        .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+    let server = MockServer::start(script).await;
+    let r =
+        tokio::time::timeout(LIMIT, change_password(change_request(server.port(), false, STEP)))
+            .await
+            .expect("the client hung");
+    let log = server.log();
+    r.unwrap_or_else(|e| panic!("{e}: {:?} {:?}", e.hint(), log.errors));
+    assert_eq!(log.connections, 1, "same connection");
+    assert_eq!(log.session_setup_ids, [0, SESSION_ID, SESSION_ID, SESSION_ID]);
+    assert_eq!(log.anonymous_logons, [true, true]);
+    // The refused request was not processed; the replay was, once.
+    assert_eq!(log.opnums(), [OP4]);
+    let ioctls = log.commands().iter().filter(|c| **c == Command::IOCTL).count();
+    assert_eq!(ioctls, 3, "bind, the refused change, the replay: {:?}", log.commands());
+    assert!(log.errors.is_empty(), "{:?}", log.errors);
+}
+
+/// The re-authentication itself refused: a typed session-setup failure, no replay.
+#[tokio::test]
+async fn a_refused_reauthentication_fails_the_call_without_replaying_it() {
+    // Rules are first-match and a `once` rule is spent when it fires: the logon's two legs
+    // answer normally, the re-authentication's first leg is refused.
+    let script = Script::new()
+        .once(When::Smb(Command::SESSION_SETUP), Action::Reply)
+        .once(When::Smb(Command::SESSION_SETUP), Action::Reply)
+        .once(When::Smb(Command::SESSION_SETUP), Action::Status(NtStatus::STATUS_ACCESS_DENIED))
+        .once(When::Call(OP4), Action::Status(NtStatus::STATUS_NETWORK_SESSION_EXPIRED))
+        .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED), "{e}");
+    fast(took);
+    assert!(server.log().opnums().is_empty(), "never replayed");
+}

@@ -262,6 +262,9 @@ pub struct Log {
     pub anonymous_logons: Vec<bool>,
     /// Protocol departures noticed in the client's requests (empty for a correct client).
     pub errors: Vec<String>,
+    /// The SessionId of every SESSION_SETUP request (0 for a new logon; the session's own for
+    /// a re-authentication), per connection in order.
+    pub session_setup_ids: Vec<u64>,
 }
 
 impl Log {
@@ -603,8 +606,10 @@ impl Conn {
             }
             Command::SESSION_SETUP => {
                 self.session_legs += 1;
+                self.log.lock().unwrap().session_setup_ids.push(req.session_id);
                 let token = session_setup_token(body);
-                if self.session_legs == 1 {
+                // Legs come in pairs: a logon, then any re-authentication of the session.
+                if self.session_legs % 2 == 1 {
                     if !token.as_deref().is_some_and(is_neg_token_init) {
                         self.error("first SESSION_SETUP token is not a SPNEGO NegTokenInit");
                     }
