@@ -1,6 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
+use crate::smb2::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -134,6 +135,12 @@ pub struct ClientConfig {
     /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
     /// levels 25/23) when the server lacks the AES ones (default `false`).
     pub allow_rc4: bool,
+    /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
+    /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
+    /// flight) that picks a lower one is refused with a `Security` error. Raise it to
+    /// [`Dialect::SMB300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
+    pub min_dialect: Dialect,
 }
 
 impl Default for ClientConfig {
@@ -146,6 +153,7 @@ impl Default for ClientConfig {
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
+            min_dialect: Dialect::SMB210,
         }
     }
 }
@@ -204,6 +212,12 @@ impl ClientConfig {
     /// Allow the legacy RC4 methods when the server lacks the AES ones (default `false`).
     pub fn with_allow_rc4(mut self, allow: bool) -> Self {
         self.allow_rc4 = allow;
+        self
+    }
+
+    /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
+    pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
+        self.min_dialect = dialect;
         self
     }
 }

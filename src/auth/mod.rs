@@ -10,6 +10,7 @@
 //! Everything here is pure: randomness and time are arguments. Plain decoders for fuzzing:
 //! [`decode_challenge`], [`decode_authenticate`], [`decode_spnego`].
 
+pub mod kerberos;
 pub mod ntlm;
 pub mod spnego;
 mod spnego_ntlm;
@@ -62,6 +63,10 @@ pub enum AuthError {
     /// An NTLM message signature did not verify.
     #[error("bad NTLM message signature")]
     BadSignature,
+    /// The server's CHALLENGE withheld a security flag samrpc requires (KEY_EXCH, 128-bit,
+    /// SIGN): an attacker stripping them is the classic NTLM downgrade/relay move.
+    #[error("the server's NTLM CHALLENGE did not grant {0}")]
+    WeakNegotiation(&'static str),
 }
 
 /// A client authentication mechanism driven one token at a time.

@@ -130,30 +130,60 @@ fn state(r: &Rotated) -> &'static str {
     }
 }
 
-/// One final results line.
-fn line(r: &Rotated) -> String {
+/// One final results line, newline included, in a zeroizing buffer sized once for the worst case
+/// (every byte escaped as `\uXXXX`), so neither a `serde_json::Value`, a `String` nor a
+/// reallocation leaves an unwiped copy of the password behind.
+fn line(r: &Rotated) -> zeroize::Zeroizing<Vec<u8>> {
     let status = match (&r.result, r.status()) {
         (_, Some(s)) => s.symbol(),
         (Err(e), None) => e.kind_name().to_owned(),
         (Ok(()), None) => "STATUS_SUCCESS".to_owned(),
     };
-    let mut o = serde_json::json!({
-        "user": r.user,
-        "state": state(r),
-        "ok": r.result.is_ok(),
-        "status": status,
-        "password": r.password.as_ref().map(|p| p.expose()),
-    });
-    if let Err(e) = &r.result {
-        o["error"] = serde_json::json!(e.to_string());
+    let error = r.result.as_ref().err().map(ToString::to_string);
+    let password = r.password.as_ref().map(|p| p.expose());
+    let strings = r.user.len() + status.len() + error.as_ref().map_or(0, String::len);
+    let bound = 6 * (strings + password.map_or(0, str::len)) + 128;
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(bound));
+    // Writing JSON strings into a Vec cannot fail.
+    let put = |b: &mut Vec<u8>, s: &str| {
+        let _ = serde_json::to_writer(&mut *b, s);
+    };
+    buf.extend_from_slice(b"{\"user\":");
+    put(&mut buf, &r.user);
+    buf.extend_from_slice(b",\"state\":");
+    put(&mut buf, state(r));
+    buf.extend_from_slice(if r.result.is_ok() { b",\"ok\":true" } else { b",\"ok\":false" });
+    buf.extend_from_slice(b",\"status\":");
+    put(&mut buf, &status);
+    buf.extend_from_slice(b",\"password\":");
+    match password {
+        Some(p) => put(&mut buf, p),
+        None => buf.extend_from_slice(b"null"),
     }
-    o.to_string()
+    if let Some(e) = &error {
+        buf.extend_from_slice(b",\"error\":");
+        put(&mut buf, e);
+    }
+    buf.extend_from_slice(b"}\n");
+    debug_assert!(buf.capacity() == bound, "the results line outgrew its buffer");
+    buf
 }
 
-/// The write-ahead line, written and synced before the reset it describes is sent.
-fn pending_line(user: &str, password: &samrpc::Password) -> String {
-    serde_json::json!({ "user": user, "state": "pending", "password": password.expose() })
-        .to_string()
+/// The write-ahead line (newline included), written and synced before the reset it
+/// describes is sent; built like [`line`] in one zeroizing buffer that never reallocates.
+fn pending_line(user: &str, password: &samrpc::Password) -> zeroize::Zeroizing<Vec<u8>> {
+    let bound = 6 * (user.len() + password.expose().len()) + 64;
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(bound));
+    let put = |b: &mut Vec<u8>, s: &str| {
+        let _ = serde_json::to_writer(&mut *b, s);
+    };
+    buf.extend_from_slice(b"{\"user\":");
+    put(&mut buf, user);
+    buf.extend_from_slice(b",\"state\":\"pending\",\"password\":");
+    put(&mut buf, password.expose());
+    buf.extend_from_slice(b"}\n");
+    debug_assert!(buf.capacity() == bound, "the pending line outgrew its buffer");
+    buf
 }
 
 /// The last record of every account in a results file (a journal until the run compacts
@@ -236,13 +266,12 @@ struct Journal {
 }
 
 impl Journal {
-    fn append(&mut self, mut l: String, sync: bool) -> bool {
-        l.push('\n');
+    /// Write one line (newline included); `sync`: `fdatasync` it before returning.
+    fn append(&mut self, l: &[u8], sync: bool) -> bool {
         let r = self
             .file
-            .write_all(l.as_bytes())
+            .write_all(l)
             .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
-        zeroize::Zeroize::zeroize(&mut l);
         match r {
             Ok(()) => true,
             Err(e) => {
@@ -258,7 +287,7 @@ impl Journal {
         }
         match ev {
             RotateEvent::Pending { user, password } => {
-                if !self.append(pending_line(user, password), true) {
+                if !self.append(&pending_line(user, password), true) {
                     return ControlFlow::Break(());
                 }
                 self.pending.insert(user.to_owned());
@@ -267,7 +296,7 @@ impl Journal {
                 if state(result) == "unknown" {
                     self.unknown.push(result.user.clone());
                 }
-                if !self.append(line(result), false) {
+                if !self.append(&line(result), false) {
                     return ControlFlow::Break(());
                 }
                 self.pending.remove(&result.user);
@@ -326,7 +355,8 @@ async fn rotate_inner(
         Journal { file: out, failure: None, pending: Default::default(), unknown: Vec::new() };
     // The accounts a previous run rotated keep their records: this file is the whole result.
     for (_, record) in &resumed {
-        if !journal.append(record.clone(), false) {
+        let l = zeroize::Zeroizing::new(format!("{record}\n").into_bytes());
+        if !journal.append(&l, false) {
             break;
         }
     }
@@ -474,7 +504,9 @@ mod tests {
             result: Ok(()),
             password: Some(samrpc::Password::from("p\"w")),
         };
-        let v: serde_json::Value = serde_json::from_str(&line(&ok)).unwrap();
+        let l = line(&ok);
+        assert_eq!(l.last(), Some(&b'\n'));
+        let v: serde_json::Value = serde_json::from_slice(&l).unwrap();
         assert_eq!(v["user"], "alice");
         assert_eq!(v["state"], "rotated");
         assert_eq!(v["ok"], true);
@@ -485,27 +517,30 @@ mod tests {
             result: Err(Error::refused(Operation::Input, NtStatus::STATUS_NONE_MAPPED)),
             password: None,
         };
-        let v: serde_json::Value = serde_json::from_str(&line(&bad)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&line(&bad)).unwrap();
         assert_eq!(v["ok"], false);
         assert_eq!(v["status"], "STATUS_NONE_MAPPED");
         assert_eq!(v["state"], "failed");
         assert!(v["password"].is_null());
+        assert!(v["error"].as_str().is_some());
         let unknown = Rotated {
             user: "carol".into(),
             result: Err(Error::new(ErrorKind::OutcomeUnknown, Operation::Input, "lost")),
             password: Some(samrpc::Password::from("x")),
         };
-        let v: serde_json::Value = serde_json::from_str(&line(&unknown)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&line(&unknown)).unwrap();
         assert_eq!(v["state"], "unknown");
         assert_eq!(v["password"], "x");
     }
 
     #[test]
     fn the_last_record_of_each_account_wins_and_cut_lines_are_skipped() {
+        let p1 = pending_line("alice", &samrpc::Password::from("a1"));
+        let p2 = pending_line("bob", &samrpc::Password::from("b1"));
         let text = format!(
-            "{}\n{}\n{}\n{}\n{{\"user\":\"dave\",\"sta",
-            pending_line("alice", &samrpc::Password::from("a1")),
-            pending_line("bob", &samrpc::Password::from("b1")),
+            "{}{}{}\n{}\n{{\"user\":\"dave\",\"sta",
+            String::from_utf8_lossy(&p1),
+            String::from_utf8_lossy(&p2),
             r#"{"user":"alice","state":"rotated","ok":true,"password":"a1"}"#,
             r#"{"user":"carol","ok":true,"password":"c1"}"#,
         );
@@ -526,5 +561,25 @@ mod tests {
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[1].contains("pending") && lines[1].contains("b1"), "{lines:?}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The line is built in one buffer that never reallocates, even for the worst escaping
+    /// (a reallocation would leave an unwiped copy of the password behind).
+    #[test]
+    fn result_line_never_reallocates() {
+        let nasty: String = (0u8..32).map(char::from).chain("\"\\ü😀".chars()).collect();
+        for pw in ["", "plain", "\"\"\"\"\\\\", nasty.as_str()] {
+            let r = Rotated {
+                user: nasty.clone(),
+                result: Ok(()),
+                password: Some(samrpc::Password::from(pw)),
+            };
+            let l = line(&r);
+            let strings = nasty.len() + "STATUS_SUCCESS".len();
+            assert_eq!(l.capacity(), 6 * (strings + pw.len()) + 128, "{pw:?}");
+            let v: serde_json::Value = serde_json::from_slice(&l).unwrap();
+            assert_eq!(v["password"], pw);
+            assert_eq!(v["user"], nasty.as_str());
+        }
     }
 }
