@@ -268,10 +268,8 @@ struct Journal {
 impl Journal {
     /// Write one line (newline included); `sync`: `fdatasync` it before returning.
     fn append(&mut self, l: &[u8], sync: bool) -> bool {
-        let r = self
-            .file
-            .write_all(l)
-            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+        let r =
+            self.file.write_all(l).and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
         match r {
             Ok(()) => true,
             Err(e) => {
