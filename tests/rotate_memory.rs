@@ -47,6 +47,17 @@ fn ensure_rotation_users(n: usize) -> Duration {
     if missing.is_empty() {
         return t.elapsed();
     }
+    // Every Unix account newusers makes also takes a subordinate UID and GID range (65,536
+    // each, login.defs defaults), and a machine has room for about 9,000 of them in all: when
+    // they run out, every later useradd on the machine fails. Thousands of accounts are made
+    // only on request.
+    assert!(
+        missing.len() <= 2000 || std::env::var_os("SAMRPC_ROTATE_CREATE").is_some(),
+        "{} accounts to create: set SAMRPC_ROTATE_CREATE=1 to make them (each takes a \
+         subordinate-ID range; on a shared machine remove the rsrot lines from /etc/subuid and \
+         /etc/subgid afterwards)",
+        missing.len()
+    );
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     let unix: std::collections::HashSet<&str> =
         passwd.lines().filter_map(|l| l.split(':').next()).collect();
