@@ -209,7 +209,12 @@ async fn users_on(client: &mut SamrClient, kind: AccountKind) -> Result<Vec<User
         let mut users = Vec::with_capacity(names.len());
         let qop = Operation::Call(SamrQueryInformationUser2::NAME);
         for (name, rid) in names {
-            let uh = open_user(client, &h, rid, access::USER_READ_ACCOUNT).await?;
+            let uh = match open_user(client, &h, rid, access::USER_READ_ACCOUNT).await {
+                Ok(uh) => uh,
+                // Deleted between the enumeration and now: it is no longer a user to list.
+                Err(e) if e.status() == Some(NtStatus::STATUS_NO_SUCH_USER) => continue,
+                Err(e) => return Err(e),
+            };
             let r = client
                 .call(&SamrQueryInformationUser2 {
                     user_handle: uh,
