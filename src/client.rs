@@ -71,6 +71,9 @@ pub struct SamrClient {
     /// Over TCP with RPC-level authentication, until the first call succeeds: the server
     /// reports a failed AUTH3 only as an `access_denied` fault on that call.
     auth_unconfirmed: bool,
+    /// A call was abandoned at its operation deadline mid-exchange: whatever arrives next on
+    /// the connection may belong to it, so the association cannot be trusted.
+    broken: bool,
 }
 
 /// A call whose future was running (and, when `sent`, whose request may have left).
@@ -153,6 +156,7 @@ impl SamrClient {
             config: config.clone(),
             in_flight: None,
             auth_unconfirmed,
+            broken: false,
         })
     }
 
@@ -162,11 +166,18 @@ impl SamrClient {
         &self.config
     }
 
-    /// Whether this client is closed because an earlier call's future was dropped (cancelled)
-    /// before the call finished. A closed client fails every call with [`ErrorKind::Closed`];
-    /// connect a new one.
+    /// The deadline of each call on this client
+    /// ([`ClientConfig::effective_operation_timeout`]).
+    pub fn operation_timeout(&self) -> std::time::Duration {
+        self.config.effective_operation_timeout()
+    }
+
+    /// Whether this client is closed: an earlier call's future was dropped (cancelled) before
+    /// the call finished, or a call was abandoned at its operation deadline mid-exchange. A
+    /// closed client fails every call ([`ErrorKind::Closed`] after a cancellation); connect a
+    /// new one.
     pub fn is_closed(&self) -> bool {
-        self.in_flight.is_some()
+        self.in_flight.is_some() || self.broken
     }
 
     /// The call that was cancelled mid-flight, if any (`Some` exactly when
@@ -235,6 +246,8 @@ impl SamrClient {
         self.call_inner(request, true).await
     }
 
+    /// One call under the operation deadline: its request fragments and every READ and
+    /// fragment of its answer together.
     async fn call_inner<C: Call>(
         &mut self,
         request: &C,
@@ -242,14 +255,29 @@ impl SamrClient {
     ) -> Result<C::Response, Error> {
         let op = Operation::Call(C::NAME);
         if let Some(e) = self.closed_error(op) {
+            // The previous call was dropped mid-exchange: its answer may still be on the pipe.
+            self.transport.poison();
             return Err(e);
         }
+        if self.broken {
+            return Err(map_transport(TransportError::Broken, op, mutating, 0));
+        }
+        let limit = self.operation_timeout();
+        let mut sent = false;
         // Set until the call finishes: a dropped future leaves it behind (the client is
         // closed from then on).
         self.in_flight = Some(InFlight { op, mutating, sent: false });
-        let result = self.exchange(request, op, mutating).await;
+        let r = tokio::time::timeout(limit, self.exchange(request, op, mutating, &mut sent)).await;
         self.in_flight = None;
-        result
+        match r {
+            Ok(r) => r,
+            Err(_) => {
+                // Abandoned mid-exchange: whatever arrives next on the pipe may belong to it.
+                self.broken = true;
+                self.transport.poison();
+                Err(deadline_error(op, limit, mutating && sent))
+            }
+        }
     }
 
     async fn exchange<C: Call>(
@@ -257,6 +285,7 @@ impl SamrClient {
         request: &C,
         op: Operation,
         mutating: bool,
+        sent: &mut bool,
     ) -> Result<C::Response, Error> {
         let port = self.config.port;
         let stub = request.encode();
@@ -266,6 +295,8 @@ impl SamrClient {
         self.in_flight = Some(InFlight { op, mutating, sent: true });
         let n = out.fragments.len();
         let mut data = Vec::new();
+        // From here on the server may receive (part of) the request.
+        *sent = true;
         for (i, fragment) in out.fragments.iter().enumerate() {
             if i + 1 < n {
                 self.transport
@@ -289,6 +320,10 @@ impl SamrClient {
                         .read()
                         .await
                         .map_err(|e| map_transport(e, op, mutating, port))?;
+                }
+                Err(e @ RpcError::Stalled(_)) if mutating => {
+                    crate::log_debug!(error = %e, "response stalled after a mutating request");
+                    return Err(outcome_unknown(op));
                 }
                 Err(e) => {
                     let err = map_rpc(e, op);
@@ -473,6 +508,7 @@ async fn connect_smb(
         port: config.port,
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
+        operation_timeout: Some(config.effective_operation_timeout()),
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
         min_dialect: crate::smb2::Dialect(config.min_dialect.code()),
@@ -481,7 +517,7 @@ async fn connect_smb(
     let mut rng = OsRandom;
     let mut unbound = Association::new(AssociationConfig::default());
     let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-    let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
+    let (mut pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
         .await
         .map_err(|e| SmbFailure {
             unreachable: unreachable_at_connect(&e),
@@ -490,6 +526,10 @@ async fn connect_smb(
                 credentials,
             ),
         })?;
+    // Session expiry ([MS-SMB2] 3.2.5.1.8): re-run the same logon on the same session. The
+    // closure keeps the credentials (zeroizing types inside `Credentials`).
+    let (creds, target) = (credentials.clone(), name.to_owned());
+    pipe.set_reauthenticator(Box::new(move || ntlm_authenticator(&creds, "cifs", &target)));
     let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
     Ok((RpcTransport::from(pipe), rpc))
 }
@@ -602,6 +642,34 @@ async fn connect_tcp(
     Ok((RpcTransport::from(t), rpc))
 }
 
+/// A call that did not finish within its operation deadline. `unknown`: a mutating request
+/// had been (at least partly) sent, so the password may have changed.
+fn deadline_error(op: Operation, limit: std::time::Duration, unknown: bool) -> Error {
+    let secs = limit.as_secs_f64();
+    if unknown {
+        Error::new(
+            ErrorKind::OutcomeUnknown,
+            op,
+            format!(
+                "no complete answer to the {op} request within the operation deadline \
+                 ({secs:.1} s): the password may or may not have changed"
+            ),
+        )
+        .with_hint(
+            "Log in with the new password to find out. If that fails, the old password is still \
+             valid and you can retry.",
+        )
+        .with_advice(Advice::VerifyNewPassword)
+    } else {
+        Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("{op} did not finish within the operation deadline ({secs:.1} s)"),
+        )
+        .with_hint("The server stopped giving a usable answer; retry later or allow more time (the operation timeout).")
+    }
+}
+
 /// Add what only the caller's credentials tell: whose they were, that an anonymous session
 /// can authenticate instead, and that no domain was given.
 fn explain_connect(e: Error, credentials: &Credentials) -> Error {
@@ -700,7 +768,8 @@ pub(crate) fn map_transport(
         match &e {
             TransportError::Timeout { .. }
             | TransportError::Io { .. }
-            | TransportError::Closed { .. } => {
+            | TransportError::Closed { .. }
+            | TransportError::Stalled { .. } => {
                 return outcome_unknown(call_op);
             }
             // A bad signature, failed decryption or malformed answer after the request was
@@ -794,6 +863,11 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             ErrorKind::Protocol,
             Operation::Connect,
             format!("the endpoint mapper lookup failed: {e}"),
+        ),
+        TransportError::Stalled { step, what, .. } => Error::new(
+            ErrorKind::Protocol,
+            op_for_step(step, call_op),
+            format!("the server's answer makes no progress during {step}: {what}"),
         ),
         TransportError::Broken => Error::new(
             ErrorKind::Network,

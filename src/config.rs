@@ -169,6 +169,16 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Time allowed for each request/response exchange.
     pub request_timeout: Duration,
+    /// Time allowed for one whole job (connecting and every call of a change, a reset, a
+    /// policy read, a user list), on top of the per-step timeouts; it also bounds each part
+    /// of the job: the connection setup (all its exchanges together) and each SAMR call (its
+    /// request fragments and every READ and fragment of its answer). `None` (the default)
+    /// bounds each part on its own, by twice `request_timeout`; see
+    /// [`ClientConfig::effective_operation_timeout`]. When the time runs out after a
+    /// password-changing request may have reached the server, the error is
+    /// [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown), which a
+    /// `tokio::time::timeout` around the job cannot report (it just drops the job).
+    pub operation_timeout: Option<Duration>,
     /// Require SMB signing on authenticated sessions (default `true`). Anonymous sessions
     /// cannot sign.
     pub require_signing: bool,
@@ -184,12 +194,6 @@ pub struct ClientConfig {
     pub epm_port: u16,
     /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
     pub rpc_protection: RpcProtection,
-    /// Time allowed for a whole job (connecting and every call: a change, a reset, a policy
-    /// read, a user list), on top of the per-step timeouts; `None` (the default) bounds only
-    /// the steps. When it runs out after a password-changing request may have reached the
-    /// server, the error is [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown),
-    /// which a `tokio::time::timeout` around the job cannot report (it just drops the job).
-    pub operation_timeout: Option<Duration>,
     /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
     /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
     /// flight) that picks a lower one is refused with a `Security` error. Raise it to
@@ -204,13 +208,13 @@ impl Default for ClientConfig {
             port: 445,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            operation_timeout: None,
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
             transport: Transport::Smb,
             epm_port: 135,
             rpc_protection: RpcProtection::Privacy,
-            operation_timeout: None,
             min_dialect: Dialect::Smb210,
         }
     }
@@ -240,6 +244,19 @@ impl ClientConfig {
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
+    }
+
+    /// Time allowed for one whole job, and for each of its parts (default: none for the job,
+    /// twice the request timeout for each part); see [`ClientConfig::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// The operation deadline in force: [`ClientConfig::operation_timeout`], else twice
+    /// `request_timeout` (a call is one exchange, plus READs that each answer at once).
+    pub fn effective_operation_timeout(&self) -> Duration {
+        self.operation_timeout.unwrap_or_else(|| self.request_timeout.saturating_mul(2))
     }
 
     /// Require SMB signing on authenticated sessions (default `true`).
@@ -275,13 +292,6 @@ impl ClientConfig {
     /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
     pub fn with_rpc_protection(mut self, protection: RpcProtection) -> Self {
         self.rpc_protection = protection;
-        self
-    }
-
-    /// Time allowed for a whole job, connection included (default: none, only the per-step
-    /// timeouts). See [`ClientConfig::operation_timeout`].
-    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = Some(timeout);
         self
     }
 
@@ -341,6 +351,10 @@ mod tests {
         assert_eq!(c.port, 445);
         assert_eq!(c.operation_timeout, None);
         assert_eq!(ClientConfig::default().with_operation_timeout(t).operation_timeout, Some(t));
+        let c = ClientConfig::default().with_timeout(t);
+        assert_eq!(c.effective_operation_timeout(), 2 * t, "derived from the request timeout");
+        let c = c.with_operation_timeout(5 * t);
+        assert_eq!((c.operation_timeout, c.effective_operation_timeout()), (Some(5 * t), 5 * t));
     }
 
     #[test]

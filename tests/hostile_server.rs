@@ -445,3 +445,294 @@ async fn unsigned_responses_on_a_signed_session_are_refused() {
         server.log().errors
     );
 }
+
+/// A DCE/RPC RESPONSE fragment for `call_id` with these flags (FIRST_FRAG 0x01, LAST_FRAG
+/// 0x02) and stub ([C706] 12.6.4.10: the 16-byte common header, alloc_hint, p_cont_id,
+/// cancel_count, reserved).
+fn response_fragment(call_id: u32, flags: u8, stub: &[u8]) -> Vec<u8> {
+    let len = (24 + stub.len()) as u16;
+    let mut b = vec![5, 0, 2, flags, 0x10, 0, 0, 0];
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&call_id.to_le_bytes());
+    b.extend_from_slice(&(stub.len() as u32).to_le_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0]);
+    b.extend_from_slice(stub);
+    b
+}
+
+/// The call id of the anonymous change: the bind takes 1, opnum 73 is the first call.
+const CHANGE_CALL_ID: u32 = 2;
+
+/// Run an anonymous change against `script` with `request` per exchange and `operation` for
+/// the whole call; `after_last_request` is measured from the change request.
+async fn run_with_deadline(script: Script, request: Duration, operation: Duration) -> Failure {
+    let server = MockServer::start(script).await;
+    let mut req = change_request(server.port(), false, request);
+    req.config = req.config.clone().with_operation_timeout(operation);
+    let r = tokio::time::timeout(LIMIT, change_password(req)).await.expect("the client hung");
+    let end = Instant::now();
+    let log = server.log();
+    assert!(log.call(OP4).is_some(), "no change request");
+    // Measured from the IOCTL carrying the change: the operation deadline runs from there.
+    let last = log.requests.iter().rev().find(|r| r.command == Command::IOCTL).unwrap().at;
+    match r {
+        Ok(o) => panic!("expected an error, got {o:?}"),
+        Err(e) => Failure { e, after_last_request: end.saturating_duration_since(last), server },
+    }
+}
+
+/// Issue 15 item 2: every READ answered STATUS_BUFFER_OVERFLOW with no data. Each answer is
+/// immediate, so no per-exchange timeout would ever fire; the client stops at the first READ
+/// that brings nothing, and the change — sent — ends as outcome unknown.
+#[tokio::test]
+async fn endless_buffer_overflow_without_data_is_outcome_unknown() {
+    use support::mock_server::{ioctl_body, read_body};
+    let script = Script::new()
+        .on(When::Call(OP4), Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, ioctl_body(&[])))
+        .on(
+            When::Smb(Command::READ),
+            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, read_body(&[])),
+        );
+    let f = run_with_deadline(script, STEP, 2 * STEP).await;
+    assert_kind(&f.e, ErrorKind::OutcomeUnknown, 4);
+    fast(f.after_last_request);
+    let reads = f.server.log().commands().iter().filter(|c| **c == Command::READ).count();
+    assert!(reads <= 2, "{reads} READs");
+}
+
+/// The same server trickling one byte per READ, every 200 ms: each READ makes progress and
+/// each exchange is well within its 1 s timeout, so only the operation deadline (2 s) ends it.
+#[tokio::test]
+async fn a_trickled_answer_ends_at_the_operation_deadline_as_outcome_unknown() {
+    use support::mock_server::{ioctl_body, read_body};
+    let step = Duration::from_millis(200);
+    let script = Script::new()
+        .on(When::Call(OP4), Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, ioctl_body(&[5])))
+        .on(
+            When::Smb(Command::READ),
+            Action::DelayedRespond(step, NtStatus::STATUS_BUFFER_OVERFLOW, read_body(&[0])),
+        );
+    let deadline = Duration::from_secs(2);
+    let f = run_with_deadline(script, Duration::from_secs(1), deadline).await;
+    assert_kind(&f.e, ErrorKind::OutcomeUnknown, 4);
+    assert!(f.e.message().contains("operation deadline"), "{}", f.e);
+    timed_out_after(f.after_last_request, deadline);
+}
+
+/// Issue 15 item 2: DCE/RPC fragments without stub data and without LAST_FRAG. The first
+/// one is refused (it cannot be progress), and the sent change is outcome unknown.
+#[tokio::test]
+async fn endless_empty_fragments_are_outcome_unknown() {
+    use support::mock_server::{ioctl_body, read_body};
+    let first = response_fragment(CHANGE_CALL_ID, 0x01, &[]);
+    let more = response_fragment(CHANGE_CALL_ID, 0x00, &[]);
+    let script = Script::new()
+        .on(When::Call(OP4), Action::Respond(NtStatus::STATUS_SUCCESS, ioctl_body(&first)))
+        .on(When::Smb(Command::READ), Action::Respond(NtStatus::STATUS_SUCCESS, read_body(&more)));
+    let f = run_with_deadline(script, STEP, 2 * STEP).await;
+    assert_eq!(f.server.log().call(OP4).unwrap().call_id, CHANGE_CALL_ID);
+    assert_kind(&f.e, ErrorKind::OutcomeUnknown, 4);
+    fast(f.after_last_request);
+}
+
+/// Fragments that each carry one stub byte and never LAST_FRAG, one every 200 ms: progress
+/// every time, so only the operation deadline ends it.
+#[tokio::test]
+async fn endless_trickled_fragments_end_at_the_operation_deadline() {
+    use support::mock_server::{ioctl_body, read_body};
+    let step = Duration::from_millis(200);
+    let first = response_fragment(CHANGE_CALL_ID, 0x01, &[0]);
+    let more = response_fragment(CHANGE_CALL_ID, 0x00, &[0]);
+    let script = Script::new()
+        .on(When::Call(OP4), Action::Respond(NtStatus::STATUS_SUCCESS, ioctl_body(&first)))
+        .on(
+            When::Smb(Command::READ),
+            Action::DelayedRespond(step, NtStatus::STATUS_SUCCESS, read_body(&more)),
+        );
+    let deadline = Duration::from_secs(2);
+    let f = run_with_deadline(script, Duration::from_secs(1), deadline).await;
+    assert_kind(&f.e, ErrorKind::OutcomeUnknown, 4);
+    timed_out_after(f.after_last_request, deadline);
+}
+
+/// A scripted domain for `list_users`: SamrConnect5, the domain list, its SID and the
+/// domain handle answered normally; opnum 13 (SamrEnumerateUsersInDomain) by `enumerate`.
+fn domain_script(enumerate: Action) -> Script {
+    use samrpc::ndr::{ContextHandle, RpcSid, RpcUnicodeString};
+    use samrpc::samr::{
+        EnumerationBuffer, HandleResponse, RevisionInfoV1, RidEnumeration, SamrConnect5Response,
+        SamrEnumerateDomainsInSamServerResponse, SamrLookupDomainInSamServerResponse,
+    };
+    let ok = NtStatus::STATUS_SUCCESS;
+    let stub = |s: Vec<u8>| Action::Rpc(CallReply::Response { stub: s, fragments: 1 });
+    let connect = SamrConnect5Response {
+        revision: RevisionInfoV1 { revision: 3, supported_features: 0 },
+        handle: ContextHandle([1; 20]),
+        status: ok,
+    };
+    let domains = SamrEnumerateDomainsInSamServerResponse {
+        enumeration_context: 0,
+        buffer: Some(EnumerationBuffer::new(vec![RidEnumeration {
+            relative_id: 0,
+            name: RpcUnicodeString::new("MOCK").unwrap(),
+        }])),
+        count_returned: 1,
+        status: ok,
+    };
+    let sid = SamrLookupDomainInSamServerResponse {
+        domain_id: RpcSid::parse("S-1-5-21-1-2-3"),
+        status: ok,
+    };
+    let open = HandleResponse { handle: ContextHandle([2; 20]), status: ok };
+    Script::new()
+        .call(64, stub(connect.to_stub()))
+        .call(6, stub(domains.to_stub()))
+        .call(5, stub(sid.to_stub()))
+        .call(7, stub(open.to_stub()))
+        .call(13, enumerate)
+}
+
+/// One SamrEnumerateUsersInDomain answer: STATUS_MORE_ENTRIES, `n` accounts, this resume
+/// handle.
+fn more_entries(context: u32, n: u32) -> Vec<u8> {
+    use samrpc::ndr::RpcUnicodeString;
+    use samrpc::samr::{EnumerationBuffer, RidEnumeration, SamrEnumerateUsersInDomainResponse};
+    let entries = (0..n)
+        .map(|i| RidEnumeration {
+            relative_id: 1000 + i,
+            name: RpcUnicodeString::new(&format!("user{context}x{i}")).unwrap(),
+        })
+        .collect();
+    SamrEnumerateUsersInDomainResponse {
+        enumeration_context: context,
+        buffer: Some(EnumerationBuffer::new(entries)),
+        count_returned: n,
+        status: NtStatus::STATUS_MORE_ENTRIES,
+    }
+    .to_stub()
+}
+
+async fn list_users_against(
+    script: Script,
+) -> (Result<Vec<samrpc::api::UserEntry>, Error>, MockServer) {
+    use samrpc::api::{ListUsersRequest, list_users};
+    let server = MockServer::start(script).await;
+    let req = ListUsersRequest::new("127.0.0.1", samrpc::Credentials::Anonymous).with_config(
+        // A deadline far out, so that the caps are what stops the run (1,000 calls take
+        // a few seconds, more on a busy machine).
+        support::config(server.port(), false, STEP)
+            .with_operation_timeout(Duration::from_secs(100)),
+    );
+    let r = tokio::time::timeout(Duration::from_secs(120), list_users(req))
+        .await
+        .expect("the client hung");
+    (r, server)
+}
+
+fn enumerate_calls(server: &MockServer) -> usize {
+    server.log().opnums().iter().filter(|o| **o == 13).count()
+}
+
+/// Issue 15 item 3: STATUS_MORE_ENTRIES forever with the same resume handle is stopped at
+/// the second answer.
+#[tokio::test]
+async fn endless_more_entries_with_a_stuck_resume_handle() {
+    let script =
+        domain_script(Action::Rpc(CallReply::Response { stub: more_entries(7, 10), fragments: 1 }));
+    let (r, server) = list_users_against(script).await;
+    let e = r.unwrap_err();
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("resume handle"), "{e}");
+    // The first answer gave handle 7 (from 0); the second repeated it.
+    assert_eq!(enumerate_calls(&server), 2);
+}
+
+/// STATUS_MORE_ENTRIES forever with an advancing resume handle and 1,000 accounts per
+/// answer: the entry cap stops it after MAX_ENUMERATED_USERS accounts (1,000 calls), with
+/// the memory that many names take, not more.
+#[tokio::test]
+async fn endless_more_entries_with_an_advancing_handle_hits_the_cap() {
+    use samrpc::api::MAX_ENUMERATED_USERS;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let next = std::sync::Arc::new(AtomicU32::new(1));
+    let handler: support::mock_server::CallHandler = std::sync::Arc::new(move |_call| {
+        let c = next.fetch_add(1, Ordering::SeqCst);
+        CallReply::Response { stub: more_entries(c, 1000), fragments: 16 }
+    });
+    let (r, server) = list_users_against(domain_script(Action::Handler(handler))).await;
+    let e = r.unwrap_err();
+    assert_kind(&e, ErrorKind::Protocol, 3);
+    assert!(e.to_string().contains("more than"), "{e}");
+    assert_eq!(enumerate_calls(&server), MAX_ENUMERATED_USERS / 1000 + 1);
+}
+
+/// The same, slowed to one answer every 100 ms: the operation deadline (2 s) ends it, as a
+/// timeout, long before any cap.
+#[tokio::test]
+async fn a_slow_endless_enumeration_ends_at_the_operation_deadline() {
+    use samrpc::api::{ListUsersRequest, list_users};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let next = std::sync::Arc::new(AtomicU32::new(1));
+    let handler: support::mock_server::CallHandler = std::sync::Arc::new(move |_call| {
+        std::thread::sleep(Duration::from_millis(100));
+        let c = next.fetch_add(1, Ordering::SeqCst);
+        CallReply::Response { stub: more_entries(c, 10), fragments: 1 }
+    });
+    let server = MockServer::start(domain_script(Action::Handler(handler))).await;
+    let deadline = Duration::from_secs(2);
+    let req = ListUsersRequest::new("127.0.0.1", samrpc::Credentials::Anonymous)
+        .with_config(support::config(server.port(), false, STEP).with_operation_timeout(deadline));
+    let started = Instant::now();
+    let r = tokio::time::timeout(LIMIT, list_users(req)).await.expect("the client hung");
+    let took = started.elapsed();
+    let e = r.unwrap_err();
+    assert_kind(&e, ErrorKind::Timeout, 3);
+    assert!(e.to_string().contains("operation deadline"), "{e}");
+    assert!(took < deadline + Duration::from_secs(2), "took {took:?}");
+    assert!(enumerate_calls(&server) < 40, "{}", enumerate_calls(&server));
+}
+
+/// Issue 14 item 2: the server answers the change request STATUS_NETWORK_SESSION_EXPIRED
+/// (without acting on it). The client re-authenticates on the same connection — SESSION_SETUP
+/// legs carrying the existing SessionId ([MS-SMB2] 3.2.4.2.3) — and sends the request again;
+/// the change succeeds and the server acted on it once.
+#[tokio::test]
+async fn an_expired_session_is_reauthenticated_and_the_request_replayed() {
+    use support::mock_server::SESSION_ID;
+    let script = Script::new()
+        .once(When::Call(OP4), Action::Status(NtStatus::STATUS_NETWORK_SESSION_EXPIRED))
+        .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+    let server = MockServer::start(script).await;
+    let r =
+        tokio::time::timeout(LIMIT, change_password(change_request(server.port(), false, STEP)))
+            .await
+            .expect("the client hung");
+    let log = server.log();
+    r.unwrap_or_else(|e| panic!("{e}: {:?} {:?}", e.hint(), log.errors));
+    assert_eq!(log.connections, 1, "same connection");
+    assert_eq!(log.session_setup_ids, [0, SESSION_ID, SESSION_ID, SESSION_ID]);
+    assert_eq!(log.anonymous_logons, [true, true]);
+    // The refused request was not processed; the replay was, once.
+    assert_eq!(log.opnums(), [OP4]);
+    let ioctls = log.commands().iter().filter(|c| **c == Command::IOCTL).count();
+    assert_eq!(ioctls, 3, "bind, the refused change, the replay: {:?}", log.commands());
+    assert!(log.errors.is_empty(), "{:?}", log.errors);
+}
+
+/// The re-authentication itself refused: a typed session-setup failure, no replay.
+#[tokio::test]
+async fn a_refused_reauthentication_fails_the_call_without_replaying_it() {
+    // Rules are first-match and a `once` rule is spent when it fires: the logon's two legs
+    // answer normally, the re-authentication's first leg is refused.
+    let script = Script::new()
+        .once(When::Smb(Command::SESSION_SETUP), Action::Reply)
+        .once(When::Smb(Command::SESSION_SETUP), Action::Reply)
+        .once(When::Smb(Command::SESSION_SETUP), Action::Status(NtStatus::STATUS_ACCESS_DENIED))
+        .once(When::Call(OP4), Action::Status(NtStatus::STATUS_NETWORK_SESSION_EXPIRED))
+        .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+    let (e, took, server) = fail_with(script, STEP).await;
+    assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED), "{e}");
+    fast(took);
+    assert!(server.log().opnums().is_empty(), "never replayed");
+}

@@ -58,7 +58,10 @@ pub use query::{
 pub(crate) use reset::set_password;
 pub use reset::{ResetPassword, reset_password};
 pub(crate) use users::enumerate_users;
-pub use users::{AccountKind, ListUsersRequest, UserEntry, list_users};
+pub use users::{
+    AccountKind, ListUsersRequest, MAX_ENUMERATED_USERS, MAX_ENUMERATION_CALLS, UserEntry,
+    list_users,
+};
 
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Transport};

@@ -6,7 +6,13 @@
 //! and reset their share of the users with `SamrSetInformationUser2` level 31 (AES), reusing
 //! the server and domain handles: per user one batched name lookup share, `SamrOpenUser`,
 //! the set, `SamrCloseHandle`. A failure for one user is reported for that user and the run
-//! goes on; a lost connection fails the users it still had.
+//! goes on.
+//!
+//! [`rotate_journaled`] hands every password to the caller *before* the reset that sets it
+//! is sent (a write-ahead record) and lets the caller stop the run; a lost connection is
+//! replaced (bounded retries with backoff) and the account in flight is retried once with the
+//! same password, so that a run survives a cut connection and every account ends rotated,
+//! failed (its old password still in force) or outcome-unknown (with its recorded password).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), samrpc::Error> {
@@ -39,6 +45,7 @@ use crate::samr::{
 use crate::secret::Password;
 use crate::status::NtStatus;
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 /// Which accounts to rotate.
@@ -68,6 +75,12 @@ pub struct RotateRequest {
     pub length: usize,
     /// Connection settings (`allow_rc4` is honoured as for a single reset).
     pub config: ClientConfig,
+    /// Accounts to leave out (case-insensitive), e.g. the ones a previous, interrupted run
+    /// already rotated.
+    pub skip: Vec<String>,
+    /// How many times a failed connection is replaced, with exponential backoff from 250 ms
+    /// (default [`Self::DEFAULT_RECONNECTS`]); 0 never reconnects.
+    pub reconnects: u32,
 }
 
 impl RotateRequest {
@@ -75,6 +88,8 @@ impl RotateRequest {
     pub const DEFAULT_JOBS: usize = 4;
     /// The default wanted password length ([`RotateRequest::length`]).
     pub const DEFAULT_LENGTH: usize = 20;
+    /// The default number of reconnection attempts ([`RotateRequest::reconnects`]).
+    pub const DEFAULT_RECONNECTS: u32 = 5;
 
     /// Rotate `users` on `host` as `admin`: [`Self::DEFAULT_JOBS`] connections,
     /// [`Self::DEFAULT_LENGTH`]-character passwords, [`ClientConfig::default`].
@@ -86,7 +101,21 @@ impl RotateRequest {
             jobs: Self::DEFAULT_JOBS,
             length: Self::DEFAULT_LENGTH,
             config: ClientConfig::default(),
+            skip: Vec::new(),
+            reconnects: Self::DEFAULT_RECONNECTS,
         }
+    }
+
+    /// Leave these accounts out (case-insensitive).
+    pub fn with_skip(mut self, skip: Vec<String>) -> Self {
+        self.skip = skip;
+        self
+    }
+
+    /// How many times a failed connection is replaced (default [`Self::DEFAULT_RECONNECTS`]).
+    pub fn with_reconnects(mut self, reconnects: u32) -> Self {
+        self.reconnects = reconnects;
+        self
     }
 
     /// Connections used in parallel (at least 1; never more than there are users).
@@ -142,12 +171,19 @@ pub struct RotateSummary {
     pub total: usize,
     /// Accounts rotated.
     pub ok: usize,
+    /// Accounts whose outcome is unknown (a reset may have been sent, and could not be
+    /// settled after the connection failed): their password was reported with them.
+    pub unknown: usize,
     /// The password length used.
     pub length: usize,
     /// Whether the policy required complexity.
     pub complexity: bool,
     /// SMB2 request flights over all connections (setup and teardown included).
     pub flights: u32,
+    /// Connections replaced after a failure.
+    pub reconnects: u32,
+    /// The caller stopped the run (its callback returned [`ControlFlow::Break`]).
+    pub stopped: bool,
 }
 
 /// The policy a generated password must satisfy.
@@ -301,152 +337,462 @@ fn unknown(op: Operation, user: &str, domain: &str) -> Error {
         .with_hint(format!("There is no user account named \"{user}\" in the domain {domain}."))
 }
 
-/// Reset one account (RID known) to a fresh password, retrying with another password when
-/// the server finds it against the policy (e.g. it contains part of the full name).
-async fn rotate_one(
-    client: &mut SamrClient,
-    h: &DomainHandles,
-    rid: u32,
-    user: String,
-    rules: PasswordRules,
-    base: &ResetPassword,
-) -> Rotated {
-    let op = Operation::Call(SamrSetInformationUser2::NAME);
-    let Some(key) = client.application_key().cloned() else {
-        let e = Error::new(ErrorKind::Security, op, "a reset needs an authenticated session");
-        return Rotated::failed(user, e);
-    };
-    let uh = match open_user(client, h, rid, access::USER_FORCE_PASSWORD_CHANGE).await {
-        Ok(uh) => uh,
-        Err(e) => return Rotated::failed(user, e),
-    };
-    let mut out = Rotated::failed(user, Error::new(ErrorKind::Protocol, op, "no attempt made"));
-    for _attempt in 0..3 {
-        let new = generate_password(&out.user, rules, &mut OsRandom);
-        let req = ResetPassword { user: out.user.clone(), new: new.clone(), ..base.clone() };
-        let (result, password) = match set_password(client, &uh, &key, &req).await {
-            Ok((_method, status)) => match refused(op, status) {
-                Ok(()) => (Ok(()), Some(new)),
-                Err(e) => (Err(e), None),
-            },
-            Err(e) if e.outcome_unknown() => (Err(e), Some(new)),
-            Err(e) => (Err(e), None),
-        };
-        out.result = result;
-        out.password = password;
-        let restriction = matches!(&out.result,
-            Err(e) if e.status() == Some(NtStatus::STATUS_PASSWORD_RESTRICTION));
-        if !restriction {
-            break;
-        }
-    }
-    if out.password.is_none() || out.result.is_ok() {
-        close_handle(client, uh).await;
-    }
-    out
+/// What a rotation tells its caller, in order: for every reset it is about to send, first a
+/// [`RotateEvent::Pending`] (the write-ahead record), then for every account one
+/// [`RotateEvent::Done`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RotateEvent<'a> {
+    /// `password` is about to be sent for `user`. Record it durably before returning
+    /// [`ControlFlow::Continue`]: the reset is sent only then. [`ControlFlow::Break`] stops
+    /// the run: this reset is not sent, no further account is taken, and the accounts left
+    /// end as not attempted. An account may see several `Pending` events (a new password
+    /// after the server found one against its policy); the last one before `Done` counts.
+    Pending {
+        /// The account name.
+        user: &'a str,
+        /// The password about to be set.
+        password: &'a Password,
+    },
+    /// The account's final outcome (`done` of `total` accounts reported so far).
+    /// [`ControlFlow::Break`] stops the run as for `Pending`.
+    Done {
+        /// The outcome.
+        result: &'a Rotated,
+        /// Accounts reported so far, this one included.
+        done: usize,
+        /// Accounts in the run.
+        total: usize,
+    },
 }
 
-/// Shared work: the queue of names, and where results go.
+/// How one account's attempt on a connection ended.
+enum Attempt {
+    /// A final outcome.
+    Done(Rotated),
+    /// The connection failed; `password` is set when a reset with it may have been sent.
+    Lost { user: String, password: Option<Password>, error: Error },
+    /// The caller stopped the run before this account's reset was sent.
+    Stopped(String),
+}
+
+/// A failure that leaves the connection unusable (anything but a server's refusal or fault).
+fn breaks_connection(e: &Error) -> bool {
+    !matches!(e.kind(), ErrorKind::ServerRefused | ErrorKind::RpcFault)
+}
+
+/// A failure worth a reconnection: the network, a timeout, a lost answer. Integrity and
+/// policy failures (a response failing its signature, a downgrade, no encryption) are not:
+/// the next connection would meet the same path.
+fn reconnectable(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout | ErrorKind::OutcomeUnknown)
+}
+
+/// Messages from the connections to the task that calls the caller back.
+enum Msg {
+    Pending { user: String, password: Password, ack: tokio::sync::oneshot::Sender<bool> },
+    Done(Rotated),
+}
+
+/// What every connection shares.
+struct Ctx {
+    host: String,
+    admin: Credentials,
+    config: ClientConfig,
+    rules: PasswordRules,
+    base: ResetPassword,
+    work: Work,
+    jobs: usize,
+    reconnects: u32,
+    stop: std::sync::atomic::AtomicBool,
+    reconnected: std::sync::atomic::AtomicU32,
+}
+
+impl Ctx {
+    fn stopped(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Hand the write-ahead record to the caller and wait until it is stored; `false` stops.
+    async fn pending(
+        &self,
+        tx: &tokio::sync::mpsc::UnboundedSender<Msg>,
+        user: &str,
+        password: &Password,
+    ) -> bool {
+        if self.stopped() {
+            return false;
+        }
+        let (ack, answer) = tokio::sync::oneshot::channel();
+        let msg = Msg::Pending { user: user.to_owned(), password: password.clone(), ack };
+        if tx.send(msg).is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false) && !self.stopped()
+    }
+
+    /// Connect and open the account domain, retrying up to `reconnects` times with an
+    /// exponential backoff (250 ms, 500 ms, … capped at 8 s) while the failure is one a new
+    /// connection may cure.
+    async fn connect(&self, retry: bool) -> Option<Conn> {
+        let attempts = if retry { self.reconnects.saturating_add(1) } else { 1 };
+        for i in 0..attempts {
+            if i > 0 {
+                let ms = 250u64.saturating_mul(1 << (i - 1).min(5)).min(8000);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            if self.stopped() {
+                return None;
+            }
+            let e = match SamrClient::connect(&self.host, &self.admin, &self.config).await {
+                Ok(mut client) => {
+                    match open_account_domain(&mut client, access::DOMAIN_LOOKUP).await {
+                        Ok(h) => return Some(Conn { client, h }),
+                        Err(e) => {
+                            client.close().await;
+                            e
+                        }
+                    }
+                }
+                Err(e) => e,
+            };
+            crate::log_debug!(error = %e, attempt = i + 1, "rotate connection attempt failed");
+            if !reconnectable(&e) {
+                return None;
+            }
+        }
+        None
+    }
+}
+
+/// A connection with the account domain open.
+struct Conn {
+    client: SamrClient,
+    h: DomainHandles,
+}
+
+/// Reset one account (RID known) to a fresh password, retrying with another password when
+/// the server finds it against the policy (e.g. it contains part of the full name). Each
+/// password goes to the caller ([`RotateEvent::Pending`]) before it is sent.
+async fn rotate_one(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    tx: &tokio::sync::mpsc::UnboundedSender<Msg>,
+    rid: u32,
+    user: String,
+) -> Attempt {
+    let op = Operation::Call(SamrSetInformationUser2::NAME);
+    let Some(key) = conn.client.application_key().cloned() else {
+        let e = Error::new(ErrorKind::Security, op, "a reset needs an authenticated session");
+        return Attempt::Done(Rotated::failed(user, e));
+    };
+    let uh =
+        match open_user(&mut conn.client, &conn.h, rid, access::USER_FORCE_PASSWORD_CHANGE).await {
+            Ok(uh) => uh,
+            Err(e) if breaks_connection(&e) => {
+                return Attempt::Lost { user, password: None, error: e };
+            }
+            Err(e) => return Attempt::Done(Rotated::failed(user, e)),
+        };
+    let mut last = Error::new(ErrorKind::Protocol, op, "no attempt made");
+    for _attempt in 0..3 {
+        let new = generate_password(&user, ctx.rules, &mut OsRandom);
+        if !ctx.pending(tx, &user, &new).await {
+            close_handle(&mut conn.client, uh).await;
+            return Attempt::Stopped(user);
+        }
+        let req = ResetPassword { user: user.clone(), new: new.clone(), ..ctx.base.clone() };
+        match set_password(&mut conn.client, &uh, &key, &req).await {
+            Ok((_method, status)) => match refused(op, status) {
+                Ok(()) => {
+                    close_handle(&mut conn.client, uh).await;
+                    return Attempt::Done(Rotated { user, result: Ok(()), password: Some(new) });
+                }
+                Err(e) => {
+                    let restriction = e.status() == Some(NtStatus::STATUS_PASSWORD_RESTRICTION);
+                    last = e;
+                    if !restriction {
+                        break;
+                    }
+                }
+            },
+            Err(e) if breaks_connection(&e) => {
+                return Attempt::Lost { user, password: Some(new), error: e };
+            }
+            Err(e) => {
+                last = e;
+                break;
+            }
+        }
+    }
+    close_handle(&mut conn.client, uh).await;
+    Attempt::Done(Rotated::failed(user, last))
+}
+
+/// After a reconnection: set `password` (already recorded) again for `user`. A reset to the
+/// same value is idempotent, so this settles an outcome the lost connection left open.
+async fn retry_same(
+    conn: &mut Conn,
+    rid: u32,
+    user: String,
+    password: Password,
+    base: &ResetPassword,
+) -> Attempt {
+    let op = Operation::Call(SamrSetInformationUser2::NAME);
+    let Some(key) = conn.client.application_key().cloned() else {
+        let e = Error::new(ErrorKind::Security, op, "a reset needs an authenticated session");
+        return Attempt::Lost { user, password: Some(password), error: e };
+    };
+    let uh =
+        match open_user(&mut conn.client, &conn.h, rid, access::USER_FORCE_PASSWORD_CHANGE).await {
+            Ok(uh) => uh,
+            Err(e) => return Attempt::Lost { user, password: Some(password), error: e },
+        };
+    let req = ResetPassword { user: user.clone(), new: password.clone(), ..base.clone() };
+    let r = set_password(&mut conn.client, &uh, &key, &req).await;
+    match r {
+        Ok((_method, status)) if status.is_success() => {
+            close_handle(&mut conn.client, uh).await;
+            Attempt::Done(Rotated { user, result: Ok(()), password: Some(password) })
+        }
+        Ok((_method, status)) => {
+            close_handle(&mut conn.client, uh).await;
+            // The first attempt may have gone through before this refusal.
+            let e = Error::new(
+                ErrorKind::OutcomeUnknown,
+                op,
+                format!(
+                    "the connection was lost after the reset was sent, and setting the same \
+                     password again was refused ({}): the password may or may not have changed",
+                    status.symbol()
+                ),
+            );
+            Attempt::Lost { user, password: Some(password), error: e }
+        }
+        Err(e) => Attempt::Lost { user, password: Some(password), error: e },
+    }
+}
+
+/// The error an account ends with when a reset may have been sent and could not be settled.
+fn unsettled(e: Error) -> Error {
+    if e.outcome_unknown() {
+        return e;
+    }
+    Error::new(
+        ErrorKind::OutcomeUnknown,
+        e.operation(),
+        format!(
+            "the reset may have been sent before the connection failed ({}): the password \
+             may or may not have changed",
+            e.message()
+        ),
+    )
+    .with_hint("Log in with the recorded password to find out.")
+}
+
+/// Shared work: the queue of names.
 struct Work {
     queue: Mutex<VecDeque<String>>,
 }
 
 impl Work {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<String>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn take(&self, n: usize) -> Vec<String> {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.lock();
         let k = n.min(q.len());
         q.drain(..k).collect()
     }
 
     /// A fair batch: at most [`LOOKUP_BATCH`], and no more than a `jobs`-th of what is left.
     fn batch(&self, jobs: usize) -> Vec<String> {
-        let left = self.queue.lock().unwrap_or_else(|e| e.into_inner()).len();
-        self.take(left.div_ceil(jobs.max(1)).clamp(1, LOOKUP_BATCH))
+        let mut q = self.lock();
+        let k = q.len().div_ceil(jobs.max(1)).clamp(1, LOOKUP_BATCH).min(q.len());
+        q.drain(..k).collect()
+    }
+
+    /// Give names back (in front, in their order) for another connection to take.
+    fn give_back(&self, names: impl DoubleEndedIterator<Item = String>) {
+        let mut q = self.lock();
+        for n in names.rev() {
+            q.push_front(n);
+        }
     }
 }
 
-/// One connection's loop: open the domain once, then take batches of names until none are
-/// left. Every name taken is reported exactly once.
+/// One connection's loop: take batches of names until none are left, reconnecting (bounded,
+/// with backoff) when the connection fails. Every name taken is reported exactly once, or
+/// given back to the queue when this connection gives up.
 async fn worker(
-    mut client: SamrClient,
-    domain: Option<DomainHandles>,
-    work: Arc<Work>,
-    jobs: usize,
-    rules: PasswordRules,
-    base: ResetPassword,
-    tx: tokio::sync::mpsc::UnboundedSender<Rotated>,
+    first: Option<Conn>,
+    ctx: Arc<Ctx>,
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
 ) -> u32 {
-    let h = match domain {
-        Some(h) => h,
-        None => match open_account_domain(&mut client, access::DOMAIN_LOOKUP).await {
-            Ok(h) => h,
-            Err(_e) => {
-                // This connection can do nothing: leave the names to the others (if none is
-                // left, `rotate` fails them at the end).
-                crate::log_debug!(error = %_e, "rotate worker could not open the domain");
-                return client.close_counted().await.unwrap_or(0);
-            }
+    let mut flights = 0u32;
+    let mut conn = match first {
+        Some(c) => c,
+        None => match ctx.connect(false).await {
+            Some(c) => c,
+            None => return 0,
         },
     };
-    loop {
-        let batch = work.batch(jobs);
-        if batch.is_empty() {
+    // Replace a failed connection; `None` when no new one could be made.
+    async fn replace(ctx: &Ctx, old: Conn, flights: &mut u32) -> Option<Conn> {
+        *flights = flights.saturating_add(old.client.flights());
+        drop(old);
+        let new = ctx.connect(true).await;
+        if new.is_some() {
+            ctx.reconnected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        new
+    }
+    'batches: loop {
+        if ctx.stopped() {
             break;
         }
-        let rids = match lookup_batch(&mut client, &h, &batch).await {
-            Ok(r) => r,
-            Err(e) => {
-                for user in batch {
-                    let _ = tx.send(Rotated::failed(user, e.clone()));
+        let mut todo: VecDeque<String> = ctx.work.batch(ctx.jobs).into();
+        if todo.is_empty() {
+            break;
+        }
+        let batch: Vec<String> = todo.iter().cloned().collect();
+        let rids = loop {
+            match lookup_batch(&mut conn.client, &conn.h, &batch).await {
+                Ok(r) => break r,
+                Err(e) if reconnectable(&e) => match replace(&ctx, conn, &mut flights).await {
+                    Some(c) => conn = c,
+                    None => {
+                        ctx.work.give_back(todo.into_iter());
+                        return flights;
+                    }
+                },
+                Err(e) if e.kind() == ErrorKind::ServerRefused => {
+                    for user in todo {
+                        let _ = tx.send(Msg::Done(Rotated::failed(user, e.clone())));
+                    }
+                    continue 'batches;
                 }
-                if e.kind() == ErrorKind::ServerRefused {
-                    continue;
+                Err(_e) => {
+                    crate::log_debug!(error = %_e, "rotate connection unusable");
+                    ctx.work.give_back(todo.into_iter());
+                    return flights.saturating_add(conn.client.flights());
                 }
-                break;
             }
         };
-        let mut broken = None;
-        for (user, rid) in batch.into_iter().zip(rids) {
-            if let Some(e) = &broken {
-                let _ = tx.send(Rotated::failed(user, Error::clone(e)));
-                continue;
-            }
-            let r = match rid {
-                Ok(rid) => rotate_one(&mut client, &h, rid, user, rules, &base).await,
-                Err(e) => Rotated::failed(user, e),
+        let mut rids = rids.into_iter();
+        while let Some(user) = todo.pop_front() {
+            let Some(rid) = rids.next() else { break };
+            let rid = match rid {
+                Ok(rid) => rid,
+                Err(e) => {
+                    let _ = tx.send(Msg::Done(Rotated::failed(user, e)));
+                    continue;
+                }
             };
-            if let Err(e) = &r.result {
-                if e.kind() != ErrorKind::ServerRefused && e.kind() != ErrorKind::RpcFault {
-                    broken = Some(e.clone());
+            if ctx.stopped() {
+                todo.push_front(user);
+                ctx.work.give_back(todo.into_iter());
+                break 'batches;
+            }
+            let mut attempt = rotate_one(&mut conn, &ctx, &tx, rid, user).await;
+            let mut retried = false;
+            loop {
+                match attempt {
+                    Attempt::Done(r) => {
+                        let _ = tx.send(Msg::Done(r));
+                        break;
+                    }
+                    Attempt::Stopped(user) => {
+                        todo.push_front(user);
+                        ctx.work.give_back(todo.into_iter());
+                        break 'batches;
+                    }
+                    Attempt::Lost { user, password, error } => {
+                        let give_up = |user: String, password: Option<Password>, error: Error| {
+                            let r = match password {
+                                Some(p) => Rotated {
+                                    user,
+                                    result: Err(unsettled(error)),
+                                    password: Some(p),
+                                },
+                                None => Rotated::failed(user, error),
+                            };
+                            let _ = tx.send(Msg::Done(r));
+                        };
+                        if retried || !reconnectable(&error) {
+                            if password.is_none() && !retried {
+                                // Nothing was sent: another connection may take it.
+                                todo.push_front(user);
+                            } else {
+                                give_up(user, password, error);
+                            }
+                            ctx.work.give_back(todo.into_iter());
+                            return flights.saturating_add(conn.client.flights());
+                        }
+                        crate::log_debug!(error = %error, "rotate connection lost; reconnecting");
+                        match replace(&ctx, conn, &mut flights).await {
+                            Some(c) => conn = c,
+                            None => {
+                                if password.is_some() {
+                                    give_up(user, password, error);
+                                } else {
+                                    todo.push_front(user);
+                                }
+                                ctx.work.give_back(todo.into_iter());
+                                return flights;
+                            }
+                        }
+                        retried = true;
+                        attempt = match password {
+                            Some(p) => retry_same(&mut conn, rid, user, p, &ctx.base).await,
+                            None => rotate_one(&mut conn, &ctx, &tx, rid, user).await,
+                        };
+                    }
                 }
             }
-            let _ = tx.send(r);
-        }
-        if broken.is_some() {
-            // The connection is unusable: fail whatever is left rather than lose it.
-            for user in work.take(usize::MAX) {
-                let _ = tx.send(Rotated::failed(
-                    user,
-                    Error::new(
-                        ErrorKind::Network,
-                        Operation::Call(SamrSetInformationUser2::NAME),
-                        "not attempted: the connection failed earlier",
-                    ),
-                ));
-            }
-            break;
         }
     }
     // Handles die with the session: no SamrCloseHandle round trips for them.
-    client.close_counted().await.unwrap_or(0)
+    flights.saturating_add(conn.client.close_counted().await.unwrap_or(0))
 }
 
 /// Rotate the passwords of `req.users`; `on_result(result, done, total)` sees each account as
-/// soon as it is done (persist the password there: it is already set on the server). Fails as a whole only when
-/// nothing can start (the first connection, the policy, the user list).
+/// soon as it is done (persist the password there: it is already set on the server). Fails
+/// as a whole only when nothing can start (the first connection, the policy, the user list).
+///
+/// This form cannot record a password before it is set, nor stop the run: prefer
+/// [`rotate_journaled`], which can.
 pub async fn rotate(
     req: RotateRequest,
     mut on_result: impl FnMut(&Rotated, usize, usize),
+) -> Result<RotateSummary, Error> {
+    rotate_journaled(req, |ev| {
+        if let RotateEvent::Done { result, done, total } = ev {
+            on_result(result, done, total);
+        }
+        ControlFlow::Continue(())
+    })
+    .await
+}
+
+/// Rotate the passwords of `req.users` with a write-ahead journal: `on_event` sees each
+/// password ([`RotateEvent::Pending`]) before the reset that sets it is sent, and each
+/// account's outcome ([`RotateEvent::Done`]). Returning [`ControlFlow::Break`] from either
+/// stops the run: no reset is sent after that (the ones already on the wire finish and are
+/// reported), and the accounts not yet taken are reported as not attempted.
+///
+/// When a connection fails (network, timeout, lost answer), it is replaced (up to
+/// [`RotateRequest::reconnects`] attempts with backoff) and the run goes on. The account that
+/// was in flight is retried once with the same password; only when that cannot be done does
+/// it end as [`ErrorKind::OutcomeUnknown`] with its password. Every account is reported by
+/// exactly one `Done`.
+///
+/// Fails as a whole only when nothing can start (the first connection, the policy, the user
+/// list).
+pub async fn rotate_journaled(
+    req: RotateRequest,
+    mut on_event: impl FnMut(RotateEvent<'_>) -> ControlFlow<()>,
 ) -> Result<RotateSummary, Error> {
     let mut req = req;
     req.config = super::smb_only(&req.config, "a rotation (which resets passwords)")?;
@@ -463,72 +809,97 @@ pub async fn rotate(
         Credentials::User { user, .. } => Some(user.as_str()),
         Credentials::Anonymous => None,
     };
-    let users = match &req.users {
+    let mut users = match &req.users {
         RotateUsers::List(v) => v.clone(),
         RotateUsers::All => all_users(&mut first, &h, admin_name).await?,
     };
+    if !req.skip.is_empty() {
+        let skip: std::collections::HashSet<String> =
+            req.skip.iter().map(|s| s.to_lowercase()).collect();
+        users.retain(|u| !skip.contains(&u.to_lowercase()));
+    }
     let total = users.len();
-    let work = Arc::new(Work { queue: Mutex::new(users.into_iter().collect()) });
     let base = ResetPassword::new(&req.host, String::new(), req.admin.clone(), Password::from(""))
         .with_config(req.config.clone());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let jobs = req.jobs.clamp(1, total.max(1));
-    let mut handles = Vec::with_capacity(jobs);
-    handles.push(tokio::spawn(worker(
-        first,
-        Some(h),
-        work.clone(),
-        jobs,
+    let ctx = Arc::new(Ctx {
+        host: req.host.clone(),
+        admin: req.admin.clone(),
+        config: req.config.clone(),
         rules,
-        base.clone(),
-        tx.clone(),
-    )));
+        base,
+        work: Work { queue: Mutex::new(users.into_iter().collect()) },
+        jobs,
+        reconnects: req.reconnects,
+        stop: std::sync::atomic::AtomicBool::new(false),
+        reconnected: std::sync::atomic::AtomicU32::new(0),
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut handles = Vec::with_capacity(jobs);
+    handles.push(tokio::spawn(worker(Some(Conn { client: first, h }), ctx.clone(), tx.clone())));
     for _ in 1..jobs {
-        let (work, base, tx, host, admin, config) = (
-            work.clone(),
-            base.clone(),
-            tx.clone(),
-            req.host.clone(),
-            req.admin.clone(),
-            req.config.clone(),
-        );
-        handles.push(tokio::spawn(async move {
-            match SamrClient::connect(&host, &admin, &config).await {
-                Ok(client) => worker(client, None, work, jobs, rules, base, tx).await,
-                Err(_e) => {
-                    // The other connections take the names.
-                    crate::log_debug!(error = %_e, "an extra rotate connection failed");
-                    0
-                }
-            }
-        }));
+        handles.push(tokio::spawn(worker(None, ctx.clone(), tx.clone())));
     }
     drop(tx);
     let mut ok = 0;
     let mut seen = 0;
-    while let Some(r) = rx.recv().await {
-        seen += 1;
-        if r.result.is_ok() {
-            ok += 1;
+    let mut unknown = 0;
+    let stop = |ctx: &Ctx| ctx.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Pending { user, password, ack } => {
+                let go = !ctx.stopped()
+                    && on_event(RotateEvent::Pending { user: &user, password: &password })
+                        .is_continue();
+                if !go {
+                    stop(&ctx);
+                }
+                let _ = ack.send(go);
+            }
+            Msg::Done(r) => {
+                seen += 1;
+                match &r.result {
+                    Ok(()) => ok += 1,
+                    Err(e) if e.outcome_unknown() => unknown += 1,
+                    Err(_) => {}
+                }
+                if on_event(RotateEvent::Done { result: &r, done: seen, total }).is_break() {
+                    stop(&ctx);
+                }
+            }
         }
-        on_result(&r, seen, total);
     }
     let mut flights = 0u32;
     for h in handles {
         flights = flights.saturating_add(h.await.unwrap_or(0));
     }
-    // Names nobody took (every connection failed before taking them).
-    for user in work.take(usize::MAX) {
+    // Names nobody took: the run was stopped, or every connection failed before them.
+    let stopped = ctx.stopped();
+    for user in ctx.work.take(usize::MAX) {
         seen += 1;
-        let e = Error::new(
-            ErrorKind::Network,
-            Operation::Bind,
-            "not attempted: no connection was left",
-        );
-        on_result(&Rotated::failed(user, e), seen, total);
+        let e = if stopped {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Operation::Call(SamrSetInformationUser2::NAME),
+                "not attempted: the run was stopped",
+            )
+        } else {
+            Error::new(ErrorKind::Network, Operation::Bind, "not attempted: no connection was left")
+        };
+        let _ =
+            on_event(RotateEvent::Done { result: &Rotated::failed(user, e), done: seen, total });
     }
     debug_assert_eq!(seen, total);
-    Ok(RotateSummary { total, ok, length: rules.length, complexity: rules.complexity, flights })
+    Ok(RotateSummary {
+        total,
+        ok,
+        unknown,
+        length: rules.length,
+        complexity: rules.complexity,
+        flights,
+        reconnects: ctx.reconnected.load(std::sync::atomic::Ordering::SeqCst),
+        stopped,
+    })
 }
 
 #[cfg(test)]

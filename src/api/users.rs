@@ -141,18 +141,61 @@ impl SamrClient {
     }
 }
 
+/// The most accounts one enumeration returns (a domain of a million users is listed; a
+/// server that keeps answering STATUS_MORE_ENTRIES is stopped).
+pub const MAX_ENUMERATED_USERS: usize = 1_000_000;
+
+/// The most SamrEnumerateUsersInDomain calls one enumeration makes (a real server returns
+/// hundreds of entries per call at the 64 KiB preferred length asked for).
+pub const MAX_ENUMERATION_CALLS: u32 = 10_000;
+
 /// Every account of the opened domain whose control bits match `account_control` (0 = all),
 /// as (name, RID), following the resume handle through STATUS_MORE_ENTRIES.
+///
+/// The enumeration cannot run away: at most [`MAX_ENUMERATED_USERS`] entries and
+/// [`MAX_ENUMERATION_CALLS`] calls, the resume handle must change on every call, and the
+/// whole enumeration is one operation under the client's operation deadline.
 pub(crate) async fn enumerate_users(
     client: &mut SamrClient,
     h: &DomainHandles,
     account_control: u32,
 ) -> Result<Vec<(String, u32)>, Error> {
     let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let limit = client.operation_timeout();
+    match tokio::time::timeout(limit, enumerate_inner(client, h, account_control)).await {
+        Ok(r) => r,
+        Err(_) => {
+            // The call in flight was abandoned: the client knows (it is unusable now).
+            Err(Error::new(
+                ErrorKind::Timeout,
+                op,
+                format!(
+                    "the user enumeration did not finish within the operation deadline ({:.1} s)",
+                    limit.as_secs_f64()
+                ),
+            ))
+        }
+    }
+}
+
+async fn enumerate_inner(
+    client: &mut SamrClient,
+    h: &DomainHandles,
+    account_control: u32,
+) -> Result<Vec<(String, u32)>, Error> {
+    let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let runaway = |what: String| Error::new(ErrorKind::Protocol, op, what);
     let mut names = Vec::new();
     let mut name_bytes = 0usize;
     let mut context = 0;
+    let mut calls = 0u32;
     loop {
+        calls += 1;
+        if calls > MAX_ENUMERATION_CALLS {
+            return Err(runaway(format!(
+                "the server kept answering STATUS_MORE_ENTRIES past {MAX_ENUMERATION_CALLS} calls"
+            )));
+        }
         let r = client
             .call(&SamrEnumerateUsersInDomain {
                 domain_handle: h.domain,
@@ -186,16 +229,12 @@ pub(crate) async fn enumerate_users(
     }
 }
 
-/// The most accounts [`enumerate_users`] collects (far above the largest domains, whose
-/// accounts number in the hundreds of thousands).
-pub(crate) const MAX_ENUMERATED_ACCOUNTS: usize = 2_000_000;
-
 /// The most bytes of account names [`enumerate_users`] collects (names are at most 20
 /// characters in AD; the account cap alone would not bound a server sending huge names).
 pub(crate) const MAX_ENUMERATED_NAME_BYTES: usize = 128 * 1024 * 1024;
 
 /// Refuse an enumeration that cannot end well (issue 15, item 3): more than
-/// [`MAX_ENUMERATED_ACCOUNTS`] in total, or STATUS_MORE_ENTRIES with a resume handle that did
+/// [`MAX_ENUMERATED_USERS`] in total, or STATUS_MORE_ENTRIES with a resume handle that did
 /// not move (the server would answer the same page forever).
 fn check_enumeration(
     op: Operation,
@@ -205,11 +244,11 @@ fn check_enumeration(
     context: u32,
     next_context: u32,
 ) -> Result<(), Error> {
-    if have.saturating_add(got) > MAX_ENUMERATED_ACCOUNTS {
+    if have.saturating_add(got) > MAX_ENUMERATED_USERS {
         return Err(Error::new(
             ErrorKind::Protocol,
             op,
-            format!("the server listed more than {MAX_ENUMERATED_ACCOUNTS} accounts"),
+            format!("the server listed more than {MAX_ENUMERATED_USERS} accounts"),
         ));
     }
     if more && next_context == context {
@@ -230,7 +269,12 @@ async fn users_on(client: &mut SamrClient, kind: AccountKind) -> Result<Vec<User
         let mut users = Vec::with_capacity(names.len());
         let qop = Operation::Call(SamrQueryInformationUser2::NAME);
         for (name, rid) in names {
-            let uh = open_user(client, &h, rid, access::USER_READ_ACCOUNT).await?;
+            let uh = match open_user(client, &h, rid, access::USER_READ_ACCOUNT).await {
+                Ok(uh) => uh,
+                // Deleted between the enumeration and now: it is no longer a user to list.
+                Err(e) if e.status() == Some(NtStatus::STATUS_NO_SUCH_USER) => continue,
+                Err(e) => return Err(e),
+            };
             let r = client
                 .call(&SamrQueryInformationUser2 {
                     user_handle: uh,
@@ -265,7 +309,7 @@ async fn users_on(client: &mut SamrClient, kind: AccountKind) -> Result<Vec<User
 mod tests {
     #[test]
     fn enumeration_must_advance_and_stay_bounded() {
-        use super::{MAX_ENUMERATED_ACCOUNTS, check_enumeration};
+        use super::{MAX_ENUMERATED_USERS, check_enumeration};
         let op = crate::error::Operation::Call("SamrEnumerateUsersInDomain");
         // A normal page, then the last one.
         assert!(check_enumeration(op, 0, 500, true, 0, 500).is_ok());
@@ -275,7 +319,7 @@ mod tests {
         assert_eq!(e.kind(), crate::error::ErrorKind::Protocol);
         assert!(e.to_string().contains("resume handle"), "{e}");
         // Past the total cap.
-        let e = check_enumeration(op, MAX_ENUMERATED_ACCOUNTS, 1, true, 1, 2).unwrap_err();
+        let e = check_enumeration(op, MAX_ENUMERATED_USERS, 1, true, 1, 2).unwrap_err();
         assert!(e.to_string().contains("more than"), "{e}");
     }
 

@@ -279,6 +279,11 @@ struct Pending {
     fragments: usize,
 }
 
+/// The most fragments one response may take. With the smallest fragment size any peer must
+/// accept ([`MIN_FRAG`], 1432 bytes), 4096 fragments carry over 5 MiB, more than the
+/// reassembly cap; an answer needing more is a server stalling, not a real answer.
+pub const MAX_RESPONSE_FRAGMENTS: usize = 4096;
+
 /// After a successful bind: sends calls and reassembles their responses.
 pub struct Bound {
     bind_call_id: u32,
@@ -571,6 +576,13 @@ impl Bound {
             Some(r) => frag.get(r).ok_or(RpcError::Protocol("verifier layout out of range"))?,
             None => &resp.stub,
         };
+        let last = resp.flags.contains(PfcFlags::LAST_FRAG);
+        if !last && stub.is_empty() {
+            return Err(RpcError::Stalled("a response fragment without stub data is not the last"));
+        }
+        if pending.fragments >= MAX_RESPONSE_FRAGMENTS {
+            return Err(RpcError::Stalled("more response fragments than the cap"));
+        }
         if pending.stub.len().saturating_add(stub.len()) > max_stub_len {
             return Err(RpcError::Protocol("reassembled response exceeds the size limit"));
         }
@@ -612,6 +624,44 @@ mod tests {
 
     fn bound(dc: &mut MockDc) -> Bound {
         bind_with(dc, AssociationConfig::default()).unwrap()
+    }
+
+    /// A RESPONSE fragment ([C706] 12.6.4.10) for `call_id` with `flags` and `stub`.
+    fn response_fragment(call_id: u32, flags: u8, stub: &[u8]) -> Vec<u8> {
+        let mut b = vec![5, 0, 2, flags, 0x10, 0, 0, 0];
+        b.extend_from_slice(&((24 + stub.len()) as u16).to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(&call_id.to_le_bytes());
+        b.extend_from_slice(&(stub.len() as u32).to_le_bytes());
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        b.extend_from_slice(stub);
+        b
+    }
+
+    #[test]
+    fn a_fragment_without_stub_that_is_not_the_last_is_a_stall() {
+        let mut b = bound(&mut MockDc::new());
+        let call = b.request(1, &[]).unwrap();
+        let first = response_fragment(call.call_id, 0x01, &[]);
+        assert!(matches!(b.receive(call.call_id, &first), Err(RpcError::Stalled(_))));
+        // The last fragment may be empty (an empty stub is a complete answer).
+        let mut b = bound(&mut MockDc::new());
+        let call = b.request(1, &[]).unwrap();
+        let only = response_fragment(call.call_id, 0x03, &[]);
+        assert_eq!(b.receive(call.call_id, &only), Ok(Progress::Complete(Vec::new())));
+    }
+
+    #[test]
+    fn a_response_may_not_take_more_fragments_than_the_cap() {
+        let mut b = bound(&mut MockDc::new());
+        let call = b.request(1, &[]).unwrap();
+        let first = response_fragment(call.call_id, 0x01, &[0]);
+        assert_eq!(b.receive(call.call_id, &first), Ok(Progress::NeedMore));
+        let more = response_fragment(call.call_id, 0x00, &[0]);
+        for _ in 1..MAX_RESPONSE_FRAGMENTS {
+            assert_eq!(b.receive(call.call_id, &more), Ok(Progress::NeedMore));
+        }
+        assert!(matches!(b.receive(call.call_id, &more), Err(RpcError::Stalled(_))));
     }
 
     fn small_server() -> MockDc {

@@ -41,6 +41,10 @@ pub enum RpcError {
     /// Per-PDU message protection failed (from a [`PduAuth`](super::PduAuth) implementation).
     #[error("DCE/RPC message protection failed: {0}")]
     Auth(&'static str),
+    /// The response makes no progress (a fragment without stub data that is not the last,
+    /// or more fragments than any answer needs): the server is not giving an answer.
+    #[error("the DCE/RPC response makes no progress: {0}")]
+    Stalled(&'static str),
 }
 
 impl RpcError {

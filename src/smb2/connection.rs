@@ -167,6 +167,9 @@ enum Phase {
     SessionSetup,
     SessionDone,
     Established,
+    /// Re-authenticating an established session ([MS-SMB2] 3.2.4.2.3) after the server
+    /// answered STATUS_NETWORK_SESSION_EXPIRED.
+    Reauthenticating,
     Closed,
 }
 
@@ -751,6 +754,77 @@ impl Connection {
         self.session_preauth = None;
         self.phase = Phase::Established;
         Ok(())
+    }
+
+    // ---- Re-authentication ([MS-SMB2] 3.2.4.2.3, 3.2.5.3.2) ----
+
+    /// A SESSION_SETUP request re-authenticating the established session (its SessionId,
+    /// signed like any request on it) carrying the authenticator's `token`. Used after the
+    /// server answered STATUS_NETWORK_SESSION_EXPIRED; the session keys do not change.
+    pub fn reauth_request(&mut self, token: &[u8]) -> Result<Outgoing> {
+        if self.phase != Phase::Established && self.phase != Phase::Reauthenticating {
+            return Err(Smb2Error::State("reauth_request on a session that is not established"));
+        }
+        if self.session_id == 0 {
+            return Err(Smb2Error::State("reauth_request without a session"));
+        }
+        let security_mode =
+            if self.cfg.require_signing { SIGNING_REQUIRED as u8 } else { SIGNING_ENABLED as u8 };
+        let body =
+            SessionSetupRequest { security_mode, capabilities: CAP_DFS, token }.encode_body();
+        let force_sign = self.keys.is_some();
+        let out = self.request(Command::SESSION_SETUP, &body, 0, 0, force_sign)?;
+        self.phase = Phase::Reauthenticating;
+        Ok(out)
+    }
+
+    /// Process a re-authentication SESSION_SETUP response: `More` (feed the token to the
+    /// authenticator) or `Success` (re-authenticated: the session is usable again). The
+    /// response must carry our SessionId; the final one must be signed with the session's
+    /// existing signing key when the session signs (or arrive encrypted). A failure status
+    /// ends the session: the caller must drop the connection.
+    pub fn handle_reauth(&mut self, resp: &Response) -> Result<SetupStep> {
+        self.expect_phase(Phase::Reauthenticating, "handle_reauth out of order")?;
+        self.check_final(resp, Command::SESSION_SETUP)?;
+        if resp.header.session_id != self.session_id {
+            self.phase = Phase::Closed;
+            return Err(Smb2Error::Protocol("re-authentication answered for another session"));
+        }
+        let status = resp.header.status;
+        if status == NtStatus::STATUS_MORE_PROCESSING_REQUIRED {
+            let r = SessionSetupResponse::decode(&resp.message)?;
+            return Ok(SetupStep::More { token: r.token });
+        }
+        if !ok_status(status) {
+            self.phase = Phase::Closed;
+            return Err(status_error(resp));
+        }
+        let r = SessionSetupResponse::decode(&resp.message)?;
+        if !resp.encrypted {
+            if let (Some(keys), Some(n)) = (&self.keys, &self.negotiated) {
+                if resp.header.is_signed() {
+                    if !signing::verify(&resp.message, n.signing_algorithm, &keys.signing) {
+                        self.phase = Phase::Closed;
+                        return Err(Smb2Error::BadSignature { command: Command::SESSION_SETUP });
+                    }
+                } else if self.signing_on {
+                    self.phase = Phase::Closed;
+                    return Err(Smb2Error::Unsigned { command: Command::SESSION_SETUP });
+                }
+            }
+        } else if !self.encrypt_on {
+            return Err(Smb2Error::Protocol("an encrypted answer on an unencrypted session"));
+        }
+        if r.session_flags & SESSION_FLAG_IS_NULL != 0 && !self.cfg.anonymous {
+            self.phase = Phase::Closed;
+            return Err(Smb2Error::UnexpectedNullSession);
+        }
+        if r.session_flags & SESSION_FLAG_IS_GUEST != 0 && !self.cfg.anonymous {
+            self.phase = Phase::Closed;
+            return Err(Smb2Error::Guest);
+        }
+        self.phase = Phase::Established;
+        Ok(SetupStep::Success { token: r.token })
     }
 
     // ---- TREE_CONNECT ----

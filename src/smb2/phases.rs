@@ -115,6 +115,14 @@ impl Accepted {
 }
 
 impl Established {
+    /// See [`Connection::reauth_request`].
+    pub fn reauth_request(&mut self, token: &[u8]) -> Result<Outgoing> {
+        self.0.reauth_request(token)
+    }
+    /// See [`Connection::handle_reauth`].
+    pub fn handle_reauth(&mut self, resp: &Response) -> Result<SetupStep> {
+        self.0.handle_reauth(resp)
+    }
     /// What was negotiated and how the session is protected.
     pub fn info(&self) -> Option<SessionInfo> {
         self.0.info()

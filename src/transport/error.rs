@@ -148,6 +148,17 @@ pub enum TransportError {
     /// The endpoint mapper gave no usable TCP endpoint.
     #[error("the endpoint mapper lookup failed: {0}")]
     Epm(EpmError),
+    /// The server's answer makes no progress (a READ answered "more data" with no data, more
+    /// READs than any message needs): it is not giving an answer.
+    #[error("the server's answer makes no progress during {step}: {what}")]
+    Stalled {
+        /// The step.
+        step: TransportStep,
+        /// What the server did.
+        what: &'static str,
+        /// Whether the request had been fully written.
+        request_sent: bool,
+    },
     /// The pipe is unusable after an earlier failure.
     #[error("the SMB connection is broken by an earlier error")]
     Broken,
@@ -161,6 +172,7 @@ impl TransportError {
             Self::Timeout { request_sent, .. }
             | Self::Io { request_sent, .. }
             | Self::Closed { request_sent, .. }
+            | Self::Stalled { request_sent, .. }
             | Self::Smb2 { request_sent, .. } => *request_sent,
             // A bad header arrives in answer to a request.
             Self::Framing { .. } => true,

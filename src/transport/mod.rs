@@ -102,6 +102,14 @@ impl RpcTransport {
         }
     }
 
+    /// Mark the connection unusable after an abandoned exchange (see [`SmbPipe::poison`]).
+    pub fn poison(&mut self) {
+        match self {
+            Self::Smb(p) => p.poison(),
+            Self::Tcp(t) => t.poison(),
+        }
+    }
+
     /// Request flights (network writes that carry one request or one compound chain) sent so
     /// far, connection setup included.
     pub fn flights(&self) -> u32 {

@@ -11,7 +11,9 @@ use crate::auth::{Authenticator, Step as AuthStep};
 use crate::rng::SecureRandom;
 use crate::secret::SessionKey;
 use crate::session::{SessionKind, SessionSummary};
-use crate::smb2::connection::{Outgoing, OutgoingCompound, PipeData, Received, Response};
+use crate::smb2::connection::{
+    Outgoing, OutgoingCompound, PipeData, Received, Response, SetupStep,
+};
 use crate::smb2::create::FileId;
 use crate::smb2::framing::{FRAME_HEADER_LEN, frame_header, parse_frame_len};
 use crate::smb2::phases::{self, Accepted, Authenticating, Established, Receive, SetupProgress};
@@ -108,8 +110,17 @@ fn dcerpc_fragment_incomplete(data: &[u8]) -> bool {
 /// The most STATUS_PENDING interim responses accepted for one request.
 const MAX_INTERIMS: u32 = 16;
 
+/// The most READs one pipe message may take: a 16 MiB message in 64 KiB READs takes 256;
+/// more is a server stalling.
+const MAX_READS_PER_MESSAGE: u32 = 1024;
+
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// Makes a fresh authenticator for re-authenticating an expired session
+/// ([`SmbPipe::set_reauthenticator`]). It holds what the exchange needs (the credentials, in
+/// zeroizing types). With Kerberos, this is where the service ticket is renewed first.
+pub type Reauthenticator = Box<dyn FnMut() -> Box<dyn Authenticator> + Send>;
 
 /// An authenticated SMB2/3 session with one named pipe open on IPC$.
 pub struct SmbPipe {
@@ -122,6 +133,8 @@ pub struct SmbPipe {
     broken: bool,
     use_write_read: bool,
     flights: u32,
+    reauth: Option<Reauthenticator>,
+    reauthentications: u32,
 }
 
 impl fmt::Debug for SmbPipe {
@@ -156,6 +169,24 @@ async fn round_trip(
         .into_iter()
         .next()
         .ok_or_else(|| smb(step, true)(Smb2Error::Protocol("final response for another request")))
+}
+
+/// Mark a failure as happening after the request had left (a READ continuing an answer, a
+/// WRITE after earlier parts of the same request).
+fn already_sent<T>(r: Result<T, TransportError>) -> Result<T, TransportError> {
+    r.map_err(|e| match e {
+        TransportError::Smb2 { step, source, .. } => {
+            TransportError::Smb2 { step, source, request_sent: true }
+        }
+        TransportError::Timeout { step, .. } => {
+            TransportError::Timeout { step, request_sent: true }
+        }
+        TransportError::Io { step, kind, source, .. } => {
+            TransportError::Io { step, kind, source, request_sent: true }
+        }
+        TransportError::Closed { step, .. } => TransportError::Closed { step, request_sent: true },
+        other => other,
+    })
 }
 
 /// Frame and write one request flight (a message or a compound chain).
@@ -416,6 +447,8 @@ impl SmbPipe {
             broken: false,
             use_write_read: false,
             flights,
+            reauth: None,
+            reauthentications: 0,
         };
         let first = pipe.open(first_pdu).await?;
         debug!(pipe = %pipe.cfg.pipe, flights = pipe.flights, "named pipe open");
@@ -486,13 +519,11 @@ impl SmbPipe {
 
     async fn tree_connect(&mut self, server_name: &str) -> Result<(), TransportError> {
         let step = TransportStep::TreeConnect;
-        let out = self.conn.tree_connect_request(server_name).map_err(smb(step, false))?;
-        let r = self.exchange(out, step).await?;
+        let r = self.exchange(step, |c| c.tree_connect_request(server_name)).await?;
         self.conn.handle_tree_connect(&r).map_err(smb(step, true))?;
         if self.conn.needs_validate_negotiate() {
             let step = TransportStep::ValidateNegotiate;
-            let out = self.conn.validate_negotiate_request().map_err(smb(step, false))?;
-            let r = self.exchange(out, step).await?;
+            let r = self.exchange(step, |c| c.validate_negotiate_request()).await?;
             self.conn.handle_validate_negotiate(&r).map_err(smb(step, true))?;
         }
         Ok(())
@@ -500,10 +531,16 @@ impl SmbPipe {
 
     async fn create(&mut self, pipe_name: &str) -> Result<(), TransportError> {
         let step = TransportStep::OpenPipe;
-        let out = self.conn.create_pipe_request(pipe_name).map_err(smb(step, false))?;
-        let r = self.exchange(out, step).await?;
+        let r = self.exchange(step, |c| c.create_pipe_request(pipe_name)).await?;
         self.file_id = self.conn.handle_create(&r).map_err(smb(step, true))?;
         Ok(())
+    }
+
+    /// Mark the pipe unusable (an operation was abandoned mid-exchange, e.g. at its deadline:
+    /// the next bytes on the socket may belong to it). Later calls fail with
+    /// [`TransportError::Broken`].
+    pub fn poison(&mut self) {
+        self.broken = true;
     }
 
     /// The number of request flights (frames carrying one request or one compound chain)
@@ -512,14 +549,45 @@ impl SmbPipe {
         self.flights
     }
 
+    /// Let the pipe re-authenticate its session when the server answers a request with
+    /// STATUS_NETWORK_SESSION_EXPIRED ([MS-SMB2] 3.2.5.1.8): a SESSION_SETUP on the same
+    /// SessionId with a fresh authenticator from `make`, then the request again (the server
+    /// refused it without acting on it). Without one, the expiry is returned as the status.
+    pub fn set_reauthenticator(&mut self, make: Reauthenticator) {
+        self.reauth = Some(make);
+    }
+
+    /// How many times the session was re-authenticated after expiring.
+    pub fn reauthentications(&self) -> u32 {
+        self.reauthentications
+    }
+
+    /// Build a request with `build`, send it and wait for its final response. A response
+    /// STATUS_NETWORK_SESSION_EXPIRED re-authenticates the session (when a re-authenticator
+    /// is set) and sends the request once more, rebuilt (new MessageId and signature).
     async fn exchange(
         &mut self,
-        out: Outgoing,
         step: TransportStep,
+        mut build: impl FnMut(&mut Established) -> Result<Outgoing, Smb2Error>,
+    ) -> Result<Response, TransportError> {
+        let r = self.exchange_once(step, &mut build).await?;
+        if r.header.status != NtStatus::STATUS_NETWORK_SESSION_EXPIRED || self.reauth.is_none() {
+            return Ok(r);
+        }
+        debug!(%step, "session expired; re-authenticating");
+        self.reauthenticate().await?;
+        self.exchange_once(step, &mut build).await
+    }
+
+    async fn exchange_once(
+        &mut self,
+        step: TransportStep,
+        build: &mut impl FnMut(&mut Established) -> Result<Outgoing, Smb2Error>,
     ) -> Result<Response, TransportError> {
         if self.broken {
             return Err(TransportError::Broken);
         }
+        let out = build(&mut self.conn).map_err(smb(step, false))?;
         self.flights = self.flights.saturating_add(1);
         let r = round_trip(&mut self.stream, &mut self.conn, out, step, &self.cfg).await;
         if let Err(e) = &r {
@@ -529,6 +597,61 @@ impl SmbPipe {
             }
         }
         r
+    }
+
+    /// Re-authenticate the established session ([MS-SMB2] 3.2.4.2.3): SESSION_SETUP legs on
+    /// the existing SessionId driven by a fresh authenticator. The session keys stay; a
+    /// failure ends the connection. (A server that wants a brand-new session instead refuses
+    /// this; the pipe and the RPC association die with the old session, so the caller
+    /// reconnects.)
+    async fn reauthenticate(&mut self) -> Result<(), TransportError> {
+        let step = TransportStep::SessionSetup;
+        let Some(make) = self.reauth.as_mut() else {
+            return Err(smb(step, false)(Smb2Error::State("no re-authenticator")));
+        };
+        let mut auth = make();
+        let mut rng = crate::rng::OsRandom;
+        let mut server_token: Option<Vec<u8>> = None;
+        let result = async {
+            loop {
+                let (token, done) =
+                    match auth.step(server_token.as_deref(), &mut rng, now_filetime())? {
+                        AuthStep::Send(token) => (Some(token), false),
+                        AuthStep::Done { token, .. } => (token, true),
+                    };
+                let Some(token) = token else {
+                    return if done {
+                        Ok(())
+                    } else {
+                        Err(smb(step, true)(Smb2Error::Protocol("the authenticator sent nothing")))
+                    };
+                };
+                self.flights = self.flights.saturating_add(1);
+                let out = self.conn.reauth_request(&token).map_err(smb(step, false))?;
+                let r = round_trip(&mut self.stream, &mut self.conn, out, step, &self.cfg).await?;
+                match self.conn.handle_reauth(&r).map_err(smb(step, true))? {
+                    SetupStep::More { token } => server_token = Some(token),
+                    SetupStep::Success { token } => {
+                        if !done {
+                            // Let the authenticator check the server's last token.
+                            let _ = auth.step(Some(&token), &mut rng, now_filetime())?;
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.reauthentications = self.reauthentications.saturating_add(1);
+                Ok(())
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
     }
 
     /// Write one RPC PDU and read the answer (FSCTL_PIPE_TRANSCEIVE, continued with READ on
@@ -543,8 +666,8 @@ impl SmbPipe {
         }
         let step = TransportStep::Transceive;
         debug!(len = pdu.len(), "pipe transceive");
-        let out = self.conn.transceive_request(self.file_id, pdu).map_err(smb(step, false))?;
-        let r = self.exchange(out, step).await?;
+        let file_id = self.file_id;
+        let r = self.exchange(step, |c| c.transceive_request(file_id, pdu)).await?;
         match self.conn.handle_transceive(&r) {
             Ok(PipeData { data, more }) => {
                 if more {
@@ -576,10 +699,30 @@ impl SmbPipe {
         mut data: Vec<u8>,
         step: TransportStep,
     ) -> Result<Vec<u8>, TransportError> {
+        let mut reads = 0u32;
         loop {
-            let out = self.conn.read_request(self.file_id).map_err(smb(step, true))?;
-            let r = self.exchange(out, step).await?;
+            reads += 1;
+            if reads > MAX_READS_PER_MESSAGE {
+                self.broken = true;
+                return Err(TransportError::Stalled {
+                    step,
+                    what: "more READs than any pipe message needs",
+                    request_sent: true,
+                });
+            }
+            let file_id = self.file_id;
+            // A READ continues an answer: its request was sent before.
+            let r = already_sent(self.exchange(step, |c| c.read_request(file_id)).await)?;
             let pd = self.conn.handle_read(&r).map_err(smb(step, true))?;
+            if pd.more && pd.data.is_empty() {
+                // STATUS_BUFFER_OVERFLOW with nothing in it: the next READ would be the same.
+                self.broken = true;
+                return Err(TransportError::Stalled {
+                    step,
+                    what: "a READ answered that more data follows, with no data",
+                    request_sent: true,
+                });
+            }
             if data.len().saturating_add(pd.data.len()) > MAX_PIPE_MESSAGE {
                 self.broken = true;
                 return Err(smb(step, true)(Smb2Error::Protocol("pipe message too large")));
@@ -612,8 +755,9 @@ impl SmbPipe {
         let chunk = self.conn.max_write().max(1);
         let mut sent_any = false;
         for part in data.chunks(chunk) {
-            let out = self.conn.write_request(self.file_id, part).map_err(smb(step, sent_any))?;
-            let r = self.exchange(out, step).await?;
+            let file_id = self.file_id;
+            let r = self.exchange(step, |c| c.write_request(file_id, part)).await;
+            let r = if sent_any { already_sent(r) } else { r }?;
             let n = self.conn.handle_write(&r).map_err(smb(step, true))?;
             sent_any = true;
             if n as usize != part.len() {

@@ -140,6 +140,12 @@ impl RpcTcp {
         self.read().await
     }
 
+    /// Mark the connection unusable after an abandoned exchange: the rest of an answer may
+    /// still arrive, so every later exchange fails with [`TransportError::Broken`].
+    pub fn poison(&mut self) {
+        self.broken = true;
+    }
+
     /// PDUs written so far.
     pub fn flights(&self) -> u32 {
         self.writes

@@ -112,6 +112,8 @@ pub enum Action {
     /// Stop forwarding in both directions but keep both connections open (a server that
     /// stopped answering); `forward` first forwards this frame.
     Hang { forward: bool },
+    /// Forward the frame after this delay (a slow path).
+    Delay(Duration),
 }
 
 /// The script: called for every frame with what was seen and the mutable frame payload
@@ -280,6 +282,10 @@ async fn pump(
             Action::Close { forward } => (forward.then_some(framed.len()), Some(Ctl::Close)),
             Action::Reset { forward } => (forward.then_some(framed.len()), Some(Ctl::Reset)),
             Action::Hang { forward } => (forward.then_some(framed.len()), Some(Ctl::Hang)),
+            Action::Delay(d) => {
+                tokio::time::sleep(d).await;
+                (Some(framed.len()), None)
+            }
         };
         if let Some(n) = forward {
             if wr.write_all(&framed[..n]).await.is_err() {

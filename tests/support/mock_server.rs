@@ -192,6 +192,8 @@ pub enum Action {
     Respond(NtStatus, Vec<u8>),
     /// Answer the normal answer after this delay.
     Delay(Duration),
+    /// Like [`Action::Respond`], after this delay (a server that trickles its answer).
+    DelayedRespond(Duration, NtStatus, Vec<u8>),
     /// Send an interim STATUS_PENDING (async) response at this interval, forever, and never
     /// the final one (the request is received, a call recorded).
     PendingForever(Duration),
@@ -216,6 +218,9 @@ impl core::fmt::Debug for Action {
             Self::Silent => f.write_str("Silent"),
             Self::Respond(s, b) => write!(f, "Respond({s:?}, {} bytes)", b.len()),
             Self::Delay(d) => write!(f, "Delay({d:?})"),
+            Self::DelayedRespond(d, s, b) => {
+                write!(f, "DelayedRespond({d:?}, {s}, {} bytes)", b.len())
+            }
             Self::PendingForever(d) => write!(f, "PendingForever({d:?})"),
             Self::Rpc(r) => write!(f, "Rpc({r:?})"),
             Self::SamrStatus(s) => write!(f, "SamrStatus({s:?})"),
@@ -384,6 +389,9 @@ pub struct Log {
     pub validate_negotiates: usize,
     /// Protocol departures noticed in the client's requests (empty for a correct client).
     pub errors: Vec<String>,
+    /// The SessionId of every SESSION_SETUP request (0 for a new logon; the session's own for
+    /// a re-authentication), per connection in order.
+    pub session_setup_ids: Vec<u64>,
 }
 
 impl Log {
@@ -733,6 +741,12 @@ impl Conn {
                 let resp = self.resp(&req, status, &body);
                 return flow(self.send_frame(&resp).await);
             }
+            Action::DelayedRespond(delay, status, body) => {
+                self.receive_only(pipe_data.as_deref());
+                tokio::time::sleep(delay).await;
+                let resp = self.resp(&req, status, &body);
+                return flow(self.send_frame(&resp).await);
+            }
             Action::PendingForever(every) => {
                 self.receive_only(pipe_data.as_deref());
                 let credits = self.script_value(|s| s.credits);
@@ -785,8 +799,10 @@ impl Conn {
             }
             Command::SESSION_SETUP => {
                 self.session_legs += 1;
+                self.log.lock().unwrap().session_setup_ids.push(req.session_id);
                 let token = session_setup_token(body);
-                if self.session_legs == 1 {
+                // Legs come in pairs: a logon, then any re-authentication of the session.
+                if self.session_legs % 2 == 1 {
                     match token.as_deref().map(decode_spnego) {
                         Some(Ok(SpnegoToken::Init(i))) if i.offers_ntlm() => {
                             self.mech_types = i.mech_types_der();

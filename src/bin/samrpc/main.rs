@@ -136,7 +136,7 @@ enum Command {
     #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
-    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--resume FILE] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
     Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
     #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]

@@ -851,3 +851,74 @@ fn malformed_chains_are_rejected() {
         let _ = c.receive_chain(&chain[..n]);
     }
 }
+
+/// Re-authentication after STATUS_NETWORK_SESSION_EXPIRED ([MS-SMB2] 3.2.4.2.3): the
+/// SESSION_SETUP carries the session's SessionId and is signed with its signing key; the final
+/// answer must be signed with that same key (tampered or unsigned: refused); the keys do not
+/// change and the session is usable again.
+#[test]
+fn reauthentication_on_a_signed_session() {
+    for tamper in [None, Some("flip"), Some("unsigned")] {
+        let (mut c, mut s) = logon(Dialect::SMB311, ConnectionConfig::default(), 0);
+        tree_connect(&mut c, &mut s, 0);
+        let out = c.reauth_request(b"negotiate").unwrap();
+        let plain = s.check_request(&out);
+        let hdr = Header::decode(&plain).unwrap();
+        assert_eq!((hdr.command, hdr.session_id), (Command::SESSION_SETUP, SID));
+        assert!(hdr.is_signed());
+        let more =
+            s.reply(&out, NtStatus::STATUS_MORE_PROCESSING_REQUIRED, &Server::ss_body(0, b"ch"));
+        let r = final_of(&mut c, &more);
+        assert_eq!(c.handle_reauth(&r).unwrap(), SetupStep::More { token: b"ch".to_vec() });
+        let out = c.reauth_request(b"authenticate").unwrap();
+        s.check_request(&out);
+        let mut done = s.reply(&out, NtStatus::STATUS_SUCCESS, &Server::ss_body(0, b"ok"));
+        match tamper {
+            None => {
+                let r = final_of(&mut c, &done);
+                assert_eq!(
+                    c.handle_reauth(&r).unwrap(),
+                    SetupStep::Success { token: b"ok".to_vec() }
+                );
+                // Usable again, with the same keys (the server still verifies our requests).
+                let out = c.create_pipe_request("samr").unwrap();
+                s.check_request(&out);
+                let r = final_of(&mut c, &s.reply(&out, NtStatus::STATUS_SUCCESS, &create_body()));
+                c.handle_create(&r).unwrap();
+            }
+            Some(how) => {
+                if how == "flip" {
+                    let n = done.len();
+                    done[n - 1] ^= 1;
+                } else {
+                    done[16..20].copy_from_slice(&FLAG_SERVER_TO_REDIR.to_le_bytes());
+                }
+                let r = final_of(&mut c, &done);
+                let e = c.handle_reauth(&r).unwrap_err();
+                let want = if how == "flip" {
+                    Smb2Error::BadSignature { command: Command::SESSION_SETUP }
+                } else {
+                    Smb2Error::Unsigned { command: Command::SESSION_SETUP }
+                };
+                assert_eq!(e, want);
+                // The session is over.
+                assert!(c.create_pipe_request("samr").is_err());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_refused_reauthentication_ends_the_session() {
+    let (mut c, mut s) = logon(Dialect::SMB311, ConnectionConfig::default(), 0);
+    let out = c.reauth_request(b"negotiate").unwrap();
+    let r = final_of(
+        &mut c,
+        &s.reply(&out, NtStatus::STATUS_ACCESS_DENIED, &[9, 0, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    assert!(matches!(
+        c.handle_reauth(&r),
+        Err(Smb2Error::Status { status: NtStatus::STATUS_ACCESS_DENIED, .. })
+    ));
+    assert!(c.tree_connect_request("srv").is_err());
+}
