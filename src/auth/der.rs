@@ -71,7 +71,11 @@ pub fn read_tlv<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<(u8, &'a [
 }
 
 /// Read one element that must carry `tag`; returns its content.
-pub fn expect<'a>(r: &mut Reader<'a>, tag: u8, what: &'static str) -> Result<&'a [u8], DecodeError> {
+pub fn expect<'a>(
+    r: &mut Reader<'a>,
+    tag: u8,
+    what: &'static str,
+) -> Result<&'a [u8], DecodeError> {
     let (t, c) = read_tlv(r, what)?;
     if t != tag {
         return Err(DecodeError::invalid(what));

@@ -10,9 +10,9 @@
 //! Everything here is pure: randomness and time are arguments. Plain decoders for fuzzing:
 //! [`decode_challenge`], [`decode_authenticate`], [`decode_spnego`].
 
+pub mod der;
 pub mod kerberos;
 pub mod ntlm;
-pub mod der;
 pub mod spnego;
 mod spnego_ntlm;
 

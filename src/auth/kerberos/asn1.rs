@@ -4,8 +4,8 @@
 //! ([RFC 4120] 5.2).
 
 use crate::auth::der::{
-    DerReader, TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERAL_STRING, TAG_GENERALIZED_TIME,
-    TAG_INTEGER, TAG_OCTETS, TAG_SEQ, ctx, der, only,
+    DerReader, TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERAL_STRING, TAG_GENERALIZED_TIME, TAG_INTEGER,
+    TAG_OCTETS, TAG_SEQ, ctx, der, only,
 };
 use crate::wire::DecodeError;
 
@@ -268,9 +268,7 @@ impl<'a> Fields<'a> {
     /// Optional UInt32 field (see [`Self::u32`]).
     pub fn opt_u32(&mut self, n: u8) -> Result<Option<u32>, DecodeError> {
         let w = self.what;
-        self.opt(n)?
-            .map(|e| uint32(decode_int_wide(only(e, TAG_INTEGER, w)?, w)?, w))
-            .transpose()
+        self.opt(n)?.map(|e| uint32(decode_int_wide(only(e, TAG_INTEGER, w)?, w)?, w)).transpose()
     }
 
     /// Optional Microseconds field (0..=999999).
@@ -463,7 +461,8 @@ mod tests {
         assert_eq!(&KerberosTime(0).to_generalized(), b"19700101000000Z");
         assert_eq!(&KerberosTime::FAR_FUTURE.to_generalized(), b"20380119031407Z");
         assert_eq!(&KerberosTime(951_782_400).to_generalized(), b"20000229000000Z");
-        for bad in [&b"20261205194903"[..], b"2026120519490Z", b"20261305194903Z", b"2026120519490aZ"]
+        for bad in
+            [&b"20261205194903"[..], b"2026120519490Z", b"20261305194903Z", b"2026120519490aZ"]
         {
             assert!(KerberosTime::parse(bad, "t").is_err());
         }

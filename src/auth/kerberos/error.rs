@@ -201,7 +201,9 @@ impl KerberosError {
     /// Advice for a person (library-level: no CLI flags named).
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
-            Self::WrongPassword => "check the password (or the NT hash / AES key) and the user name",
+            Self::WrongPassword => {
+                "check the password (or the NT hash / AES key) and the user name"
+            }
             Self::ClientRevoked { .. } => {
                 "the account is disabled or locked out; an administrator must enable or unlock it"
             }
@@ -212,8 +214,12 @@ impl KerberosError {
             Self::ServerUnknown { .. } => {
                 "no such server name in the realm; use the server's DNS name, not an address (connect to the address separately)"
             }
-            Self::ClockSkew { .. } => "the clocks of this machine and the domain differ by more than 5 minutes; synchronise the clock (NTP)",
-            Self::EtypeNotSupported => "the KDC supports none of the offered encryption types (AES-128/256 or, with an NT hash, RC4)",
+            Self::ClockSkew { .. } => {
+                "the clocks of this machine and the domain differ by more than 5 minutes; synchronise the clock (NTP)"
+            }
+            Self::EtypeNotSupported => {
+                "the KDC supports none of the offered encryption types (AES-128/256 or, with an NT hash, RC4)"
+            }
             Self::WrongRealm { .. } => "the principal lives in another realm; name that realm",
             _ => return None,
         })

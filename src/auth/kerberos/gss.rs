@@ -125,10 +125,7 @@ mod tests {
     #[test]
     fn checksum_layout() {
         let c = checksum_8003(SMB_FLAGS);
-        assert_eq!(
-            hex::encode(&c),
-            "10000000000000000000000000000000000000003e000000",
-        );
+        assert_eq!(hex::encode(&c), "10000000000000000000000000000000000000003e000000",);
         assert_eq!(parse_checksum_8003(&c).unwrap(), SMB_FLAGS);
         assert!(parse_checksum_8003(&c[..23]).is_err());
         let mut d = c.clone();

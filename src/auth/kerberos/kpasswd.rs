@@ -24,7 +24,11 @@ pub const VERSION_SET_CHANGE: u16 = 0xff80;
 pub const MAX_REPLY_LEN: usize = 64 * 1024;
 
 /// Build a kpasswd request from an encoded AP-REQ and KRB-PRIV.
-pub fn encode_request(version: u16, ap_req: &[u8], krb_priv: &[u8]) -> Result<Vec<u8>, DecodeError> {
+pub fn encode_request(
+    version: u16,
+    ap_req: &[u8],
+    krb_priv: &[u8],
+) -> Result<Vec<u8>, DecodeError> {
     let total = 6 + ap_req.len() + krb_priv.len();
     let (Ok(total16), Ok(ap16)) = (u16::try_from(total), u16::try_from(ap_req.len())) else {
         return Err(DecodeError::too_large("kpasswd request"));
@@ -98,7 +102,11 @@ pub fn decode_reply(buf: &[u8]) -> Result<KpasswdReply<'_>, DecodeError> {
     if rest.is_empty() {
         return Err(DecodeError::truncated(W));
     }
-    if ap_rep.is_empty() { Ok(KpasswdReply::Error(rest)) } else { Ok(KpasswdReply::Priv { ap_rep, krb_priv: rest }) }
+    if ap_rep.is_empty() {
+        Ok(KpasswdReply::Error(rest))
+    } else {
+        Ok(KpasswdReply::Priv { ap_rep, krb_priv: rest })
+    }
 }
 
 /// The KRB-PRIV user-data of a version 0xff80 request: ChangePasswdData (zeroizing).
@@ -328,7 +336,7 @@ mod tests {
         assert_eq!(r.code, ResultCode::HardError);
         assert_eq!(r.message(), "b\u{fffd}d");
         assert!(KpasswdResult::decode(&[0]).is_err());
-        assert_eq!(KpasswdResult::decode(&r.encode().expose()[..]).unwrap(), r);
+        assert_eq!(KpasswdResult::decode(r.encode().expose()).unwrap(), r);
     }
 
     #[test]

@@ -870,8 +870,9 @@ impl EncApRepPart {
 
     /// Encode `[APPLICATION 27]` into a zeroizing buffer (scripted servers).
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let head = [field(0, &self.ctime.time.encode()), field(1, &int(i64::from(self.ctime.usec)))]
-            .concat();
+        let head =
+            [field(0, &self.ctime.time.encode()), field(1, &int(i64::from(self.ctime.usec)))]
+                .concat();
         let sub = self.subkey.as_ref().map(|k| {
             let e = k.encode();
             zder(0xa2, &[&e])

@@ -14,6 +14,8 @@
 
 pub mod asn1;
 pub mod crypto;
+pub mod error;
+pub mod exchange;
 pub mod gss;
 pub mod kpasswd;
 pub mod messages;

@@ -7,8 +7,10 @@ use crate::auth::spnego::{NegTokenInit, NegTokenResp, OID_MS_KERBEROS};
 
 macro_rules! vector {
     ($name:expr) => {
-        hex::decode(include_str!(concat!("../../../../tests/vectors/kerberos/", $name, ".hex")).trim())
-            .unwrap()
+        hex::decode(
+            include_str!(concat!("../../../../tests/vectors/kerberos/", $name, ".hex")).trim(),
+        )
+        .unwrap()
     };
 }
 
@@ -154,10 +156,9 @@ fn captured_errors() {
         assert_rejects_truncations(b, KrbError::decode);
         match code {
             23 => assert_eq!(e.e_data_parsed(), EData::NtStatus(0xc000_0224)),
-            24 => assert_eq!(
-                e.etype_info2()[0].salt.as_deref(),
-                Some(&b"SAMR.TESTAdministrator"[..])
-            ),
+            24 => {
+                assert_eq!(e.etype_info2()[0].salt.as_deref(), Some(&b"SAMR.TESTAdministrator"[..]))
+            }
             7 => assert_eq!(e.sname.to_string(), "cifs/127.0.0.1"),
             _ => {}
         }
@@ -186,11 +187,7 @@ fn round_trips_of_built_messages() {
         nonce: 0x7fff_fffe,
         etypes: vec![18, 17],
     };
-    let req = KdcReq {
-        msg_type: msg_type::AS_REQ,
-        padata: vec![PaData::pac_request(true)],
-        body,
-    };
+    let req = KdcReq { msg_type: msg_type::AS_REQ, padata: vec![PaData::pac_request(true)], body };
     let b = req.encode();
     assert_eq!(KdcReq::decode(&b).unwrap(), req);
     assert_rejects_truncations(&b, KdcReq::decode);
