@@ -3,6 +3,9 @@
 //!
 //! * [`SpnegoNtlm`] — the [`Authenticator`] the SMB2 SESSION_SETUP exchange drives (see its
 //!   docs for the exact step contract and what to do with an empty final token).
+//! * [`SpnegoKerberos`] — the Kerberos [`Authenticator`] (AP-REQ/AP-REP with mutual
+//!   authentication required) for a service ticket; [`kerberos`] holds the messages,
+//!   crypto and sans-IO KDC exchanges.
 //! * [`ntlm`] — the three NTLM messages, NTLMv2 computation, and [`ntlm::NtlmSealer`]
 //!   (sign/seal for DCE/RPC-level NTLM, auth type 10: use [`ntlm::NtlmClient`] directly).
 //! * [`spnego`] — the DER codec for NegTokenInit / NegTokenInit2 / NegTokenResp.
@@ -14,6 +17,7 @@ pub mod der;
 pub mod kerberos;
 pub mod ntlm;
 pub mod spnego;
+mod spnego_krb;
 mod spnego_ntlm;
 
 #[cfg(test)]
@@ -23,6 +27,7 @@ pub use ntlm::authenticate::decode_authenticate;
 pub use ntlm::challenge::decode_challenge;
 pub use ntlm::{NtlmCredentials, NtlmSecret};
 pub use spnego::decode_spnego;
+pub use spnego_krb::SpnegoKerberos;
 pub use spnego_ntlm::SpnegoNtlm;
 
 use crate::secret::SessionKey;
@@ -64,6 +69,10 @@ pub enum AuthError {
     /// An NTLM message signature did not verify.
     #[error("bad NTLM message signature")]
     BadSignature,
+    /// A Kerberos failure: a KRB-ERROR from the server (e.g. clock skew, with the server's
+    /// time) or an AP-REP that did not verify.
+    #[error(transparent)]
+    Kerberos(kerberos::error::KerberosError),
 }
 
 /// A client authentication mechanism driven one token at a time.

@@ -240,7 +240,10 @@ mod tests {
         let b = derive_session_keys(&short, Dialect::SMB311, Some(&ph), Some(Cipher::Aes256Gcm));
         assert_eq!(a.signing, b.signing);
         assert_eq!(a.application, b.application);
-        assert_ne!(a.encryption.as_ref().unwrap().expose(), b.encryption.as_ref().unwrap().expose());
+        assert_ne!(
+            a.encryption.as_ref().unwrap().expose(),
+            b.encryption.as_ref().unwrap().expose()
+        );
         let mut want = [0u8; 32];
         kdf(&k, b"SMBC2SCipherKey\0", &ph.0, &mut want);
         assert_eq!(a.encryption.unwrap().expose(), &want[..]);
