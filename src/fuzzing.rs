@@ -487,27 +487,6 @@ pub fn samr_crypto(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_target_survives_trivial_inputs() {
-        for (name, f) in ALL {
-            for input in [&[][..], &[0], &[0xff; 3], &[0x10; 600]] {
-                f(input);
-            }
-            assert!(by_name(name).is_some());
-        }
-    }
-
-    #[test]
-    fn frames_split_on_length_prefixes() {
-        assert_eq!(frames(&[2, 0, 9, 9, 1, 0, 7, 5, 0, 1]), vec![&[9, 9][..], &[7], &[1]]);
-        assert!(frames(&[1]).is_empty());
-    }
-}
-
 // ---- Kerberos ----
 
 /// A KDC reply as the shell receives it: AS-REP / TGS-REP / KRB-ERROR (re-encode round trips),
@@ -631,5 +610,26 @@ pub fn krb_kpasswd_reply(data: &[u8]) {
     if let Ok(r) = KpasswdResult::decode(data) {
         let _ = r.message();
         assert_eq!(KpasswdResult::decode(r.encode().expose()).as_ref(), Ok(&r));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_survives_trivial_inputs() {
+        for (name, f) in ALL {
+            for input in [&[][..], &[0], &[0xff; 3], &[0x10; 600]] {
+                f(input);
+            }
+            assert!(by_name(name).is_some());
+        }
+    }
+
+    #[test]
+    fn frames_split_on_length_prefixes() {
+        assert_eq!(frames(&[2, 0, 9, 9, 1, 0, 7, 5, 0, 1]), vec![&[9, 9][..], &[7], &[1]]);
+        assert!(frames(&[1]).is_empty());
     }
 }
