@@ -12,9 +12,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
+use samrpc::api::rotate::{PasswordRules, generate_password};
 use samrpc::crypto::encrypt_password_set_aes;
 use samrpc::rng::OsRandom;
-use samrpc::rotate::{PasswordRules, generate_password};
 use samrpc::{Password, SessionKey};
 
 fn rotate(c: &mut Criterion) {

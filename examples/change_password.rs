@@ -5,8 +5,8 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
-use samrpc::api::{ChangePassword, ChangeSession, change_password};
-use samrpc::{ClientConfig, Password, Secret};
+use samrpc::Password;
+use samrpc::api::{ChangePassword, change_password};
 
 fn env_secret(name: &str) -> Password {
     Password::new(std::env::var(name).unwrap_or_else(|_| {
@@ -22,16 +22,15 @@ async fn main() {
         eprintln!("usage: change_password HOST USER [DOMAIN]");
         std::process::exit(2)
     };
-    let request = ChangePassword {
-        host: host.clone(),
-        user: user.clone(),
-        domain: args.get(2).cloned(),
-        old: Secret::Password(env_secret("SAMRPC_OLD_PASSWORD")),
-        new: env_secret("SAMRPC_NEW_PASSWORD"),
-        session: ChangeSession::Auto,
-        iterations: None,
-        config: ClientConfig::default(),
-    };
+    let mut request = ChangePassword::new(
+        host,
+        user,
+        env_secret("SAMRPC_OLD_PASSWORD"),
+        env_secret("SAMRPC_NEW_PASSWORD"),
+    );
+    if let Some(domain) = args.get(2) {
+        request = request.with_domain(domain);
+    }
     match change_password(request).await {
         Ok(o) => println!(
             "changed with {} over a {} SMB {} session",

@@ -5,8 +5,8 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
-use samrpc::api::password_policy;
-use samrpc::{ClientConfig, Credentials};
+use samrpc::Credentials;
+use samrpc::api::{PolicyRequest, password_policy};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -14,7 +14,7 @@ async fn main() {
         eprintln!("usage: password_policy HOST");
         std::process::exit(2)
     };
-    match password_policy(&host, Credentials::Anonymous, None, ClientConfig::default()).await {
+    match password_policy(PolicyRequest::new(host, Credentials::Anonymous)).await {
         Ok(r) => println!("{}: {}", r.domain, r.policy.describe()),
         Err(e) => {
             eprintln!("error: {e}");

@@ -8,7 +8,7 @@
 #![allow(clippy::print_stdout)]
 
 use samrpc::api::{ResetPassword, reset_password};
-use samrpc::{ClientConfig, Credentials, Password};
+use samrpc::{Credentials, Password};
 
 fn env_secret(name: &str) -> Password {
     Password::new(std::env::var(name).unwrap_or_else(|_| {
@@ -25,14 +25,12 @@ async fn main() {
         std::process::exit(2)
     };
     let (admin_name, admin_domain) = Credentials::split_account(admin);
-    let request = ResetPassword {
-        host: host.clone(),
-        user: user.clone(),
-        admin: Credentials::password(admin_name, admin_domain, env_secret("SAMRPC_ADMIN_PASSWORD")),
-        new: env_secret("SAMRPC_NEW_PASSWORD"),
-        must_change: false,
-        config: ClientConfig::default(),
-    };
+    let request = ResetPassword::new(
+        host.clone(),
+        user.clone(),
+        Credentials::password(admin_name, admin_domain, env_secret("SAMRPC_ADMIN_PASSWORD")),
+        env_secret("SAMRPC_NEW_PASSWORD"),
+    );
     match reset_password(request).await {
         Ok(o) => println!("reset with {}", o.method.name()),
         Err(e) => {

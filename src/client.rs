@@ -16,7 +16,6 @@
 //! # Ok(()) }
 //! ```
 
-use crate::api::{SessionKind, SessionSummary};
 use crate::auth::{Authenticator, NtlmCredentials, NtlmSecret, SpnegoNtlm};
 use crate::config::{ClientConfig, Credentials, Secret};
 use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
@@ -24,15 +23,16 @@ use crate::error::{Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
 use crate::samr::Call;
 use crate::secret::SessionKey;
+pub use crate::session::{SessionKind, SessionSummary};
 use crate::smb2::Smb2Error;
 use crate::status::NtStatus;
-use crate::transport::{SmbPipe, TransportConfig, TransportError, TransportStep};
+use crate::transport::{RpcTransport, SmbPipe, TransportConfig, TransportError, TransportStep};
 use std::io;
 
-/// A connected SAMR client: an SMB2/3 session (signed, and encrypted where required), the
-/// `\PIPE\samr` named pipe and a bound DCE/RPC association.
+/// A connected SAMR client: a bound DCE/RPC association over an [`RpcTransport`] (today an
+/// SMB2/3 session, signed and encrypted where required, with the `\PIPE\samr` named pipe).
 pub struct SamrClient {
-    pipe: SmbPipe,
+    transport: RpcTransport,
     rpc: Bound,
     session: SessionSummary,
     host: String,
@@ -54,53 +54,14 @@ impl SamrClient {
         credentials: &Credentials,
         config: &ClientConfig,
     ) -> Result<Self, Error> {
-        let auth: Box<dyn Authenticator> = match credentials {
-            Credentials::User { user, domain, secret } => {
-                let secret = match secret {
-                    Secret::Password(p) => NtlmSecret::Password(p.clone()),
-                    Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
-                };
-                let creds = NtlmCredentials {
-                    user: user.clone(),
-                    domain: domain.clone(),
-                    workstation: None,
-                    secret,
-                };
-                Box::new(SpnegoNtlm::new(creds).with_target_spn(format!("cifs/{host}")))
-            }
-            Credentials::Anonymous => Box::new(SpnegoNtlm::anonymous()),
-        };
-        let tcfg = TransportConfig {
-            port: config.port,
-            connect_timeout: config.connect_timeout,
-            request_timeout: config.request_timeout,
-            require_signing: config.require_signing,
-            require_encryption: config.require_encryption,
-            ..TransportConfig::default()
-        };
         crate::log_debug!(
             host,
             port = config.port,
             anonymous = credentials.is_anonymous(),
             "connecting"
         );
-        let mut rng = OsRandom;
-        let mut unbound = Association::new(AssociationConfig::default());
-        let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-        // TREE_CONNECT + CREATE + the bind go out as one compound.
-        let mut auth = auth;
-        let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
-            .await
-            .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
-        let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
-
-        let info = pipe.info();
-        let session = SessionSummary {
-            kind: if info.anonymous { SessionKind::Anonymous } else { SessionKind::Authenticated },
-            dialect: info.dialect.to_string(),
-            signing: info.signing,
-            encryption: info.encryption,
-        };
+        let (transport, rpc) = connect_smb(host, credentials, config).await?;
+        let session = transport.session();
         crate::log_debug!(
             host,
             dialect = %session.dialect,
@@ -108,10 +69,10 @@ impl SamrClient {
             encryption = session.encryption,
             "SAMR bound"
         );
-        Ok(Self { pipe, rpc, session, host: host.to_owned() })
+        Ok(Self { transport, rpc, session, host: host.to_owned() })
     }
 
-    /// What the SMB session negotiated.
+    /// What the session negotiated.
     pub fn session(&self) -> &SessionSummary {
         &self.session
     }
@@ -124,7 +85,7 @@ impl SamrClient {
     /// The key SAMR password-set levels are encrypted with: the SMB `ApplicationKey` on 3.x,
     /// the session key on 2.x; `None` on an anonymous session.
     pub fn application_key(&self) -> Option<&SessionKey> {
-        self.pipe.application_key()
+        self.transport.application_key()
     }
 
     /// Make one SAMR call. A server NTSTATUS failure is **not** an error here: it is in the
@@ -154,13 +115,13 @@ impl SamrClient {
         let mut data = Vec::new();
         for (i, fragment) in out.fragments.iter().enumerate() {
             if i + 1 < n {
-                self.pipe
+                self.transport
                     .write(fragment)
                     .await
                     .map_err(|e| map_transport(e, op, mutating, port))?;
             } else {
                 data = self
-                    .pipe
+                    .transport
                     .transceive(fragment)
                     .await
                     .map_err(|e| map_transport(e, op, mutating, port))?;
@@ -170,8 +131,11 @@ impl SamrClient {
             match self.rpc.receive(out.call_id, &data) {
                 Ok(Progress::Complete(stub)) => break stub,
                 Ok(Progress::NeedMore) => {
-                    data =
-                        self.pipe.read().await.map_err(|e| map_transport(e, op, mutating, port))?;
+                    data = self
+                        .transport
+                        .read()
+                        .await
+                        .map_err(|e| map_transport(e, op, mutating, port))?;
                 }
                 Err(e) => return Err(after_sent(map_rpc(e, op), mutating)),
             }
@@ -192,7 +156,7 @@ impl SamrClient {
     /// closing are logged, not returned).
     pub async fn close(self) {
         // CLOSE + TREE_DISCONNECT + LOGOFF in one compound, not waited for.
-        match self.pipe.close_nowait().await {
+        match self.transport.close_nowait().await {
             Ok(_flights) => crate::log_debug!(flights = _flights, "closed"),
             Err(_e) => crate::log_debug!(error = %_e, "close failed"),
         }
@@ -202,14 +166,64 @@ impl SamrClient {
     /// connection used in all (connection setup, calls and the teardown flight); `None` if
     /// the teardown could not be sent.
     pub async fn close_counted(self) -> Option<u32> {
-        self.pipe.close_nowait().await.ok()
+        self.transport.close_nowait().await.ok()
     }
 
     /// SMB2 request flights sent so far on this connection (setup included; the teardown
     /// adds one more).
     pub fn flights(&self) -> u32 {
-        self.pipe.flights()
+        self.transport.flights()
     }
+}
+
+/// NTLM (in SPNEGO) for `credentials`, with the target SPN `<service>/<host>`.
+fn ntlm_authenticator(
+    credentials: &Credentials,
+    service: &str,
+    host: &str,
+) -> Box<dyn Authenticator> {
+    match credentials {
+        Credentials::User { user, domain, secret } => {
+            let secret = match secret {
+                Secret::Password(p) => NtlmSecret::Password(p.clone()),
+                Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+            };
+            let creds = NtlmCredentials {
+                user: user.clone(),
+                domain: domain.clone(),
+                workstation: None,
+                secret,
+            };
+            Box::new(SpnegoNtlm::new(creds).with_target_spn(format!("{service}/{host}")))
+        }
+        Credentials::Anonymous => Box::new(SpnegoNtlm::anonymous()),
+    }
+}
+
+/// `ncacn_np`: an SMB2/3 session to `host`, `\PIPE\samr` opened and SAMR bound (TREE_CONNECT,
+/// CREATE and the bind travel as one compound).
+async fn connect_smb(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+) -> Result<(RpcTransport, Bound), Error> {
+    let mut auth = ntlm_authenticator(credentials, "cifs", host);
+    let tcfg = TransportConfig {
+        port: config.port,
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        require_signing: config.require_signing,
+        require_encryption: config.require_encryption,
+        ..TransportConfig::default()
+    };
+    let mut rng = OsRandom;
+    let mut unbound = Association::new(AssociationConfig::default());
+    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+    let (pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
+        .await
+        .map_err(|e| map_transport(e, Operation::Bind, false, config.port))?;
+    let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+    Ok((RpcTransport::from(pipe), rpc))
 }
 
 /// A protocol failure on the response to a mutating call: the request was delivered, so say

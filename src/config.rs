@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// The secret that proves an identity: a password or its NT hash.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Secret {
     /// The password itself.
     Password(Password),
@@ -13,8 +14,21 @@ pub enum Secret {
     NtHash(NtHash),
 }
 
+impl From<Password> for Secret {
+    fn from(p: Password) -> Self {
+        Self::Password(p)
+    }
+}
+
+impl From<NtHash> for Secret {
+    fn from(h: NtHash) -> Self {
+        Self::NtHash(h)
+    }
+}
+
 /// Who to authenticate as.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A named account.
     User {
@@ -37,6 +51,15 @@ impl Credentials {
     /// A named account with a password.
     pub fn password(user: impl Into<String>, domain: Option<String>, password: Password) -> Self {
         Self::User { user: user.into(), domain, secret: Secret::Password(password) }
+    }
+
+    /// A named account with a password or NT hash (anything that converts into a [`Secret`]).
+    pub fn user(
+        user: impl Into<String>,
+        domain: Option<String>,
+        secret: impl Into<Secret>,
+    ) -> Self {
+        Self::User { user: user.into(), domain, secret: secret.into() }
     }
 
     /// Parse `DOMAIN\NAME`, `NAME@DOMAIN` or `NAME` into (name, domain).
@@ -71,7 +94,24 @@ impl fmt::Debug for Credentials {
 }
 
 /// Connection settings and security policy. The defaults are the secure ones.
+///
+/// Start from [`ClientConfig::default`] and change what you need with the chainable `with_…`
+/// methods; the fields stay public for reading. New settings can be added without breaking
+/// callers.
+///
+/// ```
+/// use samrpc::ClientConfig;
+/// use std::time::Duration;
+///
+/// let config = ClientConfig::default()
+///     .with_port(1445)
+///     .with_timeout(Duration::from_secs(5))
+///     .with_require_encryption(true);
+/// assert_eq!(config.port, 1445);
+/// assert!(!config.allow_rc4);
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// TCP port of the SMB server (445).
     pub port: u16,
@@ -110,6 +150,42 @@ impl ClientConfig {
         self.request_timeout = timeout;
         self
     }
+
+    /// The SMB server's TCP port (default 445).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Time allowed for the TCP connection (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for each request/response exchange (default 30 s).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Require SMB signing on authenticated sessions (default `true`).
+    pub fn with_require_signing(mut self, require: bool) -> Self {
+        self.require_signing = require;
+        self
+    }
+
+    /// Require SMB3 encryption even when the server does not ask for it (default `false`).
+    pub fn with_require_encryption(mut self, require: bool) -> Self {
+        self.require_encryption = require;
+        self
+    }
+
+    /// Allow the legacy RC4 methods when the server lacks the AES ones (default `false`).
+    pub fn with_allow_rc4(mut self, allow: bool) -> Self {
+        self.allow_rc4 = allow;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +200,41 @@ mod tests {
             ("bob".into(), Some("SAMR.TEST".into()))
         );
         assert_eq!(Credentials::split_account("bob"), ("bob".into(), None));
+    }
+
+    #[test]
+    fn config_setters_change_only_their_field() {
+        let d = ClientConfig::default();
+        assert_eq!(
+            (d.port, d.require_signing, d.require_encryption, d.allow_rc4),
+            (445, true, false, false)
+        );
+        let t = Duration::from_secs(3);
+        let c = ClientConfig::default()
+            .with_port(1445)
+            .with_connect_timeout(t)
+            .with_request_timeout(2 * t)
+            .with_require_signing(false)
+            .with_require_encryption(true)
+            .with_allow_rc4(true);
+        assert_eq!(c.port, 1445);
+        assert_eq!((c.connect_timeout, c.request_timeout), (t, 2 * t));
+        assert_eq!((c.require_signing, c.require_encryption, c.allow_rc4), (false, true, true));
+        let c = ClientConfig::default().with_timeout(t);
+        assert_eq!((c.connect_timeout, c.request_timeout, c.port), (t, t, 445));
+    }
+
+    #[test]
+    fn secrets_convert_and_user_credentials_build() {
+        let c = Credentials::user("bob", Some("SAMR".into()), NtHash::new([7; 16]));
+        match c {
+            Credentials::User { user, domain, secret: Secret::NtHash(h) } => {
+                assert_eq!((user.as_str(), domain.as_deref()), ("bob", Some("SAMR")));
+                assert_eq!(h.expose(), &[7; 16]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(Secret::from(Password::from("x")), Secret::Password(_)));
     }
 
     #[test]

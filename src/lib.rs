@@ -18,21 +18,20 @@
 //! ## A password change in ten lines
 //!
 //! ```no_run
-//! use samrpc::api::{change_password, ChangePassword, ChangeSession};
-//! use samrpc::{ClientConfig, Password, Secret};
+//! use samrpc::api::{change_password, ChangePassword};
+//! use samrpc::{ClientConfig, Password};
 //!
 //! # async fn run() -> Result<(), samrpc::Error> {
-//! let outcome = change_password(ChangePassword {
-//!     host: "dc1.example.com".into(),
-//!     user: "alice".into(),
-//!     domain: None, // taken from the server's NTLM challenge
-//!     old: Secret::Password(Password::from("Old-Pass-1!")),
-//!     new: Password::from("New-Pass-2!"),
-//!     session: ChangeSession::Auto,
-//!     iterations: None, // a documented random default, see api::DEFAULT_ITERATIONS_MIN
-//!     config: ClientConfig::default(),
-//! })
-//! .await?;
+//! let request = ChangePassword::new(
+//!     "dc1.example.com",
+//!     "alice",
+//!     Password::from("Old-Pass-1!"), // or the NT hash (an NtHash)
+//!     Password::from("New-Pass-2!"),
+//! )
+//! .with_config(ClientConfig::default()); // optional: signing required, AES only, timeouts
+//! // The domain comes from the server's NTLM challenge unless set with `.with_domain(..)`;
+//! // the PBKDF2 count is random in api::DEFAULT_ITERATIONS_MIN..=MAX unless set.
+//! let outcome = change_password(request).await?;
 //! println!("{} over SMB {}", outcome.method.name(), outcome.session.dialect);
 //! # Ok(()) }
 //! ```
@@ -63,7 +62,7 @@
 //!
 //! The core is pure and sans-IO (it takes bytes, time and randomness as arguments):
 //! [`wire`], [`secret`], [`status`], [`crypto`], [`ndr`], [`dcerpc`], [`samr`], [`smb2`],
-//! [`auth`]. The tokio shell (feature `tokio`, on by default) is [`transport`], [`client`]
+//! [`auth`], [`session`]. The tokio shell (feature `tokio`, on by default) is [`transport`], [`client`]
 //! and [`api`]. Use [`client::SamrClient`] for repeated typed SAMR calls over one session.
 //! ARCHITECTURE.md in the repository has the code map and the invariants.
 #![forbid(unsafe_code)]
@@ -98,10 +97,9 @@ pub mod error;
 pub mod fuzzing;
 pub mod ndr;
 pub mod rng;
-#[cfg(feature = "tokio")]
-pub mod rotate;
 pub mod samr;
 pub mod secret;
+pub mod session;
 pub mod smb2;
 pub mod status;
 #[cfg(feature = "tokio")]

@@ -283,16 +283,14 @@ fn a_257_unit_password_is_refused_before_any_network_traffic() {
     config.port = 1;
     for p in [long_password(257, false), long_password(257, true)] {
         assert_eq!(p.encode_utf16().count(), 257);
-        let req = ChangePassword {
-            host: "127.0.0.9".into(),
-            user: "nobody".into(),
-            domain: None,
-            old: Secret::Password(Password::from(OLD)),
-            new: Password::from(p.as_str()),
-            session: ChangeSession::Auto,
-            iterations: Some(5_000),
-            config: config.clone(),
-        };
+        let req = ChangePassword::new(
+            "127.0.0.9",
+            "nobody",
+            Secret::Password(Password::from(OLD)),
+            Password::from(p.as_str()),
+        )
+        .with_iterations(5_000)
+        .with_config(config.clone());
         let t = Instant::now();
         let e = change(req).expect_err("257 units accepted");
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");

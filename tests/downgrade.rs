@@ -28,17 +28,15 @@ const OPNUM_SET_INFO2: u16 = 58;
 const OPNUM_LEGACY_CHANGE: [u16; 3] = [38, 54, 55];
 
 fn request(user: &str, domain: &str, old: &str, new: &str, port: u16) -> ChangePassword {
-    ChangePassword {
-        host: "127.0.0.1".into(),
-        user: user.into(),
-        domain: Some(domain.into()),
-        old: Secret::Password(Password::from(old)),
-        new: Password::from(new),
-        session: ChangeSession::Auto,
-        iterations: Some(5000),
-        config: ClientConfig { port, ..ClientConfig::default() }
-            .with_timeout(Duration::from_secs(10)),
-    }
+    ChangePassword::new(
+        "127.0.0.1",
+        user,
+        Secret::Password(Password::from(old)),
+        Password::from(new),
+    )
+    .with_domain(domain)
+    .with_iterations(5000)
+    .with_config(ClientConfig::default().with_port(port).with_timeout(Duration::from_secs(10)))
 }
 
 fn fresh(server: Server, tag: &str) -> (String, String, String) {
@@ -252,14 +250,15 @@ async fn legacy_methods_never_reach_the_wire_by_default() {
     let proxy = FaultProxy::transparent("127.0.0.1:445").await;
     change_password(request(&user, "SAMR", &old, &new, proxy.port)).await.unwrap();
     let admin = common::admin_password();
-    reset_password(ResetPassword {
-        host: "127.0.0.1".into(),
-        user: user.clone(),
-        admin: Credentials::password("Administrator", None, Password::from(admin.as_str())),
-        new: Password::from("Reset-dgw-Pass-3!"),
-        must_change: false,
-        config: ClientConfig { port: proxy.port, ..ClientConfig::default() },
-    })
+    reset_password(
+        ResetPassword::new(
+            "127.0.0.1",
+            user.clone(),
+            Credentials::password("Administrator", None, Password::from(admin.as_str())),
+            Password::from("Reset-dgw-Pass-3!"),
+        )
+        .with_config(ClientConfig::default().with_port(proxy.port)),
+    )
     .await
     .unwrap();
     let calls: Vec<(u16, Vec<u8>)> = proxy
@@ -377,14 +376,15 @@ async fn guest_session_is_never_used_for_a_reset() {
     let (user, _old, _new) = fresh(DC, "dgv");
     let proxy = FaultProxy::start("127.0.0.1:445", set_session_flags(0x0001)).await;
     let admin = common::admin_password();
-    let e = reset_password(ResetPassword {
-        host: "127.0.0.1".into(),
-        user: user.clone(),
-        admin: Credentials::password("Administrator", None, Password::from(admin.as_str())),
-        new: Password::from("Reset-dgv-Pass-3!"),
-        must_change: false,
-        config: ClientConfig { port: proxy.port, ..ClientConfig::default() },
-    })
+    let e = reset_password(
+        ResetPassword::new(
+            "127.0.0.1",
+            user.clone(),
+            Credentials::password("Administrator", None, Password::from(admin.as_str())),
+            Password::from("Reset-dgv-Pass-3!"),
+        )
+        .with_config(ClientConfig::default().with_port(proxy.port)),
+    )
     .await
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Security, "{e}");

@@ -18,7 +18,7 @@ use fault_proxy::{
     Action, Dir, FaultProxy, Seen, cmd, flip_answer_to, kill_after_client_bytes, on_answer_to,
     on_client_message, on_client_opnum, ptype,
 };
-use samrpc::api::{ChangePassword, ChangeSession, Outcome, change_password};
+use samrpc::api::{ChangePassword, Outcome, change_password};
 use samrpc::{ClientConfig, Error, ErrorKind, Operation, Password, Secret};
 use std::time::Duration;
 
@@ -26,20 +26,13 @@ const DC_ADDR: &str = "127.0.0.1:445";
 const OPNUM_CHANGE4: u16 = 73;
 
 fn config(port: u16) -> ClientConfig {
-    ClientConfig { port, ..ClientConfig::default() }.with_timeout(Duration::from_secs(10))
+    ClientConfig::default().with_port(port).with_timeout(Duration::from_secs(10))
 }
 
 fn request(host: &str, user: &str, old: &str, new: &str, config: ClientConfig) -> ChangePassword {
-    ChangePassword {
-        host: host.into(),
-        user: user.into(),
-        domain: None,
-        old: Secret::Password(Password::from(old)),
-        new: Password::from(new),
-        session: ChangeSession::Auto,
-        iterations: Some(5000),
-        config,
-    }
+    ChangePassword::new(host, user, Secret::Password(Password::from(old)), Password::from(new))
+        .with_iterations(5000)
+        .with_config(config)
 }
 
 async fn change(proxy: &FaultProxy, user: &str, old: &str, new: &str) -> Result<Outcome, Error> {
@@ -318,7 +311,7 @@ async fn corrupted_encrypted_answer_is_rejected() {
 async fn silent_server_times_out_within_the_bound() {
     let (user, old, new) = fresh_user("fft");
     let proxy = FaultProxy::start(DC_ADDR, on_client_opnum_or_bind_hang()).await;
-    let cfg = ClientConfig { request_timeout: Duration::from_secs(2), ..config(proxy.port) };
+    let cfg = config(proxy.port).with_request_timeout(Duration::from_secs(2));
     let e = change_password(request("127.0.0.1", &user, &old, &new, cfg)).await.unwrap_err();
     let elapsed = since_hang(&proxy, is_bind);
     println!("timed out {elapsed:?} after the server went silent: {e}");
@@ -349,7 +342,7 @@ async fn silent_server_after_the_change_request_is_outcome_unknown() {
     let proxy =
         FaultProxy::start(DC_ADDR, on_client_opnum(OPNUM_CHANGE4, Action::Hang { forward: true }))
             .await;
-    let cfg = ClientConfig { request_timeout: Duration::from_secs(2), ..config(proxy.port) };
+    let cfg = config(proxy.port).with_request_timeout(Duration::from_secs(2));
     let e = change_password(request("127.0.0.1", &user, &old, &new, cfg)).await.unwrap_err();
     let elapsed = since_hang(&proxy, is_change4);
     println!("outcome unknown {elapsed:?} after the server went silent: {e}");

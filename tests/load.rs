@@ -9,7 +9,7 @@
 mod common;
 
 use common::{DC, admin_password, login, require_servers, root};
-use samrpc::api::{ChangePassword, ChangeSession, change_password};
+use samrpc::api::{ChangePassword, change_password};
 use samrpc::client::SamrClient;
 use samrpc::crypto::encrypt_password_set_aes;
 use samrpc::ndr::{ContextHandle, RpcUnicodeString, WString};
@@ -211,16 +211,14 @@ fn load_changes_then_resets() {
                     for k in 1..=CHANGES_PER_USER {
                         let old = expected.lock().unwrap()[u].clone();
                         let new = changed(u, k);
-                        let req = ChangePassword {
-                            host: DC.ip.into(),
-                            user: name(u),
-                            domain: None,
-                            old: Secret::Password(Password::from(old.as_str())),
-                            new: Password::from(new.as_str()),
-                            session: ChangeSession::Auto,
-                            iterations: Some(5000),
-                            config: ClientConfig::default().with_timeout(Duration::from_secs(30)),
-                        };
+                        let req = ChangePassword::new(
+                            DC.ip,
+                            name(u),
+                            Secret::Password(Password::from(old.as_str())),
+                            Password::from(new.as_str()),
+                        )
+                        .with_iterations(5000)
+                        .with_config(ClientConfig::default().with_timeout(Duration::from_secs(30)));
                         let r = timeout(STEP_TIMEOUT, change_password(req))
                             .await
                             .unwrap_or_else(|_| panic!("change {u}/{k} hung"));

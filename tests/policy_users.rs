@@ -7,8 +7,10 @@
 mod common;
 use common::*;
 
-use samrpc::api::{SessionKind, UserEntry, list_users, password_policy};
-use samrpc::{ClientConfig, Credentials, ErrorKind, NtStatus};
+use samrpc::api::{
+    ListUsersRequest, PolicyRequest, SessionKind, UserEntry, list_users, password_policy,
+};
+use samrpc::{Credentials, ErrorKind, NtStatus};
 
 /// USER_NORMAL_ACCOUNT.
 const NORMAL_ACCOUNT: u32 = 0x10;
@@ -17,13 +19,8 @@ const NORMAL_ACCOUNT: u32 = 0x10;
 fn policy_matches_getdompwinfo_on_every_server() {
     require_servers();
     for server in ALL {
-        let r = block_on(password_policy(
-            server.ip,
-            admin_credentials(server),
-            None,
-            ClientConfig::default(),
-        ))
-        .unwrap_or_else(|e| panic!("{} ({}): {e:?}", server.ip, server.role));
+        let r = block_on(password_policy(PolicyRequest::new(server.ip, admin_credentials(server))))
+            .unwrap_or_else(|e| panic!("{} ({}): {e:?}", server.ip, server.role));
         let (min_len, props) = rpcclient_dompwinfo(server);
         assert_eq!(r.policy.min_length, min_len, "{}", server.ip);
         assert_eq!(r.policy.properties, props, "{}", server.ip);
@@ -37,15 +34,13 @@ fn policy_matches_getdompwinfo_on_every_server() {
 #[test]
 fn the_known_policies_of_the_test_servers() {
     require_servers();
-    let dc = block_on(password_policy(DC.ip, admin_credentials(DC), None, ClientConfig::default()))
-        .unwrap();
+    let dc = block_on(password_policy(PolicyRequest::new(DC.ip, admin_credentials(DC)))).unwrap();
     assert_eq!(dc.policy.min_length, 7);
     assert!(dc.policy.complexity());
     assert_eq!(dc.policy.history_length, 0);
     assert_eq!(dc.policy.min_age_secs, 0);
     assert!(dc.policy.describe().contains("minimum length 7"), "{}", dc.policy.describe());
-    let s2 = block_on(password_policy(S2.ip, admin_credentials(S2), None, ClientConfig::default()))
-        .unwrap();
+    let s2 = block_on(password_policy(PolicyRequest::new(S2.ip, admin_credentials(S2)))).unwrap();
     assert_eq!(s2.policy.min_length, 5);
     assert!(!s2.policy.complexity());
 }
@@ -54,12 +49,7 @@ fn the_known_policies_of_the_test_servers() {
 fn policy_over_an_anonymous_session() {
     require_servers();
     for server in ALL {
-        let r = block_on(password_policy(
-            server.ip,
-            Credentials::Anonymous,
-            None,
-            ClientConfig::default(),
-        ));
+        let r = block_on(password_policy(PolicyRequest::new(server.ip, Credentials::Anonymous)));
         if refuses_anonymous(server) {
             let e = r.expect_err("S3 refuses anonymous sessions");
             assert_eq!(e.kind(), ErrorKind::ServerRefused, "{e:?}");
@@ -82,10 +72,7 @@ fn user_state_of_fresh_users() {
         let user = unique_user("pus");
         add_user(server, &user, "Fresh-Pass-1!", false);
         let r = block_on(password_policy(
-            server.ip,
-            admin_credentials(server),
-            Some(&user),
-            ClientConfig::default(),
+            PolicyRequest::new(server.ip, admin_credentials(server)).with_user(&user),
         ))
         .unwrap_or_else(|e| panic!("{} ({}): {e:?}", server.ip, server.role));
         let st = r.user.expect("user state asked for");
@@ -100,10 +87,7 @@ fn user_state_of_fresh_users() {
         let mc = unique_user("pum");
         add_user(server, &mc, "Fresh-Pass-1!", true);
         let r = block_on(password_policy(
-            server.ip,
-            admin_credentials(server),
-            Some(&mc),
-            ClientConfig::default(),
+            PolicyRequest::new(server.ip, admin_credentials(server)).with_user(&mc),
         ))
         .unwrap();
         let st = r.user.unwrap();
@@ -116,10 +100,7 @@ fn user_state_of_fresh_users() {
 fn user_state_of_an_unknown_user_is_a_clear_refusal() {
     require_servers();
     let e = block_on(password_policy(
-        DC.ip,
-        admin_credentials(DC),
-        Some("no-such-user-samrpc"),
-        ClientConfig::default(),
+        PolicyRequest::new(DC.ip, admin_credentials(DC)).with_user("no-such-user-samrpc"),
     ))
     .expect_err("unknown user found");
     assert_eq!(e.status(), Some(NtStatus::STATUS_NONE_MAPPED), "{e:?}");
@@ -127,7 +108,7 @@ fn user_state_of_an_unknown_user_is_a_clear_refusal() {
 }
 
 fn ours(server: Server) -> Vec<UserEntry> {
-    block_on(list_users(server.ip, admin_credentials(server), ClientConfig::default()))
+    block_on(list_users(ListUsersRequest::new(server.ip, admin_credentials(server))))
         .unwrap_or_else(|e| panic!("{} ({}): {e:?}", server.ip, server.role))
 }
 
@@ -205,9 +186,8 @@ fn dc_policy_matches_samba_tool_field_by_field() {
         v.parse().unwrap_or_else(|e| panic!("{label}: {v:?}: {e}"))
     };
     let complexity = settings.iter().any(|(k, v)| k == "Password complexity" && v == "on");
-    let p = block_on(password_policy(DC.ip, admin_credentials(DC), None, ClientConfig::default()))
-        .unwrap()
-        .policy;
+    let p =
+        block_on(password_policy(PolicyRequest::new(DC.ip, admin_credentials(DC)))).unwrap().policy;
     assert_eq!(u64::from(p.min_length), get("Minimum password length"));
     assert_eq!(u64::from(p.history_length), get("Password history length"));
     assert_eq!(p.complexity(), complexity);

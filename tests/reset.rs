@@ -9,20 +9,19 @@ mod common;
 use common::*;
 
 use samrpc::api::{Method, Outcome, ResetPassword, SessionKind, change_password, reset_password};
-use samrpc::{ClientConfig, Credentials, ErrorKind, NtStatus, Operation, Password};
+use samrpc::{Credentials, ErrorKind, NtStatus, Operation, Password};
 
 const OLD: &str = "Old-Pass-1!";
 const NEW: &str = "Reset-Pass-3!";
 
 fn reset_request(server: Server, user: &str, new: &str, must_change: bool) -> ResetPassword {
-    ResetPassword {
-        host: server.ip.to_owned(),
-        user: user.to_owned(),
-        admin: admin_credentials(server),
-        new: Password::from(new),
-        must_change,
-        config: ClientConfig::default(),
-    }
+    ResetPassword::new(
+        server.ip.to_owned(),
+        user.to_owned(),
+        admin_credentials(server),
+        Password::from(new),
+    )
+    .with_must_change(must_change)
 }
 
 fn reset(req: ResetPassword) -> Result<Outcome, samrpc::Error> {

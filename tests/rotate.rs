@@ -7,8 +7,8 @@
 mod common;
 
 use common::{DC, S2, Server};
-use samrpc::rotate::{RotateRequest, RotateUsers, rotate};
-use samrpc::{ClientConfig, Credentials, NtStatus, Password};
+use samrpc::api::rotate::{RotateRequest, RotateUsers, rotate};
+use samrpc::{Credentials, NtStatus, Password};
 use std::collections::HashMap;
 
 const INITIAL: &str = "Rotate-Initial-2026!q";
@@ -31,14 +31,9 @@ async fn rotate_on(server: Server, jobs: usize) {
     common::require_servers();
     let mut users = fresh_users(server, 5);
     users.insert(2, "no_such_user_rt".to_owned());
-    let req = RotateRequest {
-        host: server.ip.to_owned(),
-        admin: admin(),
-        users: RotateUsers::List(users.clone()),
-        jobs,
-        length: 18,
-        config: ClientConfig::default(),
-    };
+    let req = RotateRequest::new(server.ip.to_owned(), admin(), RotateUsers::List(users.clone()))
+        .with_jobs(jobs)
+        .with_length(18);
     let mut got = HashMap::new();
     let mut last = (0, 0);
     let summary = rotate(req, |r, done, total| {

@@ -79,37 +79,38 @@ fn trace_logs_of_change_and_reset_contain_no_secret() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (changed, reset_out) = tracing::subscriber::with_default(subscriber, || {
         rt.block_on(async {
-            let c = change_password(ChangePassword {
-                host: DC.ip.into(),
-                user: user.clone(),
-                domain: None,
-                old: Secret::Password(Password::from(old)),
-                new: Password::from(new),
-                session: ChangeSession::Auto,
-                iterations: Some(5000),
-                config: config(),
-            })
+            let c = change_password(
+                ChangePassword::new(
+                    DC.ip,
+                    user.clone(),
+                    Secret::Password(Password::from(old)),
+                    Password::from(new),
+                )
+                .with_iterations(5000)
+                .with_config(config()),
+            )
             .await;
             // Also a failing change (wrong old password): its error path logs too.
-            let _ = change_password(ChangePassword {
-                host: DC.ip.into(),
-                user: user.clone(),
-                domain: None,
-                old: Secret::Password(Password::from(old)),
-                new: Password::from(reset),
-                session: ChangeSession::Auto,
-                iterations: Some(5000),
-                config: config(),
-            })
+            let _ = change_password(
+                ChangePassword::new(
+                    DC.ip,
+                    user.clone(),
+                    Secret::Password(Password::from(old)),
+                    Password::from(reset),
+                )
+                .with_iterations(5000)
+                .with_config(config()),
+            )
             .await;
-            let r = reset_password(ResetPassword {
-                host: DC.ip.into(),
-                user: user.clone(),
-                admin: Credentials::password("Administrator", None, Password::from(admin.as_str())),
-                new: Password::from(reset),
-                must_change: false,
-                config: config(),
-            })
+            let r = reset_password(
+                ResetPassword::new(
+                    DC.ip,
+                    user.clone(),
+                    Credentials::password("Administrator", None, Password::from(admin.as_str())),
+                    Password::from(reset),
+                )
+                .with_config(config()),
+            )
             .await;
             (c, r)
         })
@@ -187,15 +188,15 @@ async fn errors_of_failing_operations_contain_no_secret() {
     let (old, wrong, new) = ("Old-Err-Xyzzy-1!", "Wrong-Err-Quux-9!", "New-Err-Plugh-2!");
     add_user(DC, &user, old, false);
     let mut errors: Vec<Error> = Vec::new();
-    let change = |old: &str, host: &str, port: u16| ChangePassword {
-        host: host.into(),
-        user: user.clone(),
-        domain: None,
-        old: Secret::Password(Password::from(old)),
-        new: Password::from(new),
-        session: ChangeSession::Auto,
-        iterations: Some(5000),
-        config: ClientConfig { port, ..config() },
+    let change = |old: &str, host: &str, port: u16| {
+        ChangePassword::new(
+            host,
+            user.clone(),
+            Secret::Password(Password::from(old)),
+            Password::from(new),
+        )
+        .with_iterations(5000)
+        .with_config(config().with_port(port))
     };
     errors.push(change_password(change(wrong, DC.ip, 445)).await.unwrap_err());
     let mut anon = change(wrong, DC.ip, 445);
@@ -206,14 +207,15 @@ async fn errors_of_failing_operations_contain_no_secret() {
     hashed.old = Secret::NtHash(nt_hash(&Password::from(wrong)));
     errors.push(change_password(hashed).await.unwrap_err());
     errors.push(
-        reset_password(ResetPassword {
-            host: DC.ip.into(),
-            user: user.clone(),
-            admin: Credentials::password("Administrator", None, Password::from(wrong)),
-            new: Password::from(new),
-            must_change: false,
-            config: config(),
-        })
+        reset_password(
+            ResetPassword::new(
+                DC.ip,
+                user.clone(),
+                Credentials::password("Administrator", None, Password::from(wrong)),
+                Password::from(new),
+            )
+            .with_config(config()),
+        )
         .await
         .unwrap_err(),
     );
@@ -258,27 +260,22 @@ fn debug_of_secret_holding_types_is_redacted() {
         format!("{:?}", SpnegoNtlm::new(creds.clone())),
         format!(
             "{:?}",
-            ChangePassword {
-                host: "h".into(),
-                user: "bob".into(),
-                domain: None,
-                old: Secret::Password(p.clone()),
-                new: Password::from("New-Debug-Plugh-2!"),
-                session: ChangeSession::Auto,
-                iterations: None,
-                config: ClientConfig::default(),
-            }
+            ChangePassword::new(
+                "h",
+                "bob",
+                Secret::Password(p.clone()),
+                Password::from("New-Debug-Plugh-2!")
+            )
         ),
         format!(
             "{:?}",
-            ResetPassword {
-                host: "h".into(),
-                user: "bob".into(),
-                admin: Credentials::password("admin", None, p.clone()),
-                new: Password::from("New-Debug-Plugh-2!"),
-                must_change: true,
-                config: ClientConfig::default(),
-            }
+            ResetPassword::new(
+                "h",
+                "bob",
+                Credentials::password("admin", None, p.clone()),
+                Password::from("New-Debug-Plugh-2!")
+            )
+            .with_must_change(true)
         ),
     ];
     for t in &texts {

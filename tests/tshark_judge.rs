@@ -15,7 +15,7 @@
 mod common;
 use common::*;
 
-use samrpc::api::{ChangePassword, ChangeSession, ResetPassword};
+use samrpc::api::{ChangePassword, ResetPassword};
 use samrpc::{ClientConfig, Credentials, Password, Secret};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -104,27 +104,27 @@ fn tshark_decodes_every_field_of_our_samr_traffic() {
     let capture = Capture::start("host 127.0.0.2 and tcp port 445");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let report = rt
-        .block_on(samrpc::api::password_policy(server.ip, admin(), Some(&user), config.clone()))
+        .block_on(samrpc::api::password_policy(
+            samrpc::api::PolicyRequest::new(server.ip, admin())
+                .with_user(&user)
+                .with_config(config.clone()),
+        ))
         .expect("policy");
-    rt.block_on(samrpc::api::reset_password(ResetPassword {
-        host: server.ip.into(),
-        user: user.clone(),
-        admin: admin(),
-        new: Password::from("Judge-Pass-2!"),
-        must_change: false,
-        config: config.clone(),
-    }))
+    rt.block_on(samrpc::api::reset_password(
+        ResetPassword::new(server.ip, user.clone(), admin(), Password::from("Judge-Pass-2!"))
+            .with_config(config.clone()),
+    ))
     .expect("reset");
-    rt.block_on(samrpc::api::change_password(ChangePassword {
-        host: server.ip.into(),
-        user: user.clone(),
-        domain: None,
-        old: Secret::Password(Password::from("Judge-Pass-2!")),
-        new: Password::from("Judge-Pass-3!"),
-        session: ChangeSession::Auto,
-        iterations: Some(5_000),
-        config,
-    }))
+    rt.block_on(samrpc::api::change_password(
+        ChangePassword::new(
+            server.ip,
+            user.clone(),
+            Secret::Password(Password::from("Judge-Pass-2!")),
+            Password::from("Judge-Pass-3!"),
+        )
+        .with_iterations(5_000)
+        .with_config(config),
+    ))
     .expect("change");
     let pcap = capture.stop();
 

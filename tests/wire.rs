@@ -269,14 +269,12 @@ fn a_reset_is_opnum_58_signed_and_shows_no_password() {
         let user = unique_user("wr");
         add_user(server, &user, OLD, false);
         let cap = Capture::start(server, &user);
-        let o = block_on(reset_password(samrpc::api::ResetPassword {
-            host: server.ip.to_owned(),
-            user: user.clone(),
-            admin: admin_credentials(server),
-            new: samrpc::Password::from(NEW),
-            must_change: false,
-            config: samrpc::ClientConfig::default(),
-        }));
+        let o = block_on(reset_password(samrpc::api::ResetPassword::new(
+            server.ip.to_owned(),
+            user.clone(),
+            admin_credentials(server),
+            samrpc::Password::from(NEW),
+        )));
         let file = cap.stop();
         o.unwrap_or_else(|e| panic!("{}: {e:?}", server.ip));
         let pdus = tshark(&file);

@@ -352,6 +352,7 @@ impl Ndr for DomainLockoutInformation {
 /// `SAMPR_DOMAIN_INFO_BUFFER` ([MS-SAMR] 2.2.3.17), the levels this client uses. An ms_union
 /// switched by a u16 DOMAIN_INFORMATION_CLASS; the arm is aligned to 8 (the largest arm).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DomainInfo {
     /// Level 1, DomainPasswordInformation.
     Password(DomainPasswordInformation),
@@ -725,6 +726,7 @@ impl Ndr for UserAllInformation {
 /// switched by a u16 USER_INFORMATION_CLASS; the arm is aligned to 8 (levels 31/32 hold a
 /// hyper). Password buffers are ciphertext produced by `crate::crypto`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UserInfo {
     /// Level 16 `USER_CONTROL_INFORMATION { unsigned long UserAccountControl; }`.
     Control(u32),

@@ -259,16 +259,14 @@ pub fn change_request(
     old: &str,
     new: &str,
 ) -> samrpc::api::ChangePassword {
-    samrpc::api::ChangePassword {
-        host: server.ip.to_owned(),
-        user: user.to_owned(),
-        domain: Some(server.domain.to_owned()),
-        old: samrpc::Secret::Password(samrpc::Password::from(old)),
-        new: samrpc::Password::from(new),
-        session: samrpc::api::ChangeSession::Auto,
-        iterations: Some(5_000),
-        config: samrpc::ClientConfig::default(),
-    }
+    samrpc::api::ChangePassword::new(
+        server.ip.to_owned(),
+        user.to_owned(),
+        samrpc::Secret::Password(samrpc::Password::from(old)),
+        samrpc::Password::from(new),
+    )
+    .with_domain(server.domain.to_owned())
+    .with_iterations(5_000)
 }
 
 /// The server's Administrator credentials.

@@ -120,7 +120,7 @@ pub type Script = Arc<dyn Fn(&Seen, &mut Vec<u8>) -> Action + Send + Sync>;
 
 /// A running proxy; dropping it stops it and closes every connection.
 pub struct FaultProxy {
-    /// The port to give samrpc (`ClientConfig { port, .. }`, host 127.0.0.1).
+    /// The port to give samrpc (`.with_port(port)`, host 127.0.0.1).
     pub port: u16,
     log: Arc<Mutex<Vec<Seen>>>,
     listener: tokio::task::JoinHandle<()>,

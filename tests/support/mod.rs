@@ -19,19 +19,18 @@ pub const ITERATIONS: u64 = 5000;
 
 /// Client settings pointing at `port` with `timeout` for every step.
 pub fn config(port: u16, allow_rc4: bool, timeout: Duration) -> ClientConfig {
-    ClientConfig { port, allow_rc4, ..ClientConfig::default() }.with_timeout(timeout)
+    ClientConfig::default().with_port(port).with_allow_rc4(allow_rc4).with_timeout(timeout)
 }
 
 /// An anonymous change of [`USER`]'s password from [`OLD`] to [`NEW`] against the peer.
 pub fn change_request(port: u16, allow_rc4: bool, timeout: Duration) -> ChangePassword {
-    ChangePassword {
-        host: "127.0.0.1".into(),
-        user: USER.into(),
-        domain: None,
-        old: Secret::Password(Password::from(OLD)),
-        new: Password::from(NEW),
-        session: ChangeSession::Anonymous,
-        iterations: Some(ITERATIONS),
-        config: config(port, allow_rc4, timeout),
-    }
+    ChangePassword::new(
+        "127.0.0.1",
+        USER,
+        Secret::Password(Password::from(OLD)),
+        Password::from(NEW),
+    )
+    .with_session(ChangeSession::Anonymous)
+    .with_iterations(ITERATIONS)
+    .with_config(config(port, allow_rc4, timeout))
 }

@@ -13,7 +13,10 @@ mod secrets;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use output::Report;
-use samrpc::api::{self, ChangePassword, ChangeSession, Method, ResetPassword, SessionKind};
+use samrpc::api::{
+    self, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method, PolicyRequest,
+    ResetPassword, SessionKind,
+};
 use samrpc::{ClientConfig, Credentials, Error};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
@@ -264,12 +267,10 @@ impl Command {
 
 /// The connection settings from the common options.
 pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
-    let mut c = ClientConfig::default();
+    let mut c = ClientConfig::default().with_port(common.port).with_allow_rc4(allow_rc4);
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
     }
-    c.port = common.port;
-    c.allow_rc4 = allow_rc4;
     c
 }
 
@@ -360,16 +361,11 @@ async fn passwd_inner(
     }
     let old = secrets.old_secret(hash_arg, user)?;
     let new = secrets.new_password(user)?;
-    let req = ChangePassword {
-        host: a.host.clone(),
-        user: user.to_owned(),
-        domain,
-        old,
-        new,
-        session: if a.anonymous { ChangeSession::Anonymous } else { ChangeSession::Auto },
-        iterations: a.iterations,
-        config: config(&a.common, a.allow_rc4),
-    };
+    let mut req = ChangePassword::new(&a.host, user, old, new)
+        .with_session(if a.anonymous { ChangeSession::Anonymous } else { ChangeSession::Auto })
+        .with_config(config(&a.common, a.allow_rc4));
+    req.domain = domain;
+    req.iterations = a.iterations;
     tracing::debug!(host = %req.host, user = %req.user, port = req.config.port, "changing password");
     let outcome = api::change_password(req).await?;
     warn_rc4(outcome.method);
@@ -413,14 +409,10 @@ async fn reset_inner(
     rep.account = Some(shown.clone());
     let admin_pw = secrets.account_password(ENV_ADMIN_PASSWORD, &shown)?;
     let new = secrets.new_password(user)?;
-    let req = ResetPassword {
-        host: a.host.clone(),
-        user: user.to_owned(),
-        admin: Credentials::password(admin, admin_domain, admin_pw),
-        new,
-        must_change: a.must_change,
-        config: config(&a.common, a.allow_rc4),
-    };
+    let admin = Credentials::password(admin, admin_domain, admin_pw);
+    let req = ResetPassword::new(&a.host, user, admin, new)
+        .with_must_change(a.must_change)
+        .with_config(config(&a.common, a.allow_rc4));
     tracing::debug!(host = %req.host, user = %req.user, port = req.config.port, "resetting password");
     let outcome = api::reset_password(req).await?;
     warn_rc4(outcome.method);
@@ -473,9 +465,9 @@ async fn policy_inner(
     rep: &mut Report,
 ) -> Result<(), Error> {
     let creds = credentials(a.account.as_deref(), secrets, rep)?;
-    let target = a.user.as_deref().map(|u| Credentials::split_account(u).0);
-    let report =
-        api::password_policy(&a.host, creds, target.as_deref(), config(&a.common, false)).await?;
+    let mut req = PolicyRequest::new(&a.host, creds).with_config(config(&a.common, false));
+    req.user = a.user.as_deref().map(|u| Credentials::split_account(u).0);
+    let report = api::password_policy(req).await?;
     rep.status = Some(samrpc::NtStatus::STATUS_SUCCESS.symbol());
     rep.session_summary(&report.session);
     rep.extra.insert("domain".into(), serde_json::json!(report.domain));
@@ -513,7 +505,8 @@ async fn users_inner(
     rep: &mut Report,
 ) -> Result<(), Error> {
     let creds = credentials(Some(&a.account), secrets, rep)?;
-    let list = api::list_users(&a.host, creds, config(&a.common, false)).await?;
+    let req = ListUsersRequest::new(&a.host, creds).with_config(config(&a.common, false));
+    let list = api::list_users(req).await?;
     rep.status = Some(samrpc::NtStatus::STATUS_SUCCESS.symbol());
     rep.extra.insert("users".into(), output::users_json(&list));
     rep.lines.push(format!("{} users on {}:", list.len(), a.host));
@@ -537,8 +530,12 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
             None
         }
     };
-    let target = a.user.as_deref().map(|u| Credentials::split_account(u).0);
-    let steps = api::doctor(&a.host, creds, target.as_deref(), config(&a.common, false)).await;
+    let mut req = DoctorRequest::new(&a.host).with_config(config(&a.common, false));
+    if let Some(creds) = creds {
+        req = req.with_credentials(creds);
+    }
+    req.user = a.user.as_deref().map(|u| Credentials::split_account(u).0);
+    let steps = api::doctor(req).await;
     let all_ok = !steps.is_empty() && steps.iter().all(|s| s.ok);
     rep.ok = all_ok;
     rep.exit = if all_ok { 0 } else { 1 };

@@ -492,7 +492,7 @@ mod tests {
     use samrpc::{NtStatus, Operation};
 
     fn summary(kind: SessionKind, signing: bool, encryption: bool) -> SessionSummary {
-        SessionSummary { kind, dialect: "3.1.1".into(), signing, encryption }
+        SessionSummary::new(kind, "3.1.1", signing, encryption)
     }
 
     #[test]

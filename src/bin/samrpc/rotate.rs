@@ -5,7 +5,7 @@ use crate::output::Report;
 use crate::secrets::{ENV_ADMIN_PASSWORD, SecretReader, usage};
 use crate::{Common, account_display, config, fail, parse_account};
 use clap::Args;
-use samrpc::rotate::{self, RotateRequest, RotateUsers, Rotated};
+use samrpc::api::rotate::{self, RotateRequest, RotateUsers, Rotated};
 use samrpc::{Credentials, Error, ErrorKind, Operation};
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
@@ -142,14 +142,11 @@ async fn rotate_inner(
     };
     let admin_pw = secrets.account_password(ENV_ADMIN_PASSWORD, &shown)?;
     let mut out = create_out(&a.out)?;
-    let req = RotateRequest {
-        host: a.host.clone(),
-        admin: Credentials::password(admin, admin_domain, admin_pw),
-        users,
-        jobs: usize::from(a.jobs),
-        length: usize::from(a.length),
-        config: config(&a.common, false),
-    };
+    let admin = Credentials::password(admin, admin_domain, admin_pw);
+    let req = RotateRequest::new(&a.host, admin, users)
+        .with_jobs(usize::from(a.jobs))
+        .with_length(usize::from(a.length))
+        .with_config(config(&a.common, false));
     let progress = std::io::stderr().is_terminal() || std::env::var_os("SAMRPC_PROGRESS").is_some();
     let mut write_error: Option<std::io::Error> = None;
     let started = std::time::Instant::now();

@@ -369,6 +369,7 @@ mod tests {
         match s {
             Secret::Password(p) => format!("pw:{}", p.expose()),
             Secret::NtHash(h) => format!("hash:{:02x}{:02x}", h.expose()[0], h.expose()[15]),
+            _ => "other".to_owned(),
         }
     }
 

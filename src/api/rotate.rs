@@ -10,17 +10,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), samrpc::Error> {
-//! use samrpc::rotate::{RotateRequest, RotateUsers, rotate};
-//! use samrpc::{ClientConfig, Credentials, Password};
+//! use samrpc::api::rotate::{RotateRequest, RotateUsers, rotate};
+//! use samrpc::{Credentials, Password};
 //!
-//! let req = RotateRequest {
-//!     host: "dc.example.com".into(),
-//!     admin: Credentials::password("Administrator", None, Password::from("…")),
-//!     users: RotateUsers::List(vec!["alice".into(), "bob".into()]),
-//!     jobs: 4,
-//!     length: 20,
-//!     config: ClientConfig::default(),
-//! };
+//! let admin = Credentials::password("Administrator", None, Password::from("…"));
+//! let users = RotateUsers::List(vec!["alice".into(), "bob".into()]);
+//! let req = RotateRequest::new("dc.example.com", admin, users).with_jobs(4).with_length(20);
 //! let summary = rotate(req, |r, _done, _total| {
 //!     // Store r.password somewhere safe *now*: it is set on the server.
 //!     println!("{} {}", r.user, r.result.is_ok());
@@ -30,7 +25,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::api::{
+use super::{
     DomainHandles, ResetPassword, close_handle, enumerate_users, open_account_domain, open_user,
     query_domain, refused, set_password, unicode,
 };
@@ -48,6 +43,7 @@ use std::sync::{Arc, Mutex};
 
 /// Which accounts to rotate.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RotateUsers {
     /// These account names (bare sAMAccountNames).
     List(Vec<String>),
@@ -56,8 +52,9 @@ pub enum RotateUsers {
     All,
 }
 
-/// A bulk rotation.
+/// A bulk rotation. Build it with [`RotateRequest::new`] and the chainable `with_…` methods.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RotateRequest {
     /// Server host name or address.
     pub host: String,
@@ -71,6 +68,44 @@ pub struct RotateRequest {
     pub length: usize,
     /// Connection settings (`allow_rc4` is honoured as for a single reset).
     pub config: ClientConfig,
+}
+
+impl RotateRequest {
+    /// The default number of connections ([`RotateRequest::jobs`]).
+    pub const DEFAULT_JOBS: usize = 4;
+    /// The default wanted password length ([`RotateRequest::length`]).
+    pub const DEFAULT_LENGTH: usize = 20;
+
+    /// Rotate `users` on `host` as `admin`: [`Self::DEFAULT_JOBS`] connections,
+    /// [`Self::DEFAULT_LENGTH`]-character passwords, [`ClientConfig::default`].
+    pub fn new(host: impl Into<String>, admin: Credentials, users: RotateUsers) -> Self {
+        Self {
+            host: host.into(),
+            admin,
+            users,
+            jobs: Self::DEFAULT_JOBS,
+            length: Self::DEFAULT_LENGTH,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// Connections used in parallel (at least 1; never more than there are users).
+    pub fn with_jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs;
+        self
+    }
+
+    /// Wanted password length; the domain's minimum length wins when it is longer.
+    pub fn with_length(mut self, length: usize) -> Self {
+        self.length = length;
+        self
+    }
+
+    /// Connection settings (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
 }
 
 /// What happened to one account.
@@ -419,14 +454,8 @@ pub async fn rotate(
     };
     let total = users.len();
     let work = Arc::new(Work { queue: Mutex::new(users.into_iter().collect()) });
-    let base = ResetPassword {
-        host: req.host.clone(),
-        user: String::new(),
-        admin: req.admin.clone(),
-        new: Password::from(""),
-        must_change: false,
-        config: req.config.clone(),
-    };
+    let base = ResetPassword::new(&req.host, String::new(), req.admin.clone(), Password::from(""))
+        .with_config(req.config.clone());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let jobs = req.jobs.clamp(1, total.max(1));
     let mut handles = Vec::with_capacity(jobs);

@@ -1,0 +1,200 @@
+//! Reset a password as an administrator.
+
+use super::{
+    Method, Outcome, check_new_password, close_domain, close_handle, crypto_error, lookup_rid,
+    open_account_domain, open_user, refused, restriction_error,
+};
+use crate::client::SamrClient;
+use crate::config::{ClientConfig, Credentials};
+use crate::crypto::{
+    encrypt_password_set_aes, encrypt_user_password_new, encrypt_user_password_with_session_key,
+};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::ndr::ContextHandle;
+use crate::rng::OsRandom;
+use crate::samr::{Call, SamrSetInformationUser2, UserAllInformation, UserInfo, access, consts};
+use crate::secret::{Password, SessionKey};
+use crate::status::NtStatus;
+
+/// An administrator reset: sets a new password without knowing the old one.
+///
+/// **A reset is not a change.** Windows protects the user's DPAPI secrets (saved
+/// credentials, EFS and certificate private keys) with keys derived from the password; a
+/// change re-wraps them, a reset cannot, so a reset can make them unreadable for good. Prefer
+/// [`change_password`](super::change_password) whenever the old password is known.
+///
+/// Build it with [`ResetPassword::new`] and the chainable `with_…` methods:
+///
+/// ```
+/// use samrpc::api::ResetPassword;
+/// use samrpc::{Credentials, Password};
+///
+/// let admin = Credentials::password("Administrator", None, Password::from("Admin-1!"));
+/// let req = ResetPassword::new("dc1.example.com", "alice", admin, Password::from("Fresh-3!"))
+///     .with_must_change(true);
+/// assert!(req.must_change);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ResetPassword {
+    /// Server host name or address.
+    pub host: String,
+    /// The account to reset (bare name).
+    pub user: String,
+    /// The administrator's credentials.
+    pub admin: Credentials,
+    /// The new password.
+    pub new: Password,
+    /// Mark the password expired so the user must change it at the next logon.
+    pub must_change: bool,
+    /// Connection settings and security policy.
+    pub config: ClientConfig,
+}
+
+impl ResetPassword {
+    /// A reset of `user`'s password on `host` to `new`, authenticated as `admin`; the
+    /// password is not marked expired, and [`ClientConfig::default`] applies.
+    pub fn new(
+        host: impl Into<String>,
+        user: impl Into<String>,
+        admin: Credentials,
+        new: Password,
+    ) -> Self {
+        Self {
+            host: host.into(),
+            user: user.into(),
+            admin,
+            new,
+            must_change: false,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// Mark the password expired so the user must change it at the next logon.
+    pub fn with_must_change(mut self, must_change: bool) -> Self {
+        self.must_change = must_change;
+        self
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
+/// Reset a password as an administrator with `SamrSetInformationUser2` level 31
+/// (`UserInternal7Information`, AES keyed by the SMB application key). With
+/// `config.allow_rc4`, servers without level 31 get level 25, then 23.
+///
+/// **Warning:** a reset, unlike a change, cannot re-protect the user's DPAPI secrets (saved
+/// credentials, EFS files, certificate private keys); they may become unreadable for good.
+/// Prefer [`change_password`](super::change_password) when the old password is known.
+pub async fn reset_password(req: ResetPassword) -> Result<Outcome, Error> {
+    check_new_password(&req.new)?;
+    let mut client = SamrClient::connect(&req.host, &req.admin, &req.config).await?;
+    let result = reset_on(&mut client, &req).await;
+    client.close().await;
+    result
+}
+
+async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcome, Error> {
+    let op = Operation::Call(SamrSetInformationUser2::NAME);
+    let key = client.application_key().cloned().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Security,
+            op,
+            "a reset needs an authenticated session (this one has no session key)",
+        )
+        .with_hint("Give administrator credentials with -U.")
+    })?;
+    let h = open_account_domain(client, access::DOMAIN_LOOKUP).await?;
+    let result = async {
+        let rid = lookup_rid(client, &h, &req.user).await?;
+        let uh = open_user(client, &h, rid, access::USER_FORCE_PASSWORD_CHANGE).await?;
+        let r = set_password(client, &uh, &key, req).await;
+        close_handle(client, uh).await;
+        r
+    }
+    .await;
+    close_domain(client, h).await;
+    let (method, status) = result?;
+    if status == NtStatus::STATUS_PASSWORD_RESTRICTION {
+        return Err(restriction_error(client, op).await);
+    }
+    refused(op, status)?;
+    Ok(Outcome { method, status, session: client.session().clone(), iterations: None })
+}
+
+fn level_missing(result: &Result<NtStatus, Error>) -> bool {
+    match result {
+        Ok(s) => matches!(
+            *s,
+            NtStatus::STATUS_INVALID_INFO_CLASS
+                | NtStatus::STATUS_NOT_SUPPORTED
+                | NtStatus::STATUS_NOT_IMPLEMENTED
+        ),
+        Err(e) => e.rpc_fault().is_some_and(|f| {
+            f == crate::status::RpcFault::NCA_S_OP_RNG_ERROR
+                || f == crate::status::RpcFault::RPC_X_BAD_STUB_DATA
+        }),
+    }
+}
+
+pub(crate) async fn set_password(
+    client: &mut SamrClient,
+    uh: &ContextHandle,
+    key: &SessionKey,
+    req: &ResetPassword,
+) -> Result<(Method, NtStatus), Error> {
+    let op = Operation::Call(SamrSetInformationUser2::NAME);
+    let expired = u8::from(req.must_change);
+    let enc =
+        encrypt_password_set_aes(key, &req.new, &mut OsRandom).map_err(|e| crypto_error(op, e))?;
+    let call = SamrSetInformationUser2 {
+        user_handle: *uh,
+        info: UserInfo::Internal7 { password: enc, password_expired: expired },
+    };
+    let r31 = client.call_mutating(&call).await.map(|r| r.status);
+    if !level_missing(&r31) {
+        return Ok((Method::SetInternal7, r31?));
+    }
+    if !req.config.allow_rc4 {
+        return Err(match r31 {
+            Ok(s) => Error::refused(op, s),
+            Err(e) => e,
+        }
+        .with_hint(
+            "The server does not support the AES password set (level 31, July 2021 Windows updates). \
+             The legacy RC4 levels are refused unless you allow them (--allow-rc4).",
+        ));
+    }
+    let mut which = consts::USER_ALL_NTPASSWORDPRESENT;
+    if req.must_change {
+        which |= consts::USER_ALL_PASSWORDEXPIRED;
+    }
+    let all = |which_fields| {
+        Box::new(UserAllInformation {
+            which_fields,
+            password_expired: expired,
+            ..UserAllInformation::default()
+        })
+    };
+    let enc =
+        encrypt_user_password_new(key, &req.new, &mut OsRandom).map_err(|e| crypto_error(op, e))?;
+    let call = SamrSetInformationUser2 {
+        user_handle: *uh,
+        info: UserInfo::Internal4New { all: all(which), password: enc },
+    };
+    let r25 = client.call_mutating(&call).await.map(|r| r.status);
+    if !level_missing(&r25) {
+        return Ok((Method::SetInternal4New, r25?));
+    }
+    let enc = encrypt_user_password_with_session_key(key, &req.new, &mut OsRandom)
+        .map_err(|e| crypto_error(op, e))?;
+    let call = SamrSetInformationUser2 {
+        user_handle: *uh,
+        info: UserInfo::Internal4 { all: all(which), password: enc },
+    };
+    Ok((Method::SetInternal4, client.call_mutating(&call).await?.status))
+}

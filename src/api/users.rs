@@ -1,0 +1,134 @@
+//! List the users of the account domain.
+
+use super::{DomainHandles, close_domain, close_handle, open_account_domain, open_user, refused};
+use crate::client::SamrClient;
+use crate::config::{ClientConfig, Credentials};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::samr::{
+    Call, SamrEnumerateUsersInDomain, SamrQueryInformationUser2, UserInfo, access, consts,
+};
+use crate::status::NtStatus;
+
+/// One account of [`list_users`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserEntry {
+    /// The account name.
+    pub name: String,
+    /// The relative id.
+    pub rid: u32,
+    /// The user account control bits.
+    pub account_control: u32,
+}
+
+/// What [`list_users`] lists: the users of one server's account domain.
+///
+/// Build it with [`ListUsersRequest::new`] and the chainable `with_…` methods:
+///
+/// ```
+/// use samrpc::api::ListUsersRequest;
+/// use samrpc::{ClientConfig, Credentials};
+/// use std::time::Duration;
+///
+/// let req = ListUsersRequest::new("dc1.example.com", Credentials::Anonymous)
+///     .with_config(ClientConfig::default().with_timeout(Duration::from_secs(5)));
+/// assert_eq!(req.host, "dc1.example.com");
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ListUsersRequest {
+    /// Server host name or address.
+    pub host: String,
+    /// Who to list as.
+    pub credentials: Credentials,
+    /// Connection settings and security policy.
+    pub config: ClientConfig,
+}
+
+impl ListUsersRequest {
+    /// List `host`'s users as `credentials`, with [`ClientConfig::default`].
+    pub fn new(host: impl Into<String>, credentials: Credentials) -> Self {
+        Self { host: host.into(), credentials, config: ClientConfig::default() }
+    }
+
+    /// Connection settings and security policy (default [`ClientConfig::default`]).
+    pub fn with_config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
+/// List the users of the server's account domain (name, RID and account-control bits).
+pub async fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
+    let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
+    let result = users_on(&mut client).await;
+    client.close().await;
+    result
+}
+
+/// Every account of the opened domain whose control bits match `account_control` (0 = all),
+/// as (name, RID), following the resume handle through STATUS_MORE_ENTRIES.
+pub(crate) async fn enumerate_users(
+    client: &mut SamrClient,
+    h: &DomainHandles,
+    account_control: u32,
+) -> Result<Vec<(String, u32)>, Error> {
+    let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let mut names = Vec::new();
+    let mut context = 0;
+    loop {
+        let r = client
+            .call(&SamrEnumerateUsersInDomain {
+                domain_handle: h.domain,
+                enumeration_context: context,
+                user_account_control: account_control,
+                prefered_maximum_length: 0x10000,
+            })
+            .await?;
+        if r.status != NtStatus::STATUS_MORE_ENTRIES {
+            refused(op, r.status)?;
+        }
+        let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
+        names.extend(entries.iter().map(|e| (e.name.to_string_lossy(), e.relative_id)));
+        if r.status != NtStatus::STATUS_MORE_ENTRIES || entries.is_empty() {
+            return Ok(names);
+        }
+        context = r.enumeration_context;
+    }
+}
+
+async fn users_on(client: &mut SamrClient) -> Result<Vec<UserEntry>, Error> {
+    let h =
+        open_account_domain(client, access::DOMAIN_LIST_ACCOUNTS | access::DOMAIN_LOOKUP).await?;
+    let result = async {
+        let names = enumerate_users(client, &h, 0).await?;
+        let mut users = Vec::with_capacity(names.len());
+        let qop = Operation::Call(SamrQueryInformationUser2::NAME);
+        for (name, rid) in names {
+            let uh = open_user(client, &h, rid, access::USER_READ_ACCOUNT).await?;
+            let r = client
+                .call(&SamrQueryInformationUser2 {
+                    user_handle: uh,
+                    level: consts::USER_CONTROL_INFORMATION,
+                })
+                .await;
+            close_handle(client, uh).await;
+            let r = r?;
+            refused(qop, r.status)?;
+            let account_control = match r.info {
+                Some(UserInfo::Control(c)) => c,
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        qop,
+                        "the server answered another information level",
+                    ));
+                }
+            };
+            users.push(UserEntry { name, rid, account_control });
+        }
+        Ok(users)
+    }
+    .await;
+    close_domain(client, h).await;
+    result
+}
