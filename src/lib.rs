@@ -111,7 +111,7 @@ pub mod wire;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use config::{ClientConfig, Credentials, Secret};
+pub use config::{AuthMethod, ClientConfig, Credentials, Secret};
 pub use error::{Error, ErrorKind, Operation};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};

@@ -32,6 +32,8 @@ pub struct SessionSummary {
     pub signing: bool,
     /// Whether messages were encrypted.
     pub encryption: bool,
+    /// The authentication mechanism: `ntlm`, `kerberos` or `anonymous`.
+    pub auth: &'static str,
 }
 
 impl SessionSummary {
@@ -42,6 +44,14 @@ impl SessionSummary {
         signing: bool,
         encryption: bool,
     ) -> Self {
-        Self { kind, dialect: dialect.into(), signing, encryption }
+        let auth = if kind == SessionKind::Anonymous { "anonymous" } else { "ntlm" };
+        Self { kind, dialect: dialect.into(), signing, encryption, auth }
+    }
+
+    /// The same summary with the authentication mechanism set (`ntlm`, `kerberos`,
+    /// `anonymous`).
+    pub fn with_auth(mut self, auth: &'static str) -> Self {
+        self.auth = auth;
+        self
     }
 }

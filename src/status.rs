@@ -56,7 +56,7 @@ code_table! { NtStatus, NT_TABLE;
     STATUS_WRONG_PASSWORD = 0xC000_006A, "the current password is incorrect, or the account does not exist", "Check the current password (or NT hash) and the account name. For safety the server gives the same answer for a wrong password and an unknown account. Repeated attempts can lock the account out.";
     STATUS_PASSWORD_RESTRICTION = 0xC000_006C, "the new password does not meet the password policy", "Choose a password that meets the policy: minimum length, complexity (three of: upper case, lower case, digits, symbols; not containing the account name), history (not a recent password) and minimum age (the password may have been changed too recently). `samrpc policy` shows the rules.";
     STATUS_LOGON_FAILURE = 0xC000_006D, "the user name or password is incorrect", "Check the user name and password. If they are right, check the domain: NTLMv2 mixes the domain name into the proof, so a missing or wrong domain fails even with the right password; give -d DOMAIN (the NetBIOS domain, or the computer name for a local account).";
-    STATUS_ACCOUNT_RESTRICTION = 0xC000_006E, "an account restriction prevented the logon", "The account may not log on this way (logon hours, workstation restrictions, or a blank password over the network).";
+    STATUS_ACCOUNT_RESTRICTION = 0xC000_006E, "an account restriction prevented the logon", "The account may not log on this way: logon hours, workstation restrictions, a blank password over the network — or the account is in the Protected Users group or NTLM is restricted for it, in which case Kerberos works where NTLM does not.";
     STATUS_INVALID_LOGON_HOURS = 0xC000_006F, "the account may not log on at this time", "The account's logon hours do not allow a logon now.";
     STATUS_INVALID_WORKSTATION = 0xC000_0070, "the account may not log on from this workstation", "The account is restricted to certain workstations.";
     STATUS_PASSWORD_EXPIRED = 0xC000_0071, "the password has expired", "Change it with `samrpc passwd` (it retries over an anonymous session automatically), or use --anonymous.";
@@ -76,6 +76,7 @@ code_table! { NtStatus, NT_TABLE;
     STATUS_NETWORK_SESSION_EXPIRED = 0xC000_035C, "the SMB session expired", "Reconnect and retry.";
     STATUS_PASSWORD_MUST_CHANGE = 0xC000_0224, "the password must be changed before the first logon", "Change it with `samrpc passwd` (it retries over an anonymous session automatically), or use --anonymous.";
     STATUS_ACCOUNT_LOCKED_OUT = 0xC000_0234, "the account is locked out", "Wait for the lockout duration to pass (see `samrpc policy`) or ask an administrator to unlock it. Further attempts extend the lockout.";
+    STATUS_NTLM_BLOCKED = 0xC000_0418, "NTLM is blocked for this logon", "The domain or the server refuses NTLM (\"Restrict NTLM\" policies or the Protected Users group): use Kerberos.";
     STATUS_DOWNGRADE_DETECTED = 0xC000_0388, "a protocol downgrade was detected", "Someone may be tampering with the connection; do not retry on this network.";
     STATUS_RPC_PROCNUM_OUT_OF_RANGE = 0xC002_002E, "the server does not implement this call", "The server predates the AES password methods (July 2021 updates); allow the legacy RC4 method with --allow-rc4, or update the server.";
 }

@@ -3,8 +3,10 @@
 use super::{
     Method, Outcome, check_new_password, crypto_error, refused, restriction_error, unicode,
 };
-use crate::client::SamrClient;
-use crate::config::{ClientConfig, Credentials, Secret};
+use crate::auth::kerberos::kpasswd::ResultCode;
+use crate::auth::kerberos::messages::PrincipalName;
+use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
+use crate::config::{AuthMethod, ClientConfig, Credentials, Secret};
 use crate::crypto::{
     EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes,
     encrypt_user_password_with_old_nt, nt_hash,
@@ -14,7 +16,9 @@ use crate::ndr::RpcUnicodeString;
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4};
 use crate::secret::{NtHash, Password};
+use crate::session::{SessionKind, SessionSummary};
 use crate::status::NtStatus;
+use crate::transport::kdc::{KdcTrips, get_initial, kpasswd_change as kdc_kpasswd_change};
 
 /// How the password change authenticates.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -26,6 +30,12 @@ pub enum ChangeSession {
     Auto,
     /// Use an anonymous session from the start.
     Anonymous,
+    /// Never fall back to an anonymous session. STATUS_PASSWORD_MUST_CHANGE/EXPIRED at SMB
+    /// session setup is unsigned, so an active attacker can forge it to push
+    /// [`ChangeSession::Auto`] onto the unauthenticated anonymous path; this refuses that
+    /// downgrade. An expired password then fails with a hint — or, under Kerberos, is
+    /// changed through kpasswd, whose answer is authenticated.
+    AuthenticatedOnly,
 }
 
 /// A password change: the user knows the old password (or its NT hash).
@@ -140,6 +150,50 @@ fn lacks_call(result: &Result<NtStatus, Error>) -> bool {
     }
 }
 
+fn is_expired(e: &Error) -> bool {
+    matches!(
+        e.status(),
+        Some(NtStatus::STATUS_PASSWORD_MUST_CHANGE | NtStatus::STATUS_PASSWORD_EXPIRED)
+    )
+}
+
+/// Whether the change authenticates with Kerberos.
+fn uses_kerberos(req: &ChangePassword) -> bool {
+    req.config.auth == AuthMethod::Kerberos || matches!(req.old, Secret::AesKey(_))
+}
+
+/// RFC 3244 kpasswd: an AS exchange for `kadmin/changepw` with the old secret (the KDC grants
+/// it even to an expired password), then AP-REQ + KRB-PRIV to the kpasswd server. Its answer
+/// is encrypted in keys only the real KDC could have issued, so it authenticates the server.
+async fn kpasswd_change(req: &ChangePassword) -> Result<Outcome, Error> {
+    let op = Operation::Kerberos;
+    let (settings, _) = kerberos_settings(&req.host, req.domain.as_deref(), &req.config)?;
+    let creds = client_credentials(&req.user, &settings.realm, &req.old)?;
+    let mut trips = KdcTrips::default();
+    let service = PrincipalName::service("kadmin", "changepw");
+    let cp = get_initial(&settings, creds, Some(service), &mut trips)
+        .await
+        .map_err(|e| map_kerberos(e, op))?;
+    crate::log_debug!(realm = %settings.realm, "changing the password through kpasswd");
+    let r = kdc_kpasswd_change(&settings, &cp, &req.new).await.map_err(|e| map_kerberos(e, op))?;
+    match r.code {
+        ResultCode::Success => Ok(Outcome {
+            method: Method::Kpasswd,
+            status: NtStatus::STATUS_SUCCESS,
+            session: SessionSummary::new(SessionKind::Authenticated, "kpasswd", false, true)
+                .with_auth("kerberos"),
+            iterations: None,
+        }),
+        ResultCode::SoftError => Err(Error::refused(op, NtStatus::STATUS_PASSWORD_RESTRICTION)
+            .with_message(format!("the kpasswd server refused the new password: {}", r.message()))),
+        code => Err(Error::new(
+            ErrorKind::ServerRefused,
+            op,
+            format!("the kpasswd server refused the change ({code:?}): {}", r.message()),
+        )),
+    }
+}
+
 async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
     if req.session == ChangeSession::Anonymous {
         return SamrClient::connect(&req.host, &Credentials::Anonymous, &req.config).await;
@@ -153,11 +207,15 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
         Ok(c) => Ok(c),
         Err(e)
             if e.operation() == Operation::SessionSetup
-                && matches!(
-                    e.status(),
-                    Some(NtStatus::STATUS_PASSWORD_MUST_CHANGE | NtStatus::STATUS_PASSWORD_EXPIRED)
-                ) =>
+                && is_expired(&e)
+                && req.session == ChangeSession::AuthenticatedOnly =>
         {
+            let hint = "The password must be changed, and the anonymous fallback is disabled (the \
+                 server's \"must change\" answer is unauthenticated, so falling back could be a forced \
+                 downgrade). Change it over Kerberos (kpasswd), or allow the anonymous session.";
+            Err(e.with_hint(hint))
+        }
+        Err(e) if e.operation() == Operation::SessionSetup && is_expired(&e) => {
             crate::log_debug!(status = ?e.status(), "password expired: retrying over an anonymous session");
             SamrClient::connect(&req.host, &Credentials::Anonymous, &req.config).await.map_err(|a| {
                 let msg = format!(
@@ -212,9 +270,20 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
         Some(n) => n,
         None => OsRandom.u64_in(DEFAULT_ITERATIONS_MIN, DEFAULT_ITERATIONS_MAX),
     };
+    if matches!(req.old, Secret::AesKey(_)) && req.session != ChangeSession::Anonymous {
+        // SAMR needs the old NT hash, which an AES key cannot give: kpasswd only.
+        return kpasswd_change(&req).await;
+    }
     let old_hash = match &req.old {
         Secret::Password(p) => nt_hash(p),
         Secret::NtHash(h) => h.clone(),
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Operation::Input,
+                "an AES key can only change a password through Kerberos (kpasswd)",
+            ));
+        }
     };
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
     let server_name = Some(unicode(op4, &format!("\\\\{}", req.host))?);
@@ -227,7 +296,29 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     let derive = tokio::task::spawn_blocking(move || {
         encrypt_password_change_aes(&hash, &new_password, iterations, &mut OsRandom)
     });
-    let mut client = connect_change(&req).await?;
+    let mut client = match connect_change(&req).await {
+        Ok(c) => c,
+        // Under Kerberos the KDC already says KEY_EXPIRED to the AS-REQ: change through
+        // kpasswd (authenticated) rather than the anonymous SAMR path.
+        Err(e) if uses_kerberos(&req) && e.operation() == Operation::Kerberos && is_expired(&e) => {
+            derive.abort();
+            return match kpasswd_change(&req).await {
+                Err(k) if k.kind() == ErrorKind::Network && req.session == ChangeSession::Auto => {
+                    crate::log_debug!(
+                        "kpasswd unreachable: falling back to the anonymous SAMR change"
+                    );
+                    let anon = ChangePassword {
+                        session: ChangeSession::Anonymous,
+                        config: req.config.clone().with_auth(AuthMethod::Ntlm),
+                        ..req
+                    };
+                    Box::pin(change_password(anon)).await
+                }
+                r => r,
+            };
+        }
+        Err(e) => return Err(e),
+    };
     let result = match derive.await {
         Ok(Ok(encrypted)) => {
             change_on(&mut client, &req, old_hash, encrypted, server_name, user_name).await

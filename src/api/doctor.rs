@@ -148,6 +148,7 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
             None => user.clone(),
         },
         Credentials::Anonymous => "anonymous".to_owned(),
+        _ => "the ticket cache's principal".to_owned(),
     };
     let mut client = match SamrClient::connect(host, &creds, &config).await {
         Ok(c) => c,

@@ -446,7 +446,7 @@ pub async fn rotate(
     let rules = read_rules(&mut first, &h, req.length).await?;
     let admin_name = match &req.admin {
         Credentials::User { user, .. } => Some(user.as_str()),
-        Credentials::Anonymous => None,
+        _ => None,
     };
     let users = match &req.users {
         RotateUsers::List(v) => v.clone(),

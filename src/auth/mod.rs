@@ -94,4 +94,9 @@ pub trait Authenticator: Send {
 
     /// Whether this is an anonymous (null-session) authenticator.
     fn is_anonymous(&self) -> bool;
+
+    /// The mechanism, for reports: `ntlm`, `kerberos` or `anonymous`.
+    fn mechanism(&self) -> &'static str {
+        if self.is_anonymous() { "anonymous" } else { "ntlm" }
+    }
 }

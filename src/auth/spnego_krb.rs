@@ -153,6 +153,10 @@ impl Authenticator for SpnegoKerberos {
     fn is_anonymous(&self) -> bool {
         false
     }
+
+    fn mechanism(&self) -> &'static str {
+        "kerberos"
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! caller can report "outcome unknown" for change requests.
 
 mod error;
+pub mod kdc;
 mod net;
 pub mod smb;
 

@@ -122,6 +122,7 @@ pub struct SmbPipe {
     broken: bool,
     use_write_read: bool,
     flights: u32,
+    mechanism: &'static str,
 }
 
 impl fmt::Debug for SmbPipe {
@@ -327,6 +328,7 @@ impl SmbPipe {
         let (mut stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
         debug!(%peer, "TCP connected");
         let anonymous = auth.is_anonymous();
+        let mechanism = auth.mechanism();
         let ccfg = ConnectionConfig {
             min_dialect: cfg.min_dialect,
             max_dialect: cfg.max_dialect,
@@ -416,6 +418,7 @@ impl SmbPipe {
             broken: false,
             use_write_read: false,
             flights,
+            mechanism,
         };
         let first = pipe.open(first_pdu).await?;
         debug!(pipe = %pipe.cfg.pipe, flights = pipe.flights, "named pipe open");
@@ -644,6 +647,7 @@ impl SmbPipe {
         let i = self.info();
         let kind = if i.anonymous { SessionKind::Anonymous } else { SessionKind::Authenticated };
         SessionSummary::new(kind, i.dialect.to_string(), i.signing, i.encryption)
+            .with_auth(if i.anonymous { "anonymous" } else { self.mechanism })
     }
 
     /// The address connected to.

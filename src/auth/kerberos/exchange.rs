@@ -453,7 +453,9 @@ impl TgsExchange {
             etypes.push(Etype::Rc4Hmac.number()); // the caller chose RC4 by handing an NT hash
         }
         let body = KdcReqBody {
-            options: kdc_options::FORWARDABLE | kdc_options::RENEWABLE | kdc_options::CANONICALIZE,
+            // Only canonicalize: asking for forwardable/renewable fails with BADOPTION when the
+            // TGT lacks them (MIT kinit's default TGT, Protected Users), and SMB needs neither.
+            options: kdc_options::CANONICALIZE,
             cname: None,
             realm: realm.to_uppercase(),
             sname: Some(service.clone()),
