@@ -419,6 +419,14 @@ pub(crate) async fn kerberos_service_ticket(
     }
 }
 
+/// Whether the ticket cache holds a valid ticket for `cifs/<host>` or a TGT for the realm
+/// (so a Kerberos logon needs no password). `user_domain` is the domain of `NAME@DOMAIN`.
+pub fn ticket_cache_usable(host: &str, user_domain: Option<&str>, config: &ClientConfig) -> bool {
+    let Ok((settings, conf)) = kerberos_settings(host, user_domain, config) else { return false };
+    let spn = PrincipalName::service("cifs", host);
+    read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn).is_ok()
+}
+
 /// The sans-IO core's view of an account.
 pub(crate) fn client_credentials(
     user: &str,

@@ -112,6 +112,15 @@ impl Report {
         o.insert("method".into(), json!(self.method));
         o.insert("status".into(), json!(self.status));
         o.insert("session".into(), json!(self.session));
+        o.insert(
+            "auth".into(),
+            json!(
+                self.summary
+                    .as_ref()
+                    .map(|s| s.auth)
+                    .or(self.session.filter(|s| *s == "anonymous"))
+            ),
+        );
         o.insert("dialect".into(), json!(self.summary.as_ref().map(|s| s.dialect.clone())));
         o.insert("signing".into(), json!(self.summary.as_ref().map(|s| s.signing)));
         o.insert("encryption".into(), json!(self.summary.as_ref().map(|s| s.encryption)));
@@ -200,7 +209,11 @@ pub(crate) fn describe_outcome(o: &Outcome) -> String {
 
 /// "anonymous session, SMB 3.1.1, signed".
 pub(crate) fn describe_session(s: &SessionSummary) -> String {
-    let mut parts = vec![format!("{} session", s.kind.name())];
+    let mut parts = vec![if s.auth == "kerberos" {
+        format!("{} session (Kerberos)", s.kind.name())
+    } else {
+        format!("{} session", s.kind.name())
+    }];
     if !s.dialect.is_empty() {
         parts.push(format!("SMB {}", s.dialect));
     }

@@ -140,13 +140,21 @@ async fn rotate_inner(
         Some(path) => RotateUsers::List(read_users(path)?),
         None => RotateUsers::All,
     };
-    let admin_pw = secrets.account_password(ENV_ADMIN_PASSWORD, &shown)?;
+    let cfg = config(&a.common, false);
+    let admin = super::account_credentials(
+        &a.host,
+        admin,
+        admin_domain,
+        &shown,
+        ENV_ADMIN_PASSWORD,
+        &cfg,
+        secrets,
+    )?;
     let mut out = create_out(&a.out)?;
-    let admin = Credentials::password(admin, admin_domain, admin_pw);
     let req = RotateRequest::new(&a.host, admin, users)
         .with_jobs(usize::from(a.jobs))
         .with_length(usize::from(a.length))
-        .with_config(config(&a.common, false));
+        .with_config(cfg);
     let progress = std::io::stderr().is_terminal() || std::env::var_os("SAMRPC_PROGRESS").is_some();
     let mut write_error: Option<std::io::Error> = None;
     let started = std::time::Instant::now();
