@@ -4,14 +4,18 @@ use super::{
     PasswordPolicy, close_domain, crypto_error, open_account_domain, query_domain, unicode,
     user_state,
 };
-use crate::client::SamrClient;
-use crate::config::{ClientConfig, Credentials};
+use crate::auth::kerberos::messages::PrincipalName;
+use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
+use crate::config::{AuthMethod, ClientConfig, Credentials};
 use crate::crypto::encrypt_password_change_aes;
 use crate::error::{Error, Operation};
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, DomainInfo, SamrConnect5, SamrUnicodeChangePasswordUser4, access, consts};
 use crate::secret::Password;
 use crate::status::NtStatus;
+use crate::transport::kdc::{
+    CachedTicket, KdcTrips, get_initial, get_service_ticket, probe_kdc, read_cache,
+};
 
 /// One step of [`doctor`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +94,109 @@ impl DoctorRequest {
     }
 }
 
+/// The Kerberos steps of [`doctor`]: realm, KDC reached, AS exchange (or the ticket cache),
+/// TGS for `cifs/HOST`. Returns whether all passed.
+async fn kerberos_steps(
+    host: &str,
+    creds: &Credentials,
+    config: &ClientConfig,
+    steps: &mut Vec<DoctorStep>,
+) -> bool {
+    let domain = match creds {
+        Credentials::User { domain, .. } => domain.as_deref(),
+        _ => None,
+    };
+    let (settings, conf) = match kerberos_settings(host, domain, config) {
+        Ok(x) => x,
+        Err(e) => {
+            steps.push(failed_step("Kerberos realm", &e));
+            return false;
+        }
+    };
+    steps.push(step("Kerberos realm", true, settings.realm.clone(), None));
+    match probe_kdc(&settings).await {
+        Ok(ep) => steps.push(step("KDC reached", true, format!("{ep} (TCP)"), None)),
+        Err(e) => {
+            steps.push(failed_step("KDC reached", &map_kerberos(e, Operation::Kerberos)));
+            return false;
+        }
+    }
+    let spn = PrincipalName::service("cifs", host);
+    let mut trips = KdcTrips::default();
+    let tgt = match creds {
+        Credentials::TicketCache => {
+            match read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn) {
+                Ok(CachedTicket::Service(c)) => {
+                    steps.push(step(
+                        "ticket cache",
+                        true,
+                        format!("valid ticket for {}", c.sname),
+                        None,
+                    ));
+                    steps.push(step(&format!("TGS for {spn}"), true, "cached", None));
+                    return true;
+                }
+                Ok(CachedTicket::Tgt(t)) => {
+                    steps.push(step(
+                        "ticket cache",
+                        true,
+                        format!("valid TGT for {}@{}", t.cname, t.crealm),
+                        None,
+                    ));
+                    t
+                }
+                Err(e) => {
+                    steps.push(failed_step("ticket cache", &map_kerberos(e, Operation::Kerberos)));
+                    return false;
+                }
+            }
+        }
+        Credentials::User { user, secret, .. } => {
+            let c = match client_credentials(user, &settings.realm, secret) {
+                Ok(c) => c,
+                Err(e) => {
+                    steps.push(failed_step("AS exchange", &e));
+                    return false;
+                }
+            };
+            match get_initial(&settings, c, None, &mut trips).await {
+                Ok(t) => {
+                    steps.push(step(
+                        "AS exchange",
+                        true,
+                        format!("TGT for {}@{} ({})", t.cname, t.crealm, t.session_key.etype()),
+                        None,
+                    ));
+                    t
+                }
+                Err(e) => {
+                    steps.push(failed_step("AS exchange", &map_kerberos(e, Operation::Kerberos)));
+                    return false;
+                }
+            }
+        }
+        _ => return false,
+    };
+    match get_service_ticket(&settings, &tgt, spn.clone(), &mut trips).await {
+        Ok(c) => {
+            steps.push(step(
+                &format!("TGS for {spn}"),
+                true,
+                format!("service ticket ({})", c.session_key.etype()),
+                None,
+            ));
+            true
+        }
+        Err(e) => {
+            steps.push(failed_step(
+                &format!("TGS for {spn}"),
+                &map_kerberos(e, Operation::Kerberos),
+            ));
+            false
+        }
+    }
+}
+
 /// Walk the path to a password change one step at a time and report each: TCP reachability,
 /// SMB dialect and signing, authentication, IPC$ and `\PIPE\samr`, the SAMR bind,
 /// SamrConnect5, the domain lookup, the password policy, the named user's state, and whether
@@ -102,13 +209,14 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     let mut steps = Vec::new();
     let port = config.port;
 
-    // 1. TCP reachability.
+    // 1. TCP reachability (of the address dialled, when it differs from the name).
+    let dial = config.address.as_deref().unwrap_or(host);
     let target = format!(
         "{}:{port}",
-        if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
+        if dial.contains(':') && !dial.starts_with('[') {
+            format!("[{dial}]")
         } else {
-            host.to_owned()
+            dial.to_owned()
         }
     );
     match tokio::time::timeout(config.connect_timeout, tokio::net::TcpStream::connect(&target))
@@ -138,6 +246,12 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
             ));
             return steps;
         }
+    }
+
+    // Kerberos: realm, KDC, AS (or the ticket cache), TGS for cifs/HOST.
+    let kerberos = config.auth == AuthMethod::Kerberos && !credentials.is_anonymous();
+    if kerberos && !kerberos_steps(host, &credentials, &config, &mut steps).await {
+        return steps;
     }
 
     // 2–6. SMB negotiate, authentication, IPC$, the pipe and the bind (one connect).
@@ -181,6 +295,14 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
         None,
     ));
     steps.push(step("authentication", true, format!("{} session as {who}", s.kind.name()), None));
+    if kerberos {
+        steps.push(step(
+            "AP-REP verified",
+            s.auth == "kerberos",
+            "the server proved it holds the cifs key (mutual authentication)",
+            None,
+        ));
+    }
     steps.push(step("IPC$", true, "connected", None));
     steps.push(step("\\PIPE\\samr", true, "opened", None));
     steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));

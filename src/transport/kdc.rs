@@ -217,6 +217,18 @@ async fn kdc_round_trip(
     Err(KdcError::Unreachable { realm: s.realm.clone(), tried: tried.join(", ") })
 }
 
+/// The first KDC that accepts a TCP connection (for diagnostics).
+pub async fn probe_kdc(s: &KdcSettings) -> Result<Endpoint, KdcError> {
+    let mut tried = Vec::new();
+    for ep in &s.kdcs {
+        match local_address_towards(ep, s.timeout).await {
+            Ok(_) => return Ok(ep.clone()),
+            Err(e) => tried.push(e),
+        }
+    }
+    Err(KdcError::Unreachable { realm: s.realm.clone(), tried: tried.join(", ") })
+}
+
 /// Counts of KDC round trips (for the flight tests and `doctor`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KdcTrips {
