@@ -379,7 +379,7 @@ pub(crate) fn kerberos_settings(
 
 /// A service ticket for `cifs/<host>`: from the ticket cache for [`Credentials::TicketCache`],
 /// else through AS + TGS with the account's secret.
-pub(crate) async fn kerberos_service_ticket(
+pub async fn kerberos_service_ticket(
     host: &str,
     credentials: &Credentials,
     config: &ClientConfig,

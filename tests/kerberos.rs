@@ -356,3 +356,183 @@ fn kdc_round_trips_for_a_password_logon() {
     assert_eq!(trips.as_req, 1, "the default salt REALM+name is right: one AS round trip");
     let _ = KrbTimestamp::from_filetime(0);
 }
+
+fn admin_creds() -> Credentials {
+    Credentials::password(
+        "Administrator",
+        Some(REALM.into()),
+        Password::from(admin_password().as_str()),
+    )
+}
+
+/// Round trips: with a password, Kerberos costs 2 KDC round trips (optimistic pre-auth: one
+/// AS, one TGS) and saves one SMB flight (SESSION_SETUP is one round trip instead of two);
+/// with a cached service ticket it costs no KDC round trip at all.
+#[test]
+fn kerberos_round_trips_and_flights() {
+    let _g = CACHE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    krb5_env();
+    let mut trips = KdcTrips::default();
+    block_on(samrpc::client::kerberos_service_ticket(
+        HOST,
+        &admin_creds(),
+        &krb_config(),
+        &mut trips,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(trips, KdcTrips { as_req: 1, tgs_req: 1 });
+    let krb_flights = block_on(async {
+        let c =
+            samrpc::client::SamrClient::connect(HOST, &admin_creds(), &krb_config()).await.unwrap();
+        assert_eq!(c.session().auth, "kerberos");
+        let n = c.flights();
+        c.close().await;
+        n
+    });
+    let ntlm_flights = block_on(async {
+        let c = samrpc::client::SamrClient::connect(
+            DC.ip,
+            &common::admin_credentials(DC),
+            &ClientConfig::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(c.session().auth, "ntlm");
+        let n = c.flights();
+        c.close().await;
+        n
+    });
+    eprintln!("SMB setup flights: Kerberos {krb_flights}, NTLM {ntlm_flights}");
+    assert_eq!(krb_flights + 1, ntlm_flights, "one SESSION_SETUP round trip instead of two");
+
+    // A cached service ticket (kinit + kvno): no KDC round trip.
+    let dir = std::env::temp_dir().join(format!("samrpc-krb-trips-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = format!("FILE:{}", dir.join("cc").display());
+    kinit(&cc);
+    let o = Command::new("kvno")
+        .arg(format!("cifs/{HOST}"))
+        .env("KRB5_CONFIG", state_dir().join("krb5.conf"))
+        .env("KRB5CCNAME", &cc)
+        .output()
+        .expect("kvno");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut trips = KdcTrips::default();
+    let cfg = krb_config().with_ccache(Some(cc));
+    block_on(samrpc::client::kerberos_service_ticket(
+        HOST,
+        &Credentials::TicketCache,
+        &cfg,
+        &mut trips,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(trips, KdcTrips::default(), "cached service ticket: 0 KDC round trips");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The wire shows Kerberos and no NTLMSSP when Kerberos is used (tshark on loopback).
+#[test]
+fn wire_shows_no_ntlmssp_under_kerberos() {
+    krb5_env();
+    let user = common::unique_user("kwire");
+    add_user(DC, &user, "Old-Pass-1!", false);
+    let path = format!("/tmp/samrpc-krbwire-{}.pcapng", std::process::id());
+    let _ = std::fs::remove_file(&path);
+    let mut child = Command::new("tshark")
+        .args(["-i", "lo", "-f", "tcp port 445 or tcp port 88", "-w", &path])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start tshark ({e}); install it with `{SETUP}`"));
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("Capturing on") || line.contains("Capture started") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(20)).expect("tshark did not start within 20 s");
+    std::thread::sleep(Duration::from_millis(300));
+    let out =
+        block_on(samrpc::api::change_password(change(&user, pw("Old-Pass-1!"), "New-Pass-2!")));
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = child.wait();
+    out.unwrap_or_else(|e| panic!("{e}"));
+    let count = |filter: &str| {
+        let o = Command::new("tshark").args(["-r", &path, "-Y", filter]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    };
+    assert_eq!(count("ntlmssp"), 0, "no NTLMSSP under Kerberos");
+    assert!(count("kerberos.msg_type == 14") >= 1, "an AP-REQ in SESSION_SETUP");
+    assert!(count("kerberos.msg_type == 15") >= 1, "the server's AP-REP");
+    assert!(count("kerberos.msg_type == 11") >= 1, "the AS-REP from the KDC");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// TRACE logs of a Kerberos change (password), a kpasswd change (expired account) and a
+/// reset from a password hold no password, key, ticket or session key (no long hex string).
+#[test]
+fn trace_logs_of_kerberos_change_and_reset_hold_no_secret() {
+    use std::io::Write;
+    use std::sync::Arc;
+    #[derive(Clone)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    krb5_env();
+    let (u1, u2) = (common::unique_user("ktr"), common::unique_user("ktrx"));
+    let (old, new, reset) = ("Old-Krb-Xyzzy-1!", "New-Krb-Plugh-2!", "Reset-Krb-Frob-3!");
+    add_user(DC, &u1, old, false);
+    add_user(DC, &u2, old, true);
+    let admin = admin_password();
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let sink = Sink(buf.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (a, b, c) = tracing::subscriber::with_default(subscriber, || {
+        rt.block_on(async {
+            let a = samrpc::api::change_password(change(&u1, pw(old), new)).await;
+            let b = samrpc::api::change_password(change(&u2, pw(old), new)).await;
+            let c = samrpc::api::reset_password(
+                samrpc::api::ResetPassword::new(
+                    HOST,
+                    u1.clone(),
+                    admin_creds(),
+                    Password::from(reset),
+                )
+                .with_config(krb_config()),
+            )
+            .await;
+            (a, b, c)
+        })
+    });
+    assert_eq!(a.unwrap().session.auth, "kerberos");
+    assert_eq!(b.unwrap().method, Method::Kpasswd);
+    c.unwrap();
+    let log = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("AS exchange done") && log.contains("TGS exchange done"), "{log}");
+    for s in [old, new, reset, admin.as_str()] {
+        assert!(!log.contains(s), "a password in the log:\n{log}");
+        let utf16: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(!log.contains(&hex::encode(&utf16)), "a UTF-16 password in the log");
+    }
+    let longest_hex = log.split(|c: char| !c.is_ascii_hexdigit()).map(str::len).max().unwrap_or(0);
+    assert!(longest_hex < 32, "a {longest_hex}-digit hex string in the log:\n{log}");
+    assert_login_ok(DC, &u1, reset);
+}

@@ -794,8 +794,19 @@ mod tests {
 
     #[test]
     fn config_from_options() {
-        let common = Common { port: 4445, timeout: Some(7), json: false, verbose: 0 };
+        let common = Common {
+            port: 4445,
+            timeout: Some(7),
+            json: false,
+            verbose: 0,
+            kerberos: false,
+            auth: None,
+            kdc: None,
+            realm: None,
+            address: None,
+        };
         let c = config(&common, true);
+        assert_eq!(c.auth, AuthMethod::Ntlm);
         assert_eq!(c.port, 4445);
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(7));
@@ -804,6 +815,54 @@ mod tests {
         let c = config(&Common { timeout: None, ..common }, false);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
+    }
+
+    /// The Kerberos options of the CLI contract map onto the library's settings.
+    #[test]
+    fn kerberos_options() {
+        for (args, auth) in [
+            (&["users", "h", "-U", "a", "-k"][..], AuthMethod::Kerberos),
+            (&["users", "h", "-U", "a", "--kerberos"][..], AuthMethod::Kerberos),
+            (&["users", "h", "-U", "a", "--auth", "negotiate"][..], AuthMethod::Negotiate),
+            (&["users", "h", "-U", "a", "--auth", "ntlm"][..], AuthMethod::Ntlm),
+            (&["users", "h", "-U", "a"][..], AuthMethod::Ntlm),
+        ] {
+            let cli = parse(args).unwrap();
+            assert_eq!(cli.command.common().auth_method(), auth, "{args:?}");
+        }
+        assert!(parse(&["users", "h", "-U", "a", "-k", "--auth", "ntlm"]).is_err());
+        assert!(parse(&["users", "h", "-U", "a", "--auth", "basic"]).is_err());
+        let cli = parse(&[
+            "passwd",
+            "dc1.samr.test",
+            "bob",
+            "-k",
+            "--kdc",
+            "kdc1:88",
+            "--realm",
+            "SAMR.TEST",
+            "--address",
+            "127.0.0.1",
+            "--no-anonymous",
+        ])
+        .unwrap();
+        let c = config(cli.command.common(), false);
+        assert_eq!(c.kdc.as_deref(), Some("kdc1:88"));
+        assert_eq!(c.realm.as_deref(), Some("SAMR.TEST"));
+        assert_eq!(c.address.as_deref(), Some("127.0.0.1"));
+        for cmd in [
+            "passwd h u",
+            "reset h u -U a",
+            "policy h",
+            "users h -U a",
+            "doctor h",
+            "rotate h -U a --all --out f",
+        ] {
+            let mut v: Vec<&str> = cmd.split(' ').collect();
+            v.extend(["-k", "--kdc", "k", "--realm", "R", "--address", "a"]);
+            assert!(parse(&v).is_ok(), "{cmd}");
+        }
+        assert!(parse(&["passwd", "h", "u", "--anonymous", "--no-anonymous"]).is_err());
     }
 
     #[test]
