@@ -536,3 +536,71 @@ fn trace_logs_of_kerberos_change_and_reset_hold_no_secret() {
     assert!(longest_hex < 32, "a {longest_hex}-digit hex string in the log:\n{log}");
     assert_login_ok(DC, &u1, reset);
 }
+
+#[cfg(feature = "cli")]
+#[path = "support/cli_run.rs"]
+mod cli_run;
+
+/// The CLI contract: `-k` with a `kinit` cache needs no password (stdin is /dev/null) for
+/// users/policy/reset/doctor; `passwd -k` changes with the old password; `--json` reports
+/// `"auth": "kerberos"`; an address as HOST gets the `--address` advice.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_kerberos_contract() {
+    let _g = CACHE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    krb5_env();
+    let conf = state_dir().join("krb5.conf");
+    let dir = std::env::temp_dir().join(format!("samrpc-krb-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = format!("FILE:{}", dir.join("cc").display());
+    kinit(&cc);
+    let env = [("KRB5_CONFIG", conf.to_str().unwrap()), ("KRB5CCNAME", cc.as_str())];
+    let k = ["-k", "--address", DC.ip, "--json"];
+    let run = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut v = args.to_vec();
+        v.extend(k);
+        cli_run::run(&v, stdin, &env)
+    };
+    let o = run(&["users", HOST, "-U", "Administrator"], None);
+    assert_eq!(cli_run::code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let j = cli_run::json(&o);
+    assert_eq!(j["auth"], "kerberos");
+    let o = run(&["policy", HOST, "-U", "Administrator"], None);
+    assert_eq!(cli_run::code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(cli_run::json(&o)["auth"], "kerberos");
+    let user = common::unique_user("kcli");
+    add_user(DC, &user, "Old-Pass-1!", false);
+    let o = run(
+        &["reset", HOST, &user, "-U", "Administrator"],
+        Some(b"Reset-Pass-2!\nReset-Pass-2!\n"),
+    );
+    assert_eq!(cli_run::code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(cli_run::json(&o)["auth"], "kerberos");
+    assert_login_ok(DC, &user, "Reset-Pass-2!");
+    let o = run(&["passwd", HOST, &user], Some(b"Reset-Pass-2!\nNew-Pass-3!\nNew-Pass-3!\n"));
+    assert_eq!(cli_run::code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let j = cli_run::json(&o);
+    assert_eq!(
+        (j["auth"].as_str(), j["method"].as_str()),
+        (Some("kerberos"), Some("SamrUnicodeChangePasswordUser4"))
+    );
+    assert_login_ok(DC, &user, "New-Pass-3!");
+    let o = run(&["doctor", HOST, "-U", "Administrator"], None);
+    assert_eq!(cli_run::code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let steps = cli_run::json(&o)["steps"].to_string();
+    for s in [
+        "Kerberos realm",
+        "KDC reached",
+        "ticket cache",
+        "TGS for cifs/dc1.samr.test",
+        "AP-REP verified",
+    ] {
+        assert!(steps.contains(s), "{s} in {steps}");
+    }
+    // An address as HOST: the SPN does not exist; the hint says to use --address.
+    let o = cli_run::run(&["users", DC.ip, "-U", "Administrator", "-k", "--json"], None, &env);
+    assert_eq!(cli_run::code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
+    let hint = cli_run::json(&o)["error"]["hint"].to_string();
+    assert!(hint.contains("--address"), "{hint}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

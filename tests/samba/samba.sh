@@ -52,7 +52,7 @@ samba_version_ok() {
 }
 
 cmd_install() {
-    if samba_version_ok && command -v tshark >/dev/null 2>&1; then
+    if samba_version_ok && command -v tshark >/dev/null 2>&1 && command -v kinit >/dev/null 2>&1; then
         return 0
     fi
     [[ $(id -u) -eq 0 ]] || die "installing Samba needs root"
