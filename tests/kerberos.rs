@@ -604,3 +604,108 @@ fn cli_kerberos_contract() {
     assert!(hint.contains("--address"), "{hint}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One KDC round trip over TCP with the RFC 4120 record mark (plain std, for tests that drive
+/// the sans-IO exchange themselves).
+fn kdc_send(req: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", 88)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(&u32::try_from(req.len()).unwrap().to_be_bytes()).unwrap();
+    s.write_all(req).unwrap();
+    let mut n = [0u8; 4];
+    s.read_exact(&mut n).unwrap();
+    let mut b = vec![0u8; u32::from_be_bytes(n) as usize];
+    s.read_exact(&mut b).unwrap();
+    b
+}
+
+/// Injected clock skew at the KDC: a client clock 10 minutes fast gets KRB_AP_ERR_SKEW from
+/// the real KDC, and the AS exchange retries once with the KDC's time and succeeds.
+#[test]
+fn kdc_clock_skew_is_retried_once_with_the_kdc_time() {
+    use samrpc::auth::kerberos::exchange::{AsExchange, AsStep, ClientCredentials, ClientSecret};
+    krb5_env();
+    let user = common::unique_user("kskew");
+    add_user(DC, &user, "Old-Pass-1!", false);
+    let fast = || {
+        let mut t = KrbTimestamp::from_filetime(samrpc::transport::now_filetime());
+        t.time.0 += 600;
+        t
+    };
+    let creds = ClientCredentials {
+        user: user.clone(),
+        realm: REALM.into(),
+        secret: ClientSecret::Password(Password::from("Old-Pass-1!")),
+    };
+    let (mut x, mut req) =
+        AsExchange::start(creds, None, &mut samrpc::rng::OsRandom, fast()).unwrap();
+    let cred = loop {
+        let rep = kdc_send(&req);
+        match x.on_reply(&rep, &mut samrpc::rng::OsRandom, fast()).unwrap_or_else(|e| panic!("{e}"))
+        {
+            AsStep::Send(r) => req = r,
+            AsStep::Done(c) => break c,
+        }
+    };
+    assert_eq!(x.round_trips(), 2, "one SKEW, one retry");
+    assert!((x.clock_offset() + 600).abs() < 30, "offset {} ≈ -600", x.clock_offset());
+    assert_eq!(cred.cname.to_string(), user);
+}
+
+/// Injected clock skew at the SMB server: an authenticator 10 minutes fast gets a KRB-ERROR
+/// token (KRB_AP_ERR_SKEW) with the server's time; one retry with that time succeeds (what
+/// the client does by itself).
+#[test]
+fn server_clock_skew_carries_the_server_time_and_the_retry_works() {
+    let s = settings();
+    let mut trips = KdcTrips::default();
+    let cifs = block_on(async {
+        let creds = samrpc::auth::kerberos::exchange::ClientCredentials {
+            user: "Administrator".into(),
+            realm: REALM.into(),
+            secret: samrpc::auth::kerberos::exchange::ClientSecret::Password(Password::from(
+                admin_password().as_str(),
+            )),
+        };
+        let tgt = get_initial(&s, creds, None, &mut trips).await.unwrap();
+        get_service_ticket(&s, &tgt, PrincipalName::service("cifs", HOST), &mut trips)
+            .await
+            .unwrap()
+    });
+    let cfg = || samrpc::transport::TransportConfig {
+        server_name: Some(HOST.to_owned()),
+        ..Default::default()
+    };
+    let mut auth = samrpc::auth::SpnegoKerberos::new(cifs.clone());
+    auth.set_clock_offset(600);
+    let e = block_on(samrpc::transport::SmbPipe::connect_with(
+        DC.ip,
+        cfg(),
+        &mut auth,
+        &mut samrpc::rng::OsRandom,
+    ))
+    .unwrap_err();
+    let samrpc::transport::TransportError::Auth(samrpc::auth::AuthError::Kerberos(
+        samrpc::auth::kerberos::error::KerberosError::ClockSkew { server_time },
+    )) = e
+    else {
+        panic!("expected a typed SKEW error, got {e}")
+    };
+    let now = KrbTimestamp::from_filetime(samrpc::transport::now_filetime());
+    assert!((server_time.time.0 - now.time.0).abs() < 30, "the server's time is the real time");
+    let mut auth = samrpc::auth::SpnegoKerberos::new(cifs);
+    auth.set_clock_offset(600 + (server_time.time.0 - (now.time.0 + 600)));
+    block_on(async {
+        let p = samrpc::transport::SmbPipe::connect_with(
+            DC.ip,
+            cfg(),
+            &mut auth,
+            &mut samrpc::rng::OsRandom,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.summary().auth, "kerberos");
+        p.close().await.unwrap();
+    });
+}
