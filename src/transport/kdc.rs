@@ -452,3 +452,105 @@ fn current_uid() -> u32 {
         })
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    #[test]
+    fn realm_rules() {
+        let conf = parse_krb5conf("[libdefaults]\n default_realm = CONF.TEST\n").unwrap();
+        assert_eq!(
+            choose_realm(Some("x.test"), Some("U.TEST"), Some(&conf), "h.d.test").unwrap(),
+            "X.TEST"
+        );
+        assert_eq!(choose_realm(None, Some("u.test"), Some(&conf), "h.d.test").unwrap(), "U.TEST");
+        // A NetBIOS domain (no dot) is not a realm.
+        assert_eq!(choose_realm(None, Some("SAMR"), Some(&conf), "h.d.test").unwrap(), "CONF.TEST");
+        assert_eq!(choose_realm(None, None, None, "dc1.samr.test").unwrap(), "SAMR.TEST");
+        assert_eq!(choose_realm(None, None, None, "127.0.0.1"), None);
+        assert_eq!(choose_realm(None, None, None, "dc1"), None);
+    }
+
+    #[test]
+    fn discovery_order() {
+        let conf = parse_krb5conf(
+            "[realms]\n R.TEST = {\n  kdc = k1.r.test\n  kdc = k2.r.test:8888\n  kpasswd_server = pw.r.test\n }\n",
+        )
+        .unwrap();
+        let t = Duration::from_secs(1);
+        let s = KdcSettings::discover("r.test", Some("x:99"), Some(&conf), "h", t);
+        assert_eq!(s.realm, "R.TEST");
+        assert_eq!(s.kdcs.iter().map(ToString::to_string).collect::<Vec<_>>(), ["x:99"]);
+        assert_eq!(s.kpasswd.iter().map(ToString::to_string).collect::<Vec<_>>(), ["x:464"]);
+        let s = KdcSettings::discover("R.TEST", None, Some(&conf), "h", t);
+        assert_eq!(
+            s.kdcs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["k1.r.test:88", "k2.r.test:8888"]
+        );
+        assert_eq!(
+            s.kpasswd.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["pw.r.test:464"]
+        );
+        let s = KdcSettings::discover("R.TEST", None, None, "srv.r.test", t);
+        assert_eq!(s.kdcs.iter().map(ToString::to_string).collect::<Vec<_>>(), ["srv.r.test:88"]);
+    }
+
+    /// A scripted KDC that answers each connection with `reply` (raw bytes, record mark
+    /// included).
+    async fn peer(reply: Vec<u8>) -> Endpoint {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut mark = [0u8; 4];
+                if s.read_exact(&mut mark).await.is_err() {
+                    continue;
+                }
+                let mut req = vec![0u8; u32::from_be_bytes(mark) as usize];
+                let _ = s.read_exact(&mut req).await;
+                let _ = s.write_all(&reply).await;
+            }
+        });
+        Endpoint { host: "127.0.0.1".into(), port }
+    }
+
+    #[tokio::test]
+    async fn framing_caps_and_timeouts() {
+        let t = Duration::from_millis(500);
+        // A good answer.
+        let ep = peer([&3u32.to_be_bytes()[..], b"abc"].concat()).await;
+        assert_eq!(tcp_exchange(&ep, b"req", t).await.unwrap().0, b"abc");
+        // Over the cap, the reserved high bit, zero: refused before reading or allocating.
+        for n in [MAX_REPLY as u32 + 1, 0x8000_0010, 0, u32::MAX] {
+            let ep = peer(n.to_be_bytes().to_vec()).await;
+            let e = tcp_exchange(&ep, b"req", t).await.unwrap_err();
+            assert!(e.contains("bad reply length"), "{n}: {e}");
+        }
+        // A short answer and then silence: times out.
+        let ep = peer([&10u32.to_be_bytes()[..], b"abc"].concat()).await;
+        let e = tcp_exchange(&ep, b"req", t).await.unwrap_err();
+        assert!(e.contains("timed out") || e.contains("eof") || e.contains("early"), "{e}");
+        // Nobody listening: every KDC tried, named in the error.
+        let s = KdcSettings {
+            realm: "R".into(),
+            kdcs: vec![Endpoint { host: "127.0.0.1".into(), port: 1 }],
+            kpasswd: vec![],
+            timeout: t,
+        };
+        let e = kdc_round_trip(&s, &s.kdcs, b"x").await.unwrap_err();
+        assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_cache_types_name_the_file_workaround() {
+        let spn = PrincipalName::service("cifs", "h");
+        for name in ["KCM:", "KEYRING:persistent:0", "MEMORY:x"] {
+            let e = read_cache(Some(name), None, "R", &spn).unwrap_err().to_string();
+            assert!(e.contains("FILE:"), "{name}: {e}");
+        }
+        let e = read_cache(Some("FILE:/nonexistent/samrpc-cc"), None, "R", &spn).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/samrpc-cc"), "{e}");
+    }
+}

@@ -460,3 +460,136 @@ fn tgs_request_checksums_the_exact_body() {
         .unwrap();
     assert_eq!(r.body.etypes, vec![18, 17], "AES only for an AES TGT");
 }
+
+// ---- a scripted kpasswd server ----
+
+fn changepw_cred() -> Credential {
+    let sk = KerberosKey::random(Etype::Aes256CtsHmacSha196, &mut OsRandom);
+    Credential {
+        crealm: REALM.into(),
+        cname: PrincipalName::user("alice"),
+        ticket: Ticket::new(
+            REALM,
+            PrincipalName::service("kadmin", "changepw"),
+            EncryptedData { etype: 18, kvno: Some(2), cipher: vec![0; 48] },
+        ),
+        session_key: sk,
+        flags: 0,
+        endtime: KerberosTime(capture_time().time.0 + 300),
+        starttime: None,
+        srealm: REALM.into(),
+        sname: PrincipalName::service("kadmin", "changepw"),
+    }
+}
+
+/// Answer a kpasswd request the way RFC 3244 servers do: AP-REP (with an acceptor subkey)
+/// and a KRB-PRIV in that subkey carrying `result`. `tamper` flips a bit of the AP-REP.
+fn kpasswd_server(
+    c: &Credential,
+    req: &[u8],
+    result: &kpasswd::KpasswdResult,
+    tamper: bool,
+) -> (Vec<u8>, Vec<u8>) {
+    let r = kpasswd::decode_request(req).unwrap();
+    let ap = ApReq::decode(r.ap_req).unwrap();
+    let a = c.session_key.decrypt(usage::AP_REQ_AUTHENTICATOR, &ap.authenticator.cipher).unwrap();
+    let a = Authenticator::decode(&a).unwrap();
+    let subkey = key_from_raw(a.subkey.as_ref().unwrap()).unwrap();
+    let p = KrbPriv::decode(r.krb_priv).unwrap();
+    let part = EncKrbPrivPart::decode(
+        &subkey.decrypt(usage::KRB_PRIV_ENC_PART, &p.enc_part.cipher).unwrap(),
+    )
+    .unwrap();
+    assert!(part.s_address.is_some(), "RFC 4120 requires the sender address");
+    let acceptor = KerberosKey::random(Etype::Aes256CtsHmacSha196, &mut OsRandom);
+    let rep_part =
+        EncApRepPart { ctime: a.ctime, subkey: Some(raw_from_key(&acceptor)), seq_number: Some(1) };
+    let mut cipher =
+        c.session_key.encrypt(usage::AP_REP_ENC_PART, &rep_part.encode(), &mut OsRandom);
+    if tamper {
+        cipher[17] ^= 0x40;
+    }
+    let ap_rep = ApRep { enc_part: EncryptedData { etype: 18, kvno: None, cipher } }.encode();
+    let priv_part = EncKrbPrivPart {
+        user_data: result.encode(),
+        timestamp: None,
+        seq_number: Some(1),
+        s_address: Some(HostAddress::ip("127.0.0.1".parse().unwrap())),
+        r_address: None,
+    };
+    let krb_priv = KrbPriv {
+        enc_part: enc(&acceptor, usage::KRB_PRIV_ENC_PART, &priv_part.encode(), &mut OsRandom),
+    }
+    .encode();
+    let total = 6 + ap_rep.len() + krb_priv.len();
+    let mut out = (total as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&(ap_rep.len() as u16).to_be_bytes());
+    out.extend_from_slice(&ap_rep);
+    out.extend_from_slice(&krb_priv);
+    (out, part.user_data.expose().to_vec())
+}
+
+#[test]
+fn kpasswd_results_from_a_scripted_server() {
+    let c = changepw_cred();
+    let new = Password::from("New-Pass-9!");
+    let start = |v| {
+        KpasswdExchange::start(
+            &c,
+            &new,
+            v,
+            HostAddress::ip("127.0.0.1".parse().unwrap()),
+            &mut OsRandom,
+            capture_time(),
+        )
+        .unwrap()
+    };
+    // Success; version 1 sends the password itself.
+    let (x, req) = start(kpasswd::VERSION_CHANGE);
+    let ok = kpasswd::KpasswdResult { code: kpasswd::ResultCode::Success, raw: vec![] };
+    let (rep, sent) = kpasswd_server(&c, &req, &ok, false);
+    assert_eq!(sent, b"New-Pass-9!");
+    assert_eq!(x.on_reply(&rep).unwrap().code, kpasswd::ResultCode::Success);
+    // Version 0xff80 sends ChangePasswdData without a target (a change, never a set).
+    let (_, req) = start(kpasswd::VERSION_SET_CHANGE);
+    let (_, sent) = kpasswd_server(&c, &req, &ok, false);
+    assert_eq!(sent, kpasswd::change_passwd_data(b"New-Pass-9!", None).to_vec());
+    // AD's soft error with the policy blob.
+    let (x, req) = start(kpasswd::VERSION_CHANGE);
+    let mut blob = vec![0, 0];
+    blob.extend_from_slice(&7u32.to_be_bytes());
+    blob.extend_from_slice(&24u32.to_be_bytes());
+    blob.extend_from_slice(&1u32.to_be_bytes());
+    blob.extend_from_slice(&[0; 16]);
+    let soft = kpasswd::KpasswdResult { code: kpasswd::ResultCode::SoftError, raw: blob };
+    let (rep, _) = kpasswd_server(&c, &req, &soft, false);
+    let r = x.on_reply(&rep).unwrap();
+    assert_eq!(r.code, kpasswd::ResultCode::SoftError);
+    assert_eq!(r.ad_policy().unwrap().min_length, 7);
+    // A tampered AP-REP: nothing is believed.
+    let (x, req) = start(kpasswd::VERSION_CHANGE);
+    let (rep, _) = kpasswd_server(&c, &req, &ok, true);
+    assert!(matches!(x.on_reply(&rep), Err(KerberosError::Crypto(_))));
+    // A KRB-ERROR instead of an AP-REP (e.g. an expired changepw ticket).
+    let (x, _) = start(kpasswd::VERSION_CHANGE);
+    let e = KrbError {
+        ctime: None,
+        cusec: None,
+        stime: capture_time(),
+        error_code: code::TKT_EXPIRED,
+        crealm: None,
+        cname: None,
+        realm: REALM.into(),
+        sname: PrincipalName::service("kadmin", "changepw"),
+        e_text: None,
+        e_data: None,
+    }
+    .encode();
+    let mut rep = ((6 + e.len()) as u16).to_be_bytes().to_vec();
+    rep.extend_from_slice(&[0, 1, 0, 0]);
+    rep.extend_from_slice(&e);
+    assert_eq!(x.on_reply(&rep).unwrap_err(), KerberosError::Other { code: code::TKT_EXPIRED });
+    // Garbage.
+    assert!(x.on_reply(&[0, 6, 0, 1, 0, 0]).is_err());
+}
