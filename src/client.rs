@@ -268,6 +268,7 @@ fn transport_config(host: &str, config: &ClientConfig) -> TransportConfig {
         require_encryption: config.require_encryption,
         // The tree path names the server by `host` even when `address` is dialled.
         server_name: config.address.as_ref().map(|_| host.to_owned()),
+        min_dialect: config.min_dialect,
         ..TransportConfig::default()
     }
 }
@@ -599,6 +600,11 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             format!("the server closed the connection during {step}"),
         ),
         TransportError::Smb2 { step, source, .. } => map_smb2(source, op_for_step(step, call_op)),
+        TransportError::Auth(a @ crate::auth::AuthError::WeakNegotiation(_)) => Error::new(
+            ErrorKind::Security,
+            Operation::SessionSetup,
+            format!("authentication refused: {a}"),
+        ),
         TransportError::Auth(a) => Error::new(
             ErrorKind::Protocol,
             Operation::SessionSetup,
@@ -667,6 +673,11 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
              be altering traffic. Do not retry on this network.",
             )
         }
+        Smb2Error::DialectTooLow { .. } => Some(
+            "The server negotiated an SMB dialect below the configured minimum: either it is \
+             old (lower the minimum only on a network you trust) or something in between \
+             rewrote the negotiation (downgrade attempt).",
+        ),
         Smb2Error::DowngradeDetected(_) => Some(
             "The negotiation was altered in transit (downgrade attempt). Do not retry on this \
              network.",

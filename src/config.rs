@@ -1,6 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
+use crate::smb2::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -152,6 +153,12 @@ pub struct ClientConfig {
     /// `DIR:/run/user/1000/krb5cc` (default: `KRB5CCNAME`, else krb5.conf
     /// `default_ccache_name`, else `FILE:/tmp/krb5cc_<uid>`).
     pub ccache: Option<String>,
+    /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
+    /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
+    /// flight) that picks a lower one is refused with a `Security` error. Raise it to
+    /// [`Dialect::SMB300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
+    pub min_dialect: Dialect,
 }
 
 /// How to authenticate the SMB session.
@@ -203,6 +210,7 @@ impl Default for ClientConfig {
             realm: None,
             kdc: None,
             ccache: None,
+            min_dialect: Dialect::SMB210,
         }
     }
 }
@@ -278,6 +286,12 @@ impl ClientConfig {
     /// Set [`Self::ccache`].
     pub fn with_ccache(mut self, ccache: Option<String>) -> Self {
         self.ccache = ccache;
+        self
+    }
+
+    /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
+    pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
+        self.min_dialect = dialect;
         self
     }
 }

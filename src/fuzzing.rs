@@ -14,8 +14,8 @@
 //!
 //! Targets: [`smb2_message`], [`smb2_transform`], [`smb2_connection`], [`ntlm`], [`spnego`],
 //! [`dcerpc_pdu`], [`dcerpc_association`], [`samr_stub`], [`ndr`], [`samr_crypto`],
-//! [`krb_kdc_reply`], [`krb_error`], [`krb_ap_rep`], [`krb_kpasswd_reply`]. [`ALL`] maps the
-//! corpus directory names to them.
+//! [`krb_kdc_reply`], [`krb_error`], [`krb_ap_rep`], [`krb_kpasswd_reply`], [`ccache`],
+//! [`krb5conf`], [`krb_crypto`]. [`ALL`] maps the corpus directory names to them.
 // The assertions here are the point of the module: a fuzzer reports a failed round trip as a
 // crash. Nothing outside fuzzing and tests calls these functions.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -40,7 +40,7 @@ use crate::wire::Writer;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every entry point with the name of its cargo-fuzz target (= its corpus directory).
-pub const ALL: [Target; 14] = [
+pub const ALL: [Target; 17] = [
     ("smb2_message", smb2_message),
     ("smb2_transform", smb2_transform),
     ("smb2_connection", smb2_connection),
@@ -55,6 +55,9 @@ pub const ALL: [Target; 14] = [
     ("krb_error", krb_error),
     ("krb_ap_rep", krb_ap_rep),
     ("krb_kpasswd_reply", krb_kpasswd_reply),
+    ("ccache", ccache),
+    ("krb5conf", krb5conf),
+    ("krb_crypto", krb_crypto),
 ];
 
 /// The entry point for a target name.
@@ -610,6 +613,99 @@ pub fn krb_kpasswd_reply(data: &[u8]) {
     if let Ok(r) = KpasswdResult::decode(data) {
         let _ = r.message();
         assert_eq!(KpasswdResult::decode(r.encode().expose()).as_ref(), Ok(&r));
+    }
+}
+
+/// An MIT FILE credential cache: parse; whatever parses must re-encode to bytes that parse to an
+/// equal value, and the ticket look-ups must run. The same bytes are also tried as a DIR
+/// `primary` file and (lossily decoded) as a `KRB5CCNAME` value.
+pub fn ccache(data: &[u8]) {
+    use crate::auth::kerberos::ccache::{CcacheName, dir_primary_name, parse_ccache};
+    if let Ok(c) = parse_ccache(data) {
+        let again = parse_ccache(&c.encode()).expect("re-encoded ccache parses");
+        assert_eq!(again, c, "ccache round trip");
+        let realm = c.default_principal.realm.clone();
+        for cred in &c.credentials {
+            let now = u64::from(cred.authtime);
+            let _ = c.find_tgt(&realm, now);
+            let comps: Vec<&str> = cred.server.components.iter().map(String::as_str).collect();
+            let _ = c.find_service_ticket(&cred.server.realm, &comps, now);
+            let _ = cred.key.to_key();
+        }
+    }
+    if let Ok(name) = dir_primary_name(Some(data)) {
+        assert!(name.starts_with("tkt") && !name.contains('/'), "primary name {name:?}");
+    }
+    let text = String::from_utf8_lossy(data);
+    if let Some(n) = CcacheName::parse(&text) {
+        let _ = (n.kind(), n.is_readable());
+    }
+}
+
+/// krb5.conf text (lossily decoded): parse, then run every resolver over every realm and a few
+/// host names, and merge the result into itself.
+pub fn krb5conf(data: &[u8]) {
+    use crate::auth::kerberos::krb5conf::{Endpoint, parse_krb5conf};
+    let text = String::from_utf8_lossy(data);
+    if let Ok(mut c) = parse_krb5conf(&text) {
+        for r in &c.realms {
+            for e in c.kdcs(&r.name).iter().chain(c.kpasswd_servers(&r.name).iter()) {
+                assert!(!e.host.is_empty() && e.port != 0, "endpoint {e:?}");
+                let back = Endpoint::parse(&e.to_string(), 1);
+                assert_eq!(back.as_ref(), Some(e), "endpoint round trip");
+            }
+        }
+        for (d, _) in &c.domain_realm {
+            let _ = c.realm_for_host(d);
+        }
+        let _ = c.realm_for_host("host.example.com");
+        let _ = c.dns_lookup_kdc();
+        let copy = c.clone();
+        c.merge(copy);
+    }
+    for line in text.lines().take(64) {
+        let _ = Endpoint::parse(line, 88);
+    }
+}
+
+/// Kerberos decryption and checksums under fixed keys of every etype: arbitrary bytes must not
+/// decrypt (the MAC check fails first) or verify; the input encrypted and decrypted again must
+/// come back unchanged, and with one bit flipped must fail. Also AES-CTS and n-fold round
+/// trips on the raw bytes.
+pub fn krb_crypto(data: &[u8]) {
+    use crate::auth::kerberos::crypto::{Etype, KerberosKey, KrbCryptoError, aes, nfold};
+    let usage = data.first().map_or(1, |b| u32::from(*b));
+    for e in Etype::ALL {
+        let key = KerberosKey::new(e, &[0x5A; 32][..e.key_len()]).expect("key length");
+        assert!(key.decrypt(usage, data).is_err(), "arbitrary bytes decrypted under {e}");
+        let sum = key.checksum(usage, data);
+        assert_eq!(key.verify_checksum(usage, e.checksum_type(), data, &sum), Ok(()));
+        if let Some(c) = data.get(..e.checksum_len()) {
+            let _ = key.verify_checksum(usage, e.checksum_type(), &data[c.len()..], c);
+        }
+        if data.len() <= 4096 {
+            let mut rng = Counter(data.len() as u8);
+            let mut ct = key.encrypt(usage, data, &mut rng);
+            let pt = key.decrypt(usage, &ct).expect("own ciphertext decrypts");
+            assert_eq!(&pt[..], data, "encrypt/decrypt round trip ({e})");
+            let i = usize::from(data.first().copied().unwrap_or(0)) % ct.len();
+            ct[i] ^= 0x01;
+            assert_eq!(key.decrypt(usage, &ct).err(), Some(KrbCryptoError::IntegrityCheckFailed));
+        }
+    }
+    if data.len() >= 16 && data.len() <= 4096 {
+        for k in [&[7u8; 16][..], &[7u8; 32][..]] {
+            let ct = aes::aes_cts_encrypt(k, data).expect("CTS encrypt");
+            assert_eq!(ct.len(), data.len());
+            assert_eq!(
+                &aes::aes_cts_decrypt(k, &ct).expect("CTS decrypt")[..],
+                data,
+                "CTS round trip"
+            );
+        }
+    }
+    if let Some((n, rest)) = data.split_first() {
+        let _ = nfold::nfold(rest, usize::from(*n));
     }
 }
 

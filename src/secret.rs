@@ -294,6 +294,21 @@ secret_array!(
 );
 
 impl NtHash {
+    /// The NT hash (NTOWFv1) of `password`: MD4 over its UTF-16LE encoding ([MS-NLMP] 3.3.1;
+    /// characters outside the BMP become surrogate pairs).
+    ///
+    /// Computed by the small MD4 below rather than the `md4` crate, whose hasher state (which
+    /// holds the last partial block of the password) is not wiped on drop: here the UTF-16
+    /// copy, the block buffer, the message words and the chaining state are all zeroized.
+    pub fn from_password(password: &Password) -> Self {
+        let utf16 = password.to_utf16le();
+        let mut md = md4::Md4::default();
+        let mut out = md.digest(utf16.expose());
+        let hash = Self(out);
+        out.zeroize();
+        hash
+    }
+
     /// Parse 32 hexadecimal digits (either case). Returns `None` for anything else.
     pub fn from_hex(s: &str) -> Option<Self> {
         let s = s.trim();
@@ -319,6 +334,88 @@ const fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
+/// MD4 (RFC 1320), just enough for the NT hash, with every buffer that holds message bytes or
+/// state wiped on drop (RustCrypto's `md4` 0.10 has no `zeroize` feature).
+mod md4 {
+    use zeroize::{Zeroize, ZeroizeOnDrop};
+
+    /// One MD4 computation: the chaining state and the current 64-byte block.
+    #[derive(Zeroize, ZeroizeOnDrop)]
+    pub(super) struct Md4 {
+        state: [u32; 4],
+        block: [u8; 64],
+        words: [u32; 16],
+    }
+
+    impl Default for Md4 {
+        fn default() -> Self {
+            Self {
+                state: [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476],
+                block: [0; 64],
+                words: [0; 16],
+            }
+        }
+    }
+
+    impl Md4 {
+        /// The MD4 digest of `data` (call once per value).
+        pub(super) fn digest(&mut self, data: &[u8]) -> [u8; 16] {
+            let mut chunks = data.chunks_exact(64);
+            for c in &mut chunks {
+                self.block.copy_from_slice(c);
+                self.compress();
+            }
+            let rest = chunks.remainder();
+            self.block.zeroize();
+            self.block[..rest.len()].copy_from_slice(rest);
+            self.block[rest.len()] = 0x80;
+            if rest.len() >= 56 {
+                self.compress();
+                self.block.zeroize();
+            }
+            let bits = (data.len() as u64).wrapping_mul(8);
+            self.block[56..].copy_from_slice(&bits.to_le_bytes());
+            self.compress();
+            let mut out = [0u8; 16];
+            for (o, w) in out.chunks_exact_mut(4).zip(self.state) {
+                o.copy_from_slice(&w.to_le_bytes());
+            }
+            self.zeroize();
+            out
+        }
+
+        fn compress(&mut self) {
+            for (w, b) in self.words.iter_mut().zip(self.block.chunks_exact(4)) {
+                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            let x = &self.words;
+            let [mut a, mut b, mut c, mut d] = self.state;
+            // RFC 1320 3.4: three rounds of 16 steps; each step updates one register and the
+            // roles rotate (a, b, c, d) -> (d, new, b, c).
+            const R2: [usize; 16] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+            const R3: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+            for i in 0..48 {
+                let (f, k, s, add) = match i / 16 {
+                    0 => ((b & c) | (!b & d), i, [3, 7, 11, 19][i % 4], 0),
+                    1 => {
+                        ((b & c) | (b & d) | (c & d), R2[i % 16], [3, 5, 9, 13][i % 4], 0x5a82_7999)
+                    }
+                    _ => (b ^ c ^ d, R3[i % 16], [3, 9, 11, 15][i % 4], 0x6ed9_eba1),
+                };
+                let t = a.wrapping_add(f).wrapping_add(x[k]).wrapping_add(add).rotate_left(s);
+                (a, b, c, d) = (d, t, b, c);
+            }
+            for (st, v) in self.state.iter_mut().zip([a, b, c, d]) {
+                *st = st.wrapping_add(v);
+            }
+            a.zeroize();
+            b.zeroize();
+            c.zeroize();
+            d.zeroize();
+        }
+    }
+}
+
 /// Constant-time equality of two byte slices (different lengths compare unequal; the length
 /// itself is not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -328,6 +425,45 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 1320 A.5 test suite, plus lengths around the 55/56/64-byte padding edges checked
+    /// against RustCrypto's `md4`.
+    #[test]
+    fn md4_matches_rfc_1320_and_the_md4_crate() {
+        let hex = |d: [u8; 16]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        for (m, want) in [
+            ("", "31d6cfe0d16ae931b73c59d7e0c089c0"),
+            ("a", "bde52cb31de33e46245e05fbdbd6fb24"),
+            ("abc", "a448017aaf21d8525fc10ae87aa6729d"),
+            ("message digest", "d9130a8164549fe818874806e1c7014b"),
+            ("abcdefghijklmnopqrstuvwxyz", "d79e1c308aa5bbcdeea8ed63df412da9"),
+            (
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                "043f8582f241db351ce627e153e7f0e4",
+            ),
+            (
+                "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                "e33b4ddc9c38f2199c3e7b164fcc0536",
+            ),
+        ] {
+            assert_eq!(hex(md4::Md4::default().digest(m.as_bytes())), want, "{m:?}");
+        }
+        use ::md4::Digest;
+        for len in (0..200).chain([511, 512, 513, 1024]) {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let want: [u8; 16] = ::md4::Md4::digest(&data).into();
+            assert_eq!(md4::Md4::default().digest(&data), want, "{len}");
+        }
+    }
+
+    #[test]
+    fn nt_hash_state_is_wiped() {
+        fn zeroize_on_drop<T: ZeroizeOnDrop>() {}
+        zeroize_on_drop::<md4::Md4>();
+        // [MS-NLMP] 4.2.2.1.2: NTOWFv1("Password").
+        let h = NtHash::from_password(&Password::from("Password"));
+        assert_eq!(h.expose(), &NtHash::from_hex("a4f49c406510bdcab6824ee7c30fd852").unwrap().0);
+    }
 
     #[test]
     fn debug_of_every_secret_type_is_redacted() {

@@ -390,3 +390,113 @@ async fn guest_session_is_never_used_for_a_reset() {
     assert_eq!(e.kind(), ErrorKind::Security, "{e}");
     no_samr_call(&proxy);
 }
+
+/// NEGOTIATE request body ([MS-SMB2] 2.2.3): DialectCount @2, Dialects @36.
+const NEG_DIALECT_COUNT: usize = BODY + 2;
+const NEG_DIALECTS: usize = BODY + 36;
+
+/// A proxy in front of the DC that rewrites every dialect the client offers to 2.1 (same
+/// length, so every offset stays valid): the server can only pick 2.1.
+async fn rewrite_dialects_to_21() -> FaultProxy {
+    FaultProxy::start(
+        "127.0.0.1:445",
+        alter_negotiate_request(|p| {
+            let n =
+                usize::from(u16::from_le_bytes([p[NEG_DIALECT_COUNT], p[NEG_DIALECT_COUNT + 1]]));
+            for i in 0..n {
+                p[NEG_DIALECTS + 2 * i..NEG_DIALECTS + 2 * i + 2]
+                    .copy_from_slice(&0x0210u16.to_le_bytes());
+            }
+        }),
+    )
+    .await
+}
+
+fn policy_config(port: u16) -> ClientConfig {
+    ClientConfig::default().with_port(port).with_timeout(Duration::from_secs(10))
+}
+
+fn admin_policy(config: ClientConfig) -> samrpc::api::PolicyRequest {
+    samrpc::api::PolicyRequest::new("127.0.0.1", common::admin_credentials(DC)).with_config(config)
+}
+
+/// Issue 15 item 6: a NEGOTIATE rewritten to 2.1 in flight is invisible on SMB 2.x (no
+/// preauth hash, no VALIDATE_NEGOTIATE_INFO), so with the default minimum (2.1) the session
+/// silently runs on 2.1 — and is refused, before authenticating, with a minimum of 3.0 or
+/// with encryption required.
+#[tokio::test]
+async fn negotiate_rewritten_to_21_is_refused_with_min_30_or_required_encryption() {
+    use samrpc::api::password_policy;
+    use samrpc::smb2::Dialect;
+    // Default policy: the downgrade goes through (this is what the options are for).
+    let proxy = rewrite_dialects_to_21().await;
+    let report = password_policy(admin_policy(policy_config(proxy.port))).await.unwrap();
+    assert_eq!(report.session.dialect, "2.1", "the rewrite did not take effect");
+    assert!(!report.session.encryption);
+
+    let strict = [
+        ("min 3.0", policy_config(0).with_min_dialect(Dialect::SMB300)),
+        ("require encryption", policy_config(0).with_require_encryption(true)),
+    ];
+    for (what, cfg) in strict {
+        let proxy = rewrite_dialects_to_21().await;
+        let e = password_policy(admin_policy(cfg.with_port(proxy.port))).await.unwrap_err();
+        println!("{what}: {e}\nhint: {:?}", e.hint());
+        assert_eq!(e.kind(), ErrorKind::Security, "{what}: {e}");
+        assert_eq!(e.exit_code(), 3);
+        assert_eq!(e.operation(), Operation::Negotiate, "{what}: refused at the negotiation");
+        assert!(
+            !proxy
+                .seen()
+                .iter()
+                .any(|s| s.dir == Dir::ToServer && s.command() == Some(cmd::SESSION_SETUP)),
+            "{what}: authentication was attempted after the downgrade:\n{}",
+            proxy.describe()
+        );
+    }
+}
+
+/// The same through the CLI: `--min-smb 3.0` and `--require-encryption` refuse the rewritten
+/// negotiation (exit 3, JSON error kind "security"); without them `policy` runs on 2.1.
+#[cfg(feature = "cli")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_min_smb_and_require_encryption_refuse_the_rewritten_negotiation() {
+    use std::process::Command;
+    for (flag, expect_ok) in
+        [(None, true), (Some("--min-smb=3.0"), false), (Some("--require-encryption"), false)]
+    {
+        let proxy = rewrite_dialects_to_21().await;
+        let port = proxy.port.to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "policy",
+                "127.0.0.1",
+                "-U",
+                "SAMR\\Administrator",
+                "--port",
+                &port,
+                "--timeout",
+                "10",
+                "--json",
+            ];
+            args.extend(flag);
+            Command::new(env!("CARGO_BIN_EXE_samrpc"))
+                .args(&args)
+                .env("SAMRPC_PASSWORD", common::admin_password())
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: serde_json::Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{flag:?}: {e}: {stdout}"));
+        if expect_ok {
+            assert_eq!(out.status.code(), Some(0), "{v}");
+            assert_eq!(v["dialect"], "2.1", "{v}");
+        } else {
+            assert_eq!(out.status.code(), Some(3), "{flag:?}: {v}");
+            assert_eq!(v["error"]["kind"], "security", "{flag:?}: {v}");
+        }
+    }
+}

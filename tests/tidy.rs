@@ -17,7 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("status", &[]),
     ("rng", &[]),
     ("error", &[]),
-    ("config", &[]),
+    ("config", &["smb2"]),
     ("session", &[]),
     ("crypto", &[]),
     ("ndr", &[]),

@@ -200,13 +200,26 @@ pub fn generate_password(
             let j = below(rng, i + 1);
             chars.swap(i, j);
         }
-        let text: String = chars.iter().map(|&b| char::from(b)).collect();
+        // Sized once (the alphabet is ASCII: one byte per character), so no reallocation
+        // leaves a copy behind; the rejected candidates are wiped on drop.
+        let mut text = String::with_capacity(length);
+        text.extend(chars.iter().map(|&b| char::from(b)));
         let password = Password::new(text);
-        if name.chars().count() >= 3 && password.expose().to_lowercase().contains(&name) {
+        if name.chars().count() >= 3 && contains_ignore_case(password.expose(), &name) {
             continue;
         }
         return password;
     }
+}
+
+/// Whether `hay` contains `needle` ignoring case (per-character lowercase mappings, like
+/// Windows' character-by-character comparison; no context rules such as a final sigma),
+/// without allocating: `hay.to_lowercase()` would leave an unwiped copy of a password on the heap.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.char_indices().any(|(i, _)| {
+        let mut h = hay[i..].chars().flat_map(char::to_lowercase);
+        needle.chars().flat_map(char::to_lowercase).all(|n| h.next() == Some(n))
+    })
 }
 
 /// Read the rules from the domain policy: length = max(`wanted`, MinPasswordLength),
@@ -523,6 +536,24 @@ mod tests {
     fn classes(p: &str) -> [bool; 4] {
         let b = p.as_bytes();
         [UPPER, LOWER, DIGITS, SYMBOLS].map(|c| b.iter().any(|x| c.contains(x)))
+    }
+
+    /// The non-allocating comparison agrees with `to_lowercase().contains()` (which the
+    /// generator used to run on every password, leaving copies on the heap).
+    #[test]
+    fn contains_ignore_case_agrees_with_lowercase_contains() {
+        let hays = ["Xalice9", "xALICE", "al1ce", "aLiCe", "", "ÄLICE-älice", "İstanbul", "abcABC"];
+        let needles = ["alice", "älice", "i̇st", "abc", "bca", "cab", "ali", "x"];
+        for h in hays {
+            for n in needles {
+                let n = n.to_lowercase();
+                assert_eq!(
+                    contains_ignore_case(h, &n),
+                    h.to_lowercase().contains(&n),
+                    "{h:?} {n:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub enum AuthError {
     /// time) or an AP-REP that did not verify.
     #[error(transparent)]
     Kerberos(kerberos::error::KerberosError),
+    /// The server's CHALLENGE withheld a security flag samrpc requires (KEY_EXCH, 128-bit,
+    /// SIGN): an attacker stripping them is the classic NTLM downgrade/relay move.
+    #[error("the server's NTLM CHALLENGE did not grant {0}")]
+    WeakNegotiation(&'static str),
 }
 
 /// A client authentication mechanism driven one token at a time.

@@ -30,11 +30,11 @@ enum State {
 ///    CHALLENGE → `Send(NegTokenResp{AUTHENTICATE, mechListMIC})`.
 ///    From here on [`Self::session_key`] already returns the ExportedSessionKey.
 /// 3. `step(Some(token))` with the server's final NegTokenResp (accept-completed) → the
-///    server's mechListMIC is verified if present (a wrong one is an error) →
-///    `Done { token: None, session_key }` (`None` for anonymous).
-///    If the final SMB2 SESSION_SETUP response (STATUS_SUCCESS) carries no security buffer,
-///    call `step(Some(&[]))` or `step(None)`: this also returns `Done` (nothing to verify).
-///    Calling `step` is optional then; [`Self::session_key`] gives the same key.
+///    server's mechListMIC is required and verified on an authenticated session (missing or
+///    wrong is an error; RFC 4178 §5, [MS-SPNG]) → `Done { token: None, session_key }`
+///    (`None` for anonymous). If the final SMB2 SESSION_SETUP response (STATUS_SUCCESS)
+///    carries no security buffer, call `step(Some(&[]))` or `step(None)`: `Done` for an
+///    anonymous session, an error for an authenticated one (no mechListMIC).
 ///
 /// A negState of reject at any point → [`AuthError::Rejected`]. After an error or `Done`,
 /// further calls return [`AuthError::State`].
@@ -181,7 +181,26 @@ impl SpnegoNtlm {
                 Ok(Step::Send(resp.encode()))
             }
             State::SentAuth { mech_types } => {
-                if let Some(input) = input.filter(|i| !i.is_empty()) {
+                // RFC 4178 §5: the mechListMIC exchange may be skipped only when the chosen
+                // mechanism is the first choice of *both* peers; "in all other cases" it MUST
+                // be exchanged. The initiator cannot know the acceptor's preference, and
+                // [MS-SPNG] (as Windows and Samba implement it) makes the exchange mandatory
+                // for NTLM whenever the AUTHENTICATE carried a MIC — which ours always does. So
+                // an authenticated session requires the server's mechListMIC, and a final
+                // token without one (or no final token) is refused: it is what a relay or a
+                // downgrade of the mechanism list looks like. Anonymous sessions have no key
+                // to compute one with, and servers send none.
+                let input = input.filter(|i| !i.is_empty());
+                let (key, fl) = match (&self.session_key, self.flags) {
+                    (Some(k), Some(f)) => (Some(k), f),
+                    _ => (None, 0),
+                };
+                if key.is_some() && input.is_none() {
+                    return Err(AuthError::Protocol(
+                        "the server's final SPNEGO token is missing (no mechListMIC)",
+                    ));
+                }
+                if let Some(input) = input {
                     let r = Self::resp(input)?;
                     match r.neg_state {
                         Some(NegState::Reject) => return Err(AuthError::Rejected),
@@ -190,9 +209,10 @@ impl SpnegoNtlm {
                             return Err(AuthError::Protocol("the server did not complete SPNEGO"));
                         }
                     }
-                    if let (Some(mic), Some(key), Some(fl)) =
-                        (&r.mech_list_mic, &self.session_key, self.flags)
-                    {
+                    if let Some(key) = key {
+                        let mic = r.mech_list_mic.as_ref().ok_or(AuthError::Protocol(
+                            "the server's final SPNEGO token has no mechListMIC",
+                        ))?;
                         NtlmSealer::new(key, fl).verify(&mech_types, mic).map_err(|_| {
                             AuthError::Protocol("the server's SPNEGO mechListMIC is wrong")
                         })?;
@@ -319,13 +339,34 @@ mod tests {
     }
 
     #[test]
-    fn empty_final_token_completes() {
-        for input in [None, Some(&[][..])] {
+    fn final_token_without_mech_list_mic_is_refused() {
+        // No final token at all, an empty one, or an accept-completed without mechListMIC:
+        // an authenticated session requires the server's mechListMIC.
+        let no_mic =
+            NegTokenResp { neg_state: Some(NegState::AcceptCompleted), ..Default::default() }
+                .encode();
+        for input in [None, Some(&[][..]), Some(&no_mic[..])] {
             let mut a = SpnegoNtlm::new(creds(None));
             run_to_auth(&mut a);
-            let key = a.session_key().unwrap();
-            match a.step(input, &mut FixedRandom::new(vec![0]), 0).unwrap() {
-                Step::Done { token: None, session_key: Some(k) } => assert_eq!(k, key),
+            let e = a.step(input, &mut FixedRandom::new(vec![0]), 0).unwrap_err();
+            assert!(matches!(e, AuthError::Protocol(m) if m.contains("mechListMIC")), "{e:?}");
+            // And the exchange is over.
+            assert_eq!(
+                a.step(None, &mut FixedRandom::new(vec![0]), 0).unwrap_err(),
+                AuthError::State
+            );
+        }
+    }
+
+    #[test]
+    fn anonymous_empty_final_token_completes() {
+        for input in [None, Some(&[][..])] {
+            let mut a = SpnegoNtlm::anonymous();
+            let mut rng = FixedRandom::new(vec![3]);
+            send(a.step(None, &mut rng, 0).unwrap());
+            send(a.step(Some(&server_leg1(&challenge_with_timestamp(1))), &mut rng, 0).unwrap());
+            match a.step(input, &mut rng, 0).unwrap() {
+                Step::Done { token: None, session_key: None } => {}
                 other => panic!("{other:?}"),
             }
         }

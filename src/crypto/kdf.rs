@@ -9,7 +9,6 @@
 //! computed, because the CEK is 16 bytes (≤ 64). [`derive_cek_reference`] keeps the
 //! straightforward RustCrypto path for cross-checking and benchmarks.
 
-use md4::{Digest, Md4};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::CryptoError;
@@ -23,14 +22,9 @@ pub const MAX_PBKDF2_ITERATIONS: u64 = 1_000_000;
 
 /// The NT hash (NTOWFv1): MD4 over the UTF-16LE encoding of `password` ([MS-NLMP] 3.3.1).
 /// Characters outside the BMP are encoded as surrogate pairs.
+/// (A zeroizing MD4: see [`NtHash::from_password`].)
 pub fn nt_hash(password: &Password) -> NtHash {
-    let utf16 = password.to_utf16le();
-    let mut digest = Md4::digest(utf16.expose());
-    let mut out: [u8; 16] = digest.into();
-    let hash = NtHash::new(out);
-    out.zeroize();
-    digest.as_mut_slice().zeroize();
-    hash
+    NtHash::from_password(password)
 }
 
 /// Check a PBKDF2 iteration count against the opnum-73 range.
@@ -129,6 +123,7 @@ pub(crate) fn pbkdf2_hmac_sha512_16(key: &[u8], salt: &[u8], rounds: u32) -> Key
 #[cfg(test)]
 mod tests {
     use super::*;
+    use md4::Digest;
     use proptest::prelude::*;
 
     fn h16(s: &str) -> [u8; 16] {
@@ -160,7 +155,7 @@ mod tests {
     fn nt_hash_non_bmp_uses_surrogate_pairs() {
         // U+1F600 is D83D DE00 in UTF-16; MD4 must run over the surrogate pair.
         let bytes = [0x3d, 0xd8, 0x00, 0xde];
-        let expect: [u8; 16] = Md4::digest(bytes).into();
+        let expect: [u8; 16] = md4::Md4::digest(bytes).into();
         assert_eq!(nt_hash(&Password::from("😀")).expose(), &expect);
     }
 

@@ -189,6 +189,10 @@ pub struct Connection {
     next_message_id: u64,
     credits: u64,
     outstanding: HashMap<u64, Command>,
+    /// Credits granted by interim responses that could not be verified (unsigned, not
+    /// encrypted), per MessageId: added only when that request's final response passes its
+    /// checks, and never more than `credit_target`.
+    held_credits: HashMap<u64, u16>,
     request: NegotiateRequest,
     negotiated: Option<Negotiated>,
     preauth: PreauthHash,
@@ -270,6 +274,7 @@ impl Connection {
             next_message_id: 0,
             credits: 1,
             outstanding: HashMap::new(),
+            held_credits: HashMap::new(),
             request,
             negotiated: None,
             preauth: PreauthHash::default(),
@@ -453,6 +458,14 @@ impl Connection {
 
     /// Check one plaintext message (a whole message, or one element of a chain including
     /// its padding, which the signature covers).
+    ///
+    /// Interim (STATUS_PENDING) responses go through the same encryption and SessionId checks
+    /// as final ones *before* they are accepted. [MS-SMB2] 3.3.4.1.1 has the server leave
+    /// interims unsigned (and 3.2.5.1.3 has the client skip their signature), so on a signed
+    /// but unencrypted session an interim cannot be verified: it is accepted as "keep
+    /// waiting", but its credit grant is held until the final response to the same request
+    /// passes its checks, capped at the window we ask for. An interim that fails a check is an
+    /// integrity failure like a forged final response (the connection ends).
     fn receive_one(&mut self, message: Vec<u8>, encrypted: bool) -> Result<Received> {
         let header = Header::decode(&message)?;
         if !header.is_response() {
@@ -464,32 +477,45 @@ impl Connection {
         if command != header.command {
             return Err(Smb2Error::Protocol("response command does not match the request"));
         }
-        if header.is_interim() {
-            self.credits = self.credits.saturating_add(u64::from(header.credits));
-            return Ok(Received::Interim { message_id: header.message_id });
-        }
         if self.encrypt_on && !encrypted {
             return Err(Smb2Error::Decrypt("unencrypted response on an encrypted session"));
         }
+        // Every response after session setup must carry our SessionId (a zeroed SessionId
+        // must not dodge the checks below); SESSION_SETUP responses are checked in
+        // `handle_session_setup`, NEGOTIATE has no session.
+        let session_bound = command != Command::SESSION_SETUP && command != Command::NEGOTIATE;
+        if session_bound && self.session_id != 0 && header.session_id != self.session_id {
+            return Err(Smb2Error::Protocol("response for another session"));
+        }
         // Signature: NEGOTIATE is never signed; SESSION_SETUP responses are checked in
-        // `complete_session`. Everything else on a session with keys is verified, and a
-        // response must carry our SessionId (a zeroed SessionId must not dodge the check).
-        if !encrypted && command != Command::SESSION_SETUP && command != Command::NEGOTIATE {
+        // `complete_session`. Everything else on a session with keys is verified.
+        let mut verified = encrypted;
+        if !encrypted && session_bound {
             if let (Some(keys), Some(n)) = (&self.keys, &self.negotiated) {
-                if header.session_id != self.session_id {
-                    return Err(Smb2Error::Protocol("response for another session"));
-                }
                 if header.is_signed() {
                     if !signing::verify(&message, n.signing_algorithm, &keys.signing) {
                         return Err(Smb2Error::BadSignature { command });
                     }
-                } else if self.signing_on {
+                    verified = true;
+                } else if self.signing_on && !header.is_interim() {
                     return Err(Smb2Error::Unsigned { command });
                 }
             }
         }
+        if header.is_interim() {
+            if verified {
+                self.credits = self.credits.saturating_add(u64::from(header.credits));
+            } else {
+                let held = header.credits.min(self.cfg.credit_target);
+                let slot = self.held_credits.entry(header.message_id).or_insert(0);
+                *slot = (*slot).max(held);
+            }
+            return Ok(Received::Interim { message_id: header.message_id });
+        }
         self.outstanding.remove(&header.message_id);
-        self.credits = self.credits.saturating_add(u64::from(header.credits));
+        let held = self.held_credits.remove(&header.message_id).unwrap_or(0);
+        self.credits =
+            self.credits.saturating_add(u64::from(header.credits)).saturating_add(u64::from(held));
         Ok(Received::Final(Response { header, message, encrypted }))
     }
 
@@ -520,14 +546,16 @@ impl Connection {
             return Err(status_error(resp));
         }
         let r = NegotiateResponse::decode(&resp.message)?;
-        if !self.request.dialects.contains(&r.dialect) {
-            return Err(Smb2Error::Protocol("the server chose a dialect we did not offer"));
-        }
+        // Below the minimum first: a dialect we did not offer because of the minimum is what
+        // a NEGOTIATE rewritten in flight (or an old server) produces, and says so.
         if r.dialect < self.cfg.min_dialect {
             return Err(Smb2Error::DialectTooLow {
                 server: r.dialect,
                 minimum: self.cfg.min_dialect,
             });
+        }
+        if !self.request.dialects.contains(&r.dialect) {
+            return Err(Smb2Error::Protocol("the server chose a dialect we did not offer"));
         }
         let mut cipher = None;
         let mut signing_algorithm = default_signing(r.dialect);

@@ -116,7 +116,7 @@ impl Endpoint {
                 None => (v, None),
             }
         };
-        if host.is_empty() {
+        if host.is_empty() || host.contains(['/', '[', ']']) {
             return None;
         }
         let port = match port {

@@ -22,6 +22,8 @@ pub struct NtlmClient {
     creds: Option<NtlmCredentials>,
     target_spn: Option<String>,
     channel_bindings: Option<[u8; 16]>,
+    /// Whether MsvAvFlags announces the MIC (always, except to reproduce published vectors).
+    announce_mic: bool,
 }
 
 /// An NTLM client that sent NEGOTIATE and waits for the server's CHALLENGE.
@@ -70,12 +72,17 @@ fn check_name(s: &str) -> Result<(), AuthError> {
 impl NtlmClient {
     /// A client for `creds`.
     pub fn new(creds: NtlmCredentials) -> Self {
-        Self { creds: Some(creds), target_spn: None, channel_bindings: Some([0; 16]) }
+        Self {
+            creds: Some(creds),
+            target_spn: None,
+            channel_bindings: Some([0; 16]),
+            announce_mic: true,
+        }
     }
 
     /// An anonymous (null session) client.
     pub fn anonymous() -> Self {
-        Self { creds: None, target_spn: None, channel_bindings: Some([0; 16]) }
+        Self { creds: None, target_spn: None, channel_bindings: Some([0; 16]), announce_mic: true }
     }
 
     /// Whether this client is anonymous.
@@ -98,6 +105,14 @@ impl NtlmClient {
     /// Builder form of [`Self::set_target_spn`].
     pub fn with_target_spn(mut self, spn: impl Into<String>) -> Self {
         self.target_spn = Some(spn.into());
+        self
+    }
+
+    /// Leave MsvAvFlags as the server sent it (no MIC announced): only for reproducing the
+    /// published [MS-NLMP] 4.2.4 vectors, whose CHALLENGE has no timestamp.
+    #[cfg(test)]
+    pub(crate) fn without_mic_flag(mut self) -> Self {
+        self.announce_mic = false;
         self
     }
 
@@ -163,6 +178,19 @@ impl NtlmExpectChallenge {
         if chal.flags & flags::EXTENDED_SESSIONSECURITY == 0 {
             return Err(AuthError::Protocol("the server did not grant extended session security"));
         }
+        // Relay/downgrade hardening: without KEY_EXCH the session key is the NTLMv2
+        // SessionBaseKey itself, without 128-bit the sealing keys shrink, and without SIGN
+        // the SPNEGO mechListMIC (which protects our mechanism list) cannot be computed. Real
+        // servers grant all three; an attacker in the middle strips them.
+        for (flag, name) in [
+            (flags::KEY_EXCH, "NTLMSSP_NEGOTIATE_KEY_EXCH"),
+            (flags::NEGOTIATE_128, "NTLMSSP_NEGOTIATE_128"),
+            (flags::SIGN, "NTLMSSP_NEGOTIATE_SIGN"),
+        ] {
+            if neg & flag == 0 {
+                return Err(AuthError::WeakNegotiation(name));
+            }
+        }
         let domain = creds.domain.clone().unwrap_or_else(|| chal.default_domain());
         let workstation = creds.workstation.clone().unwrap_or_default();
         for s in [&creds.user, &domain, &workstation] {
@@ -175,7 +203,13 @@ impl NtlmExpectChallenge {
         let timestamp = chal.timestamp();
         let time = timestamp.unwrap_or(now_filetime);
         let mut pairs = chal.target_info.clone().unwrap_or_else(AvPairs::new);
-        if timestamp.is_some() {
+        // Always announce the MIC ([MS-NLMP] 2.2.2.1 MsvAvFlags 0x2), not only when the
+        // CHALLENGE has a timestamp (3.1.5.2.1 says SHOULD then, and does not forbid it
+        // otherwise): the MIC binds NEGOTIATE, CHALLENGE and AUTHENTICATE under the
+        // ExportedSessionKey, and a server that sees the flag must verify it (3.2.5.1.2), so
+        // flags stripped in flight fail the logon. The MIC is computed the same way either
+        // way; only the AV pair (inside the NTProofStr) changes.
+        if self.client.announce_mic {
             let f = pairs.av_flags().unwrap_or(0) | AV_FLAG_MIC_PRESENT;
             pairs.set(AvId::FLAGS, f.to_le_bytes().to_vec());
         }
@@ -232,7 +266,7 @@ impl NtlmExpectChallenge {
             server_nb_computer_name: names.0,
             server_nb_domain_name: names.1,
             server_dns_domain_name: names.2,
-            mic_present: timestamp.is_some(),
+            mic_present: self.client.announce_mic,
         })
     }
 }
@@ -343,7 +377,7 @@ pub(crate) mod tests {
     fn spec_4_2_4_through_the_client() {
         let mut cr = creds(Some("Domain"));
         cr.workstation = Some("COMPUTER".into());
-        let mut c = NtlmClient::new(cr);
+        let mut c = NtlmClient::new(cr).without_mic_flag();
         c.set_channel_bindings(None);
         let (c, neg) = c.negotiate();
         let chal = spec_challenge_bytes();
@@ -369,14 +403,41 @@ pub(crate) mod tests {
 
     #[test]
     fn no_timestamp_uses_now_and_lmv2() {
-        let (c, _) = NtlmClient::new(creds(Some("Domain"))).negotiate();
+        let (c, neg) = NtlmClient::new(creds(Some("Domain"))).negotiate();
         let mut rng = FixedRandom::new(vec![0xaa]);
         let out = c.authenticate(&spec_challenge_bytes(), &mut rng, 0x1234).unwrap();
         let a = Authenticate::decode(&out.authenticate).unwrap();
         // [MS-NLMP] 4.2.4.2.1 LMv2 response.
         assert_eq!(hex::encode(&a.lm_response), "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
         assert_eq!(a.nt_response[24..32], 0x1234u64.to_le_bytes());
-        assert!(!out.mic_present);
+        // The MIC is announced even without a server timestamp, and it verifies.
+        assert!(out.mic_present);
+        let ti = AvPairs::decode(&a.nt_response[16 + 28..a.nt_response.len() - 4]).unwrap();
+        assert_eq!(ti.av_flags(), Some(2));
+        let h = nt_hash(&Password::from("Password"));
+        assert!(server_verify(&out.authenticate, &spec_challenge_bytes(), &neg, &h).is_some());
+    }
+
+    /// A CHALLENGE whose NegotiateFlags lack KEY_EXCH, 128-bit or SIGN (what a relaying or
+    /// downgrading man in the middle sends) is refused with a typed error naming the flag.
+    #[test]
+    fn challenge_without_key_exch_128_or_sign_is_refused() {
+        for (strip, name) in [
+            (flags::KEY_EXCH, "NTLMSSP_NEGOTIATE_KEY_EXCH"),
+            (flags::NEGOTIATE_128, "NTLMSSP_NEGOTIATE_128"),
+            (flags::SIGN, "NTLMSSP_NEGOTIATE_SIGN"),
+        ] {
+            let mut ch = Challenge::decode(&challenge_with_timestamp(5)).unwrap();
+            ch.flags &= !strip;
+            let (c, _) = NtlmClient::new(creds(Some("Domain"))).negotiate();
+            let e = c.authenticate(&ch.encode(), &mut FixedRandom::new(vec![7]), 0).unwrap_err();
+            assert_eq!(e, AuthError::WeakNegotiation(name));
+        }
+        // Anonymous logons have no key to protect: the check does not apply.
+        let mut ch = Challenge::decode(&challenge_with_timestamp(5)).unwrap();
+        ch.flags &= !(flags::KEY_EXCH | flags::NEGOTIATE_128 | flags::SIGN);
+        let (c, _) = NtlmClient::anonymous().negotiate();
+        assert!(c.authenticate(&ch.encode(), &mut FixedRandom::new(vec![7]), 0).is_ok());
     }
 
     /// Notes 8.3 / seed 003: with no domain given, the CHALLENGE's NetBIOS domain name is

@@ -1,8 +1,7 @@
 //! NTLMv2 response and key computation — [MS-NLMP] 3.3.2, 3.4.5; notes 6.4, 6.6.
 
 use hmac::{Hmac, Mac};
-use md4::{Digest, Md4};
-use md5::Md5;
+use md5::{Digest, Md5};
 
 use super::flags;
 use super::rc4::rc4_oneshot;
@@ -25,9 +24,8 @@ pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
 
 /// NTOWFv1: MD4 of the UTF-16LE password.
 pub fn nt_hash(password: &Password) -> NtHash {
-    let pw = password.to_utf16le();
-    let d = Md4::digest(pw.expose());
-    NtHash::new(d.into())
+    // A zeroizing MD4 (the `md4` crate's hasher state is not wiped on drop).
+    NtHash::from_password(password)
 }
 
 /// Uppercase the way Windows' `RtlUpcaseUnicodeString` does: character by character, with

@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod harden;
 mod output;
+mod prompt;
 mod rotate;
 mod secrets;
 
@@ -17,6 +19,7 @@ use samrpc::api::{
     self, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method, PolicyRequest,
     ResetPassword, SessionKind,
 };
+use samrpc::smb2::Dialect;
 use samrpc::{AuthMethod, ClientConfig, Credentials, Error};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
@@ -137,6 +140,14 @@ pub(crate) struct Common {
     /// request)
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: Option<u64>,
+    /// Refuse SMB dialects below this one: 2.0.2, 2.1 (the default), 3.0, 3.0.2 or 3.1.1.
+    /// 3.0 rules out SMB 2.x, whose negotiation a man in the middle can rewrite unnoticed
+    #[arg(long, value_name = "VERSION", value_parser = parse_dialect)]
+    min_smb: Option<Dialect>,
+    /// Encrypt the SMB session even when the server does not ask for it (SMB 3.x only;
+    /// refuses servers, sessions and negotiations that cannot encrypt)
+    #[arg(long)]
+    require_encryption: bool,
     /// Print exactly one JSON object on standard output
     #[arg(long)]
     json: bool,
@@ -298,6 +309,14 @@ impl Command {
     }
 }
 
+/// `--min-smb`: a dialect by its usual name.
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    Dialect::ALL
+        .into_iter()
+        .find(|d| d.to_string() == s)
+        .ok_or_else(|| format!("expected one of 2.0.2, 2.1, 3.0, 3.0.2, 3.1.1 (got {s:?})"))
+}
+
 /// The connection settings from the common options.
 pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     let mut c = ClientConfig::default()
@@ -310,6 +329,10 @@ pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
     }
+    if let Some(d) = common.min_smb {
+        c = c.with_min_dialect(d);
+    }
+    c = c.with_require_encryption(common.require_encryption);
     c
 }
 
@@ -686,17 +709,32 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // Before anything holds a secret: no core dumps, no same-user reads of our memory.
+    let hardening_warnings = harden::harden_process();
     // Usage errors exit with 2 (clap's default); --help and --version with 0.
     let cli = Cli::parse();
     let common = cli.command.common().clone();
     init_logging(common.verbose);
+    for w in hardening_warnings {
+        eprintln!("{w}");
+    }
 
     let env = |name: &str| std::env::var_os(name);
-    let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    let mut lock = stdin.lock();
-    let stdin_reader: Option<&mut dyn Read> = if interactive { None } else { Some(&mut lock) };
-    let mut prompt = |p: &str| rpassword::prompt_password(p);
+    let interactive = std::io::stdin().is_terminal();
+    // Unbuffered: only the bytes of the lines we read ever leave the kernel (see secrets.rs).
+    let mut stdin = if interactive {
+        None
+    } else {
+        match secrets::unbuffered_stdin() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let stdin_reader: Option<&mut dyn Read> = stdin.as_deref_mut().map(|r| r as &mut dyn Read);
+    let mut prompt = |p: &str| prompt::prompt_password(p);
     let mut warn = |w: &str| eprintln!("{w}");
     let mut secrets = SecretReader::new(&env, stdin_reader, &mut prompt, &mut warn);
 
@@ -797,6 +835,8 @@ mod tests {
         let common = Common {
             port: 4445,
             timeout: Some(7),
+            min_smb: None,
+            require_encryption: false,
             json: false,
             verbose: 0,
             kerberos: false,
@@ -807,14 +847,50 @@ mod tests {
         };
         let c = config(&common, true);
         assert_eq!(c.auth, AuthMethod::Ntlm);
+        assert_eq!(c.min_dialect, ClientConfig::default().min_dialect);
+        assert!(!c.require_encryption);
         assert_eq!(c.port, 4445);
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(7));
         assert!(c.allow_rc4);
         assert!(c.require_signing);
-        let c = config(&Common { timeout: None, ..common }, false);
+        let c = config(&Common { timeout: None, ..common.clone() }, false);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
+        let strict = Common { min_smb: Some(Dialect::SMB300), require_encryption: true, ..common };
+        let c = config(&strict, false);
+        assert_eq!(c.min_dialect, Dialect::SMB300);
+        assert!(c.require_encryption);
+    }
+
+    #[test]
+    fn min_smb_and_require_encryption_on_every_command() {
+        for cmd in [
+            &["passwd", "h", "bob"][..],
+            &["reset", "h", "bob", "-U", "a"],
+            &["policy", "h"],
+            &["users", "h", "-U", "a"],
+            &["doctor", "h"],
+            &["rotate", "h", "-U", "a", "--all", "--out", "f"],
+        ] {
+            for (v, d) in [
+                ("2.0.2", Dialect::SMB202),
+                ("2.1", Dialect::SMB210),
+                ("3.0", Dialect::SMB300),
+                ("3.0.2", Dialect::SMB302),
+                ("3.1.1", Dialect::SMB311),
+            ] {
+                let args: Vec<&str> =
+                    cmd.iter().copied().chain(["--min-smb", v, "--require-encryption"]).collect();
+                let cli = parse(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+                let c = cli.command.common();
+                assert_eq!((c.min_smb, c.require_encryption), (Some(d), true), "{args:?}");
+            }
+            for bad in ["2", "3", "3.1", "2.0", "smb3", ""] {
+                let args: Vec<&str> = cmd.iter().copied().chain(["--min-smb", bad]).collect();
+                assert_eq!(parse(&args).err().map(|e| e.exit_code()), Some(2), "{args:?}");
+            }
+        }
     }
 
     /// The Kerberos options of the CLI contract map onto the library's settings.

@@ -99,23 +99,41 @@ fn create_out(path: &Path) -> Result<File, Error> {
     })
 }
 
-/// One results line.
-fn line(r: &Rotated) -> String {
+/// One results line, newline included, in a zeroizing buffer sized once for the worst case
+/// (every byte escaped as `\uXXXX`), so neither a `serde_json::Value`, a `String` nor a
+/// reallocation leaves an unwiped copy of the password behind.
+fn line(r: &Rotated) -> zeroize::Zeroizing<Vec<u8>> {
     let status = match (&r.result, r.status()) {
         (_, Some(s)) => s.symbol(),
         (Err(e), None) => e.kind_name().to_owned(),
         (Ok(()), None) => "STATUS_SUCCESS".to_owned(),
     };
-    let mut o = serde_json::json!({
-        "user": r.user,
-        "ok": r.result.is_ok(),
-        "status": status,
-        "password": r.password.as_ref().map(|p| p.expose()),
-    });
-    if let Err(e) = &r.result {
-        o["error"] = serde_json::json!(e.to_string());
+    let error = r.result.as_ref().err().map(ToString::to_string);
+    let password = r.password.as_ref().map(|p| p.expose());
+    let strings = r.user.len() + status.len() + error.as_ref().map_or(0, String::len);
+    let bound = 6 * (strings + password.map_or(0, str::len)) + 128;
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(bound));
+    // Writing JSON strings into a Vec cannot fail.
+    let put = |b: &mut Vec<u8>, s: &str| {
+        let _ = serde_json::to_writer(&mut *b, s);
+    };
+    buf.extend_from_slice(b"{\"user\":");
+    put(&mut buf, &r.user);
+    buf.extend_from_slice(if r.result.is_ok() { b",\"ok\":true" } else { b",\"ok\":false" });
+    buf.extend_from_slice(b",\"status\":");
+    put(&mut buf, &status);
+    buf.extend_from_slice(b",\"password\":");
+    match password {
+        Some(p) => put(&mut buf, p),
+        None => buf.extend_from_slice(b"null"),
     }
-    o.to_string()
+    if let Some(e) = &error {
+        buf.extend_from_slice(b",\"error\":");
+        put(&mut buf, e);
+    }
+    buf.extend_from_slice(b"}\n");
+    debug_assert!(buf.capacity() == bound, "the results line outgrew its buffer");
+    buf
 }
 
 pub(crate) async fn rotate(a: RotateArgs, secrets: &mut SecretReader<'_>) -> Report {
@@ -160,9 +178,8 @@ async fn rotate_inner(
     let started = std::time::Instant::now();
     let summary = rotate::rotate(req, |r, done, total| {
         if write_error.is_none() {
-            let mut l = line(r);
-            l.push('\n');
-            if let Err(e) = out.write_all(l.as_bytes()) {
+            let l = line(r);
+            if let Err(e) = out.write_all(&l) {
                 write_error = Some(e);
             }
         }
@@ -240,7 +257,9 @@ mod tests {
             result: Ok(()),
             password: Some(samrpc::Password::from("p\"w")),
         };
-        let v: serde_json::Value = serde_json::from_str(&line(&ok)).unwrap();
+        let l = line(&ok);
+        assert_eq!(l.last(), Some(&b'\n'));
+        let v: serde_json::Value = serde_json::from_slice(&l).unwrap();
         assert_eq!(v["user"], "alice");
         assert_eq!(v["ok"], true);
         assert_eq!(v["status"], "STATUS_SUCCESS");
@@ -250,9 +269,30 @@ mod tests {
             result: Err(Error::refused(Operation::Input, NtStatus::STATUS_NONE_MAPPED)),
             password: None,
         };
-        let v: serde_json::Value = serde_json::from_str(&line(&bad)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&line(&bad)).unwrap();
         assert_eq!(v["ok"], false);
         assert_eq!(v["status"], "STATUS_NONE_MAPPED");
         assert!(v["password"].is_null());
+        assert!(v["error"].as_str().is_some());
+    }
+
+    /// The line is built in one buffer that never reallocates, even for the worst escaping
+    /// (a reallocation would leave an unwiped copy of the password behind).
+    #[test]
+    fn result_line_never_reallocates() {
+        let nasty: String = (0u8..32).map(char::from).chain("\"\\ü😀".chars()).collect();
+        for pw in ["", "plain", "\"\"\"\"\\\\", nasty.as_str()] {
+            let r = Rotated {
+                user: nasty.clone(),
+                result: Ok(()),
+                password: Some(samrpc::Password::from(pw)),
+            };
+            let l = line(&r);
+            let strings = nasty.len() + "STATUS_SUCCESS".len();
+            assert_eq!(l.capacity(), 6 * (strings + pw.len()) + 128, "{pw:?}");
+            let v: serde_json::Value = serde_json::from_slice(&l).unwrap();
+            assert_eq!(v["password"], pw);
+            assert_eq!(v["user"], nasty.as_str());
+        }
     }
 }

@@ -28,9 +28,11 @@ pub(crate) const ENV_ADMIN_PASSWORD: &str = "SAMRPC_ADMIN_PASSWORD";
 pub(crate) const ENV_PASSWORD: &str = "SAMRPC_PASSWORD";
 
 /// The warning printed (once) when a secret is taken from the environment.
-pub(crate) const ENV_WARNING: &str = "warning: reading a secret from an environment variable; \
-environment variables can be read by other processes running as the same user \
-(/proc/PID/environ). Prefer standard input (one secret per line) or the prompt.";
+pub(crate) const ENV_WARNING: &str = "warning: reading a secret from an environment variable. \
+samrpc hides its own environment from other processes (it is non-dumpable on Linux), but the \
+variable also lives in the shell or script that set it and in everything else that starts, \
+where other processes of the same user can read it (/proc/PID/environ, ps e). Prefer standard \
+input (one secret per line) or the prompt.";
 
 /// The warning printed when an NT hash is given on the command line.
 pub(crate) const ARGV_HASH_WARNING: &str = "warning: an NT hash on the command line is visible \
@@ -45,8 +47,11 @@ pub(crate) fn usage(message: impl Into<String>) -> Error {
 /// Read one line from `r` into a zeroizing buffer and strip exactly one trailing `"\n"` or
 /// `"\r\n"`. Returns `Ok(None)` when `r` is at its end before the first byte.
 ///
-/// Reads one byte at a time so nothing past the line is consumed, into a buffer allocated
-/// once (it never grows, so no unzeroized copy is left behind by a reallocation).
+/// Reads one byte at a time, into a buffer allocated once (it never grows, so no unzeroized
+/// copy is left behind by a reallocation). Nothing past the line is consumed *by this
+/// function*; whether anything past it reaches process memory depends on `r`: std's
+/// `Stdin`/`StdinLock` reads ahead into an 8 KiB buffer that is never wiped, so the CLI passes
+/// [`unbuffered_stdin`] instead.
 pub(crate) fn read_secret_line(r: &mut dyn Read) -> Result<Option<Zeroizing<String>>, Error> {
     let mut buf = Zeroizing::new(Vec::<u8>::with_capacity(MAX_LINE + 2));
     let mut byte = Zeroizing::new([0u8; 1]);
@@ -94,6 +99,31 @@ pub(crate) fn read_secret_line(r: &mut dyn Read) -> Result<Option<Zeroizing<Stri
     }
 }
 
+/// Standard input as an unbuffered reader: a `File` on a duplicate of the standard-input
+/// descriptor (handle on Windows), so every `read` is one system call and the bytes after the
+/// secrets samrpc reads stay in the kernel's pipe or file, never in a userspace buffer.
+/// (std's `Stdin` would read ahead up to 8 KiB — every following line — into a buffer that is
+/// never wiped.) Elsewhere, std's buffered handle is the documented fallback.
+pub(crate) fn unbuffered_stdin() -> io::Result<Box<dyn Read>> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = io::stdin().as_fd().try_clone_to_owned()?;
+        Ok(Box::new(std::fs::File::from(fd)))
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::io::AsHandle;
+        let h = io::stdin().as_handle().try_clone_to_owned()?;
+        Ok(Box::new(std::fs::File::from(h)))
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        // No descriptor API: std's buffered handle (it may read ahead; see SECURITY.md).
+        Ok(Box::new(io::stdin()))
+    }
+}
+
 /// Parse an NT hash (32 hex digits) or fail with a usage error naming `source`.
 pub(crate) fn parse_nt_hash(hex: &str, source: &str) -> Result<NtHash, Error> {
     NtHash::from_hex(hex).ok_or_else(|| {
@@ -119,8 +149,9 @@ pub(crate) struct Ask<'s> {
     pub(crate) allow_empty: bool,
 }
 
-/// A no-echo prompt: shows the text, returns what was typed (without the line ending).
-pub(crate) type PromptFn<'a> = dyn FnMut(&str) -> io::Result<String> + 'a;
+/// A no-echo prompt: shows the text, returns what was typed (without the line ending) in a
+/// zeroizing buffer.
+pub(crate) type PromptFn<'a> = dyn FnMut(&str) -> io::Result<Zeroizing<String>> + 'a;
 
 /// The sources of secrets for one run.
 pub(crate) struct SecretReader<'a> {
@@ -179,15 +210,11 @@ impl<'a> SecretReader<'a> {
                 ))
             });
         }
-        let first = Zeroizing::new(
-            (self.prompt)(ask.prompt)
-                .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?,
-        );
+        let first = (self.prompt)(ask.prompt)
+            .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?;
         if let Some(confirm) = ask.confirm {
-            let second = Zeroizing::new(
-                (self.prompt)(confirm)
-                    .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?,
-            );
+            let second = (self.prompt)(confirm)
+                .map_err(|e| usage(format!("cannot prompt for {}: {e}", ask.what)))?;
             if !ct_eq(first.as_bytes(), second.as_bytes()) {
                 return Err(usage(format!("{} and its confirmation do not match", ask.what)));
             }
@@ -356,7 +383,7 @@ mod tests {
         {
             let mut prompt = |p: &str| {
                 prompts.push(p.to_owned());
-                typed.pop().ok_or_else(|| io::Error::other("no tty"))
+                typed.pop().map(Zeroizing::new).ok_or_else(|| io::Error::other("no tty"))
             };
             let mut warn = |w: &str| warnings.push(w.to_owned());
             let mut reader = SecretReader::new(&lookup, stdin_reader, &mut prompt, &mut warn);

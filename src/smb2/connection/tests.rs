@@ -156,6 +156,16 @@ impl Server {
         }
     }
 
+    /// Seal `m` as this server would (for messages built by hand).
+    fn seal(&mut self, m: &[u8]) -> Vec<u8> {
+        let keys = self.keys.as_ref().unwrap();
+        self.counter += 1;
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&self.counter.to_le_bytes());
+        transform::seal(self.cipher.unwrap(), keys.decryption.as_ref().unwrap(), nonce, SID, m)
+            .unwrap()
+    }
+
     /// Decode a client request (opening it if sealed) and check its signature.
     fn check_request(&self, out: &Outgoing) -> Vec<u8> {
         let keys = self.keys.as_ref().unwrap();
@@ -304,16 +314,117 @@ fn pending_then_final() {
     w.bytes(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
     let before = c.credits();
     assert_eq!(c.receive(w.as_slice()).unwrap(), Received::Interim { message_id: out.message_id });
-    assert_eq!(c.credits(), before + 3);
+    // An unsigned interim cannot be verified: its grant waits for the verified final.
+    assert_eq!(c.credits(), before);
     assert_eq!(c.outstanding(), 1);
     let mut rb = Writer::new();
     rb.u16(17).u8(80).u8(0).u32(2).u32(0).u32(0).bytes(b"ok");
     let r = final_of(&mut c, &s.reply(&out, NtStatus::STATUS_SUCCESS, rb.as_slice()));
+    assert_eq!(c.credits(), before + 3 + 8);
     assert_eq!(c.handle_read(&r).unwrap().data, b"ok");
     assert_eq!(c.outstanding(), 0);
     // The same id again is now unknown.
     let again = s.reply(&out, NtStatus::STATUS_SUCCESS, rb.as_slice());
     assert_eq!(c.receive(&again).unwrap_err(), Smb2Error::UnknownMessageId(out.message_id));
+}
+
+/// An interim STATUS_PENDING response to `out` (async, unsigned) from session `sid`.
+fn interim(out: &Outgoing, sid: u64, credits: u16) -> Vec<u8> {
+    let mut hd = Header::request(out.command, out.message_id, sid, TID);
+    hd.flags = FLAG_SERVER_TO_REDIR | FLAG_ASYNC_COMMAND;
+    hd.async_id = Some(99);
+    hd.status = NtStatus::STATUS_PENDING;
+    hd.credits = credits;
+    let mut w = Writer::new();
+    hd.encode(&mut w);
+    w.bytes(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+    w.into_vec()
+}
+
+/// An established pipe on `dialect` (encrypted when `encrypt`) and a READ outstanding.
+fn pipe_with_read_outstanding(dialect: Dialect, encrypt: bool) -> (Connection, Server, Outgoing) {
+    let flags = if encrypt { SESSION_FLAG_ENCRYPT_DATA } else { 0 };
+    let (mut c, mut s) = logon(dialect, ConnectionConfig::default(), flags);
+    s.encrypt = encrypt;
+    tree_connect(&mut c, &mut s, 0);
+    let out = c.create_pipe_request("samr").unwrap();
+    let r = final_of(&mut c, &s.reply(&out, NtStatus::STATUS_SUCCESS, &create_body()));
+    let fid = c.handle_create(&r).unwrap();
+    let out = c.read_request(fid).unwrap();
+    (c, s, out)
+}
+
+fn read_ok_body() -> Vec<u8> {
+    let mut rb = Writer::new();
+    rb.u16(17).u8(80).u8(0).u32(2).u32(0).u32(0).bytes(b"ok");
+    rb.into_vec()
+}
+
+#[test]
+fn plaintext_interim_on_an_encrypted_session_is_rejected_and_grants_nothing() {
+    let (mut c, mut s, out) = pipe_with_read_outstanding(Dialect::SMB311, true);
+    let before = c.credits();
+    // Injected in the clear, SessionId 0, a huge grant: an integrity failure, no credits.
+    let forged = interim(&out, 0, 60_000);
+    assert!(matches!(c.receive(&forged), Err(Smb2Error::Decrypt(_))));
+    assert_eq!(c.credits(), before);
+    // The same with our SessionId: still not encrypted, still refused.
+    let forged = interim(&out, SID, 60_000);
+    assert!(matches!(c.receive(&forged), Err(Smb2Error::Decrypt(_))));
+    assert_eq!(c.credits(), before);
+    assert_eq!(c.outstanding(), 1);
+    // A sealed interim inside our session is verified by its tag: its grant counts at once.
+    let sealed = s.seal(&interim(&out, SID, 5));
+    assert_eq!(c.receive(&sealed).unwrap(), Received::Interim { message_id: out.message_id });
+    assert_eq!(c.credits(), before + 5);
+    // A sealed interim naming another session inside is refused too.
+    let other = s.seal(&interim(&out, 0, 5));
+    assert!(matches!(c.receive(&other), Err(Smb2Error::Protocol(_))));
+    // The real final response still completes the read.
+    let r = final_of(&mut c, &s.reply(&out, NtStatus::STATUS_SUCCESS, &read_ok_body()));
+    assert_eq!(c.handle_read(&r).unwrap().data, b"ok");
+    assert_eq!(c.credits(), before + 5 + 8);
+}
+
+#[test]
+fn unverifiable_interim_on_a_signed_session_grants_credits_only_after_the_final() {
+    for dialect in [Dialect::SMB210, Dialect::SMB311] {
+        let (mut c, mut s, out) = pipe_with_read_outstanding(dialect, false);
+        let before = c.credits();
+        // SessionId 0 (or another session) on a signed session: refused, nothing granted.
+        assert!(matches!(c.receive(&interim(&out, 0, 60_000)), Err(Smb2Error::Protocol(_))));
+        assert!(matches!(c.receive(&interim(&out, SID + 1, 60_000)), Err(Smb2Error::Protocol(_))));
+        assert_eq!(c.credits(), before, "{dialect:?}");
+        // Our SessionId, unsigned (as [MS-SMB2] 3.3.4.1.1 sends interims): "keep waiting",
+        // but the 60,000 credits are not taken.
+        assert_eq!(
+            c.receive(&interim(&out, SID, 60_000)).unwrap(),
+            Received::Interim { message_id: out.message_id }
+        );
+        assert_eq!(c.credits(), before, "{dialect:?}");
+        // A signed interim whose signature does not verify is an integrity failure.
+        let mut signed = interim(&out, SID, 60_000);
+        signed[16] |= 0x08; // SMB2_FLAGS_SIGNED
+        assert!(matches!(c.receive(&signed), Err(Smb2Error::BadSignature { .. })));
+        // Once the verified final arrives, the held grant counts, capped at our window.
+        let r = final_of(&mut c, &s.reply(&out, NtStatus::STATUS_SUCCESS, &read_ok_body()));
+        assert_eq!(c.handle_read(&r).unwrap().data, b"ok");
+        let target = u64::from(ConnectionConfig::default().credit_target);
+        assert_eq!(c.credits(), before + target + 8, "{dialect:?}");
+    }
+}
+
+#[test]
+fn interim_with_a_forged_final_grants_nothing() {
+    let (mut c, _s, out) = pipe_with_read_outstanding(Dialect::SMB311, false);
+    let before = c.credits();
+    c.receive(&interim(&out, SID, 60_000)).unwrap();
+    // A forged (unsigned) final is refused, and the held interim grant goes nowhere.
+    let mut forged =
+        Server::header(Command::READ, out.message_id, NtStatus::STATUS_SUCCESS, SID, TID, 9);
+    forged.extend(read_ok_body());
+    assert!(matches!(c.receive(&forged), Err(Smb2Error::Unsigned { .. })));
+    assert_eq!(c.credits(), before);
 }
 
 #[test]
@@ -457,7 +568,18 @@ fn min_dialect_is_enforced() {
     let mut s = Server::new(Dialect::SMB210);
     let out = c.negotiate_request().unwrap();
     let r = final_of(&mut c, &s.negotiate_response(&out));
-    // 2.1 was not even offered.
+    // 2.1 was not even offered; a server (or a NEGOTIATE rewritten in flight) choosing it is
+    // reported as below the minimum, which the client maps to a Security error.
+    assert_eq!(
+        c.handle_negotiate(&r),
+        Err(Smb2Error::DialectTooLow { server: Dialect::SMB210, minimum: Dialect::SMB300 })
+    );
+    // A dialect above the minimum that was not offered is still a protocol error.
+    let cfg = ConnectionConfig { max_dialect: Dialect::SMB300, ..Default::default() };
+    let mut c = Connection::new(cfg, &mut rng()).unwrap();
+    let mut s = Server::new(Dialect::SMB302);
+    let out = c.negotiate_request().unwrap();
+    let r = final_of(&mut c, &s.negotiate_response(&out));
     assert!(matches!(c.handle_negotiate(&r), Err(Smb2Error::Protocol(_))));
 }
 

@@ -177,6 +177,10 @@ fn endpoints() {
         "[]:88",
         "https://kdcproxy.example.com/KdcProxy",
         "two words",
+        "tcp/tcp/kdc",
+        "[[::1]:88",
+        "a]b",
+        "host/x",
     ] {
         assert_eq!(Endpoint::parse(bad, 88), None, "{bad:?}");
     }
