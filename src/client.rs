@@ -481,6 +481,9 @@ pub(crate) fn map_kerberos(e: KdcError, op: Operation) -> Error {
             .with_hint("Get a ticket with kinit first, or give a password instead of using the ticket cache."),
         KdcError::Config(_) => Error::new(ErrorKind::InvalidInput, op, msg),
         KdcError::Kpasswd(_) => Error::new(ErrorKind::ServerRefused, op, msg),
+        KdcError::OutcomeUnknown(_) => Error::new(ErrorKind::OutcomeUnknown, op, msg).with_hint(
+            "Log in with the new password to find out; if it fails, the old one is still valid and you can retry.",
+        ),
     }
 }
 

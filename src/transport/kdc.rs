@@ -57,6 +57,12 @@ pub enum KdcError {
     /// The kpasswd server refused the new password.
     #[error("the kpasswd server refused the change: {0}")]
     Kpasswd(String),
+    /// The kpasswd request was sent but no valid answer came back: the password may or may
+    /// not have changed.
+    #[error(
+        "no answer from the kpasswd server after the request was sent ({0}): the password may or may not have changed"
+    )]
+    OutcomeUnknown(String),
 }
 
 /// Where the KDCs are and how long to wait.
@@ -155,23 +161,33 @@ fn now() -> KrbTimestamp {
     KrbTimestamp::from_filetime(super::now_filetime())
 }
 
-/// One request/reply over TCP with the record mark. Returns the reply and the local address
-/// used (for KRB-PRIV's s-address).
-async fn tcp_exchange(
-    ep: &Endpoint,
-    req: &[u8],
-    t: Duration,
-) -> Result<(Vec<u8>, std::net::IpAddr), String> {
-    let addr = if ep.host.contains(':') && !ep.host.starts_with('[') {
+fn endpoint_addr(ep: &Endpoint) -> String {
+    if ep.host.contains(':') && !ep.host.starts_with('[') {
         format!("[{}]:{}", ep.host, ep.port)
     } else {
         format!("{}:{}", ep.host, ep.port)
-    };
-    let mut s = timeout(t, TcpStream::connect(&addr))
+    }
+}
+
+/// Connect to `ep` within `t`; returns the stream and the local address it uses.
+async fn tcp_connect(ep: &Endpoint, t: Duration) -> Result<(TcpStream, std::net::IpAddr), String> {
+    let addr = endpoint_addr(ep);
+    let s = timeout(t, TcpStream::connect(&addr))
         .await
         .map_err(|_| format!("{addr}: connect timed out"))?
         .map_err(|e| format!("{addr}: {e}"))?;
     let local = s.local_addr().map_err(|e| format!("{addr}: {e}"))?.ip();
+    Ok((s, local))
+}
+
+/// One request/reply on a connected stream, with the record mark; every step under `t`, the
+/// reply length checked against [`MAX_REPLY`] before anything is allocated.
+async fn exchange_on(
+    s: &mut TcpStream,
+    addr: &str,
+    req: &[u8],
+    t: Duration,
+) -> Result<Vec<u8>, String> {
     let len = u32::try_from(req.len()).map_err(|_| "request too large".to_owned())?;
     let mut out = Vec::with_capacity(req.len() + 4);
     out.extend_from_slice(&len.to_be_bytes());
@@ -195,7 +211,19 @@ async fn tcp_exchange(
         .await
         .map_err(|_| format!("{addr}: reply timed out"))?
         .map_err(|e| format!("{addr}: {e}"))?;
-    Ok((buf, local))
+    Ok(buf)
+}
+
+/// One request/reply over TCP with the record mark. Returns the reply and the local address
+/// used.
+async fn tcp_exchange(
+    ep: &Endpoint,
+    req: &[u8],
+    t: Duration,
+) -> Result<(Vec<u8>, std::net::IpAddr), String> {
+    let (mut s, local) = tcp_connect(ep, t).await?;
+    let rep = exchange_on(&mut s, &endpoint_addr(ep), req, t).await?;
+    Ok((rep, local))
 }
 
 /// Send `req` to the first KDC that answers.
@@ -221,7 +249,7 @@ async fn kdc_round_trip(
 pub async fn probe_kdc(s: &KdcSettings) -> Result<Endpoint, KdcError> {
     let mut tried = Vec::new();
     for ep in &s.kdcs {
-        match local_address_towards(ep, s.timeout).await {
+        match tcp_connect(ep, s.timeout).await {
             Ok(_) => return Ok(ep.clone()),
             Err(e) => tried.push(e),
         }
@@ -326,10 +354,10 @@ pub async fn kpasswd_change(
 ) -> Result<KpasswdResult, KdcError> {
     let mut tried = Vec::new();
     for ep in &s.kpasswd {
-        // The s-address must be the address this connection comes from: probe it by
-        // connecting (the request needs it before it is sent).
-        let local = match local_address_towards(ep, s.timeout).await {
-            Ok(a) => a,
+        // KRB-PRIV's s-address is this connection's local address: connect first, then
+        // build the request.
+        let (mut stream, local) = match tcp_connect(ep, s.timeout).await {
+            Ok(x) => x,
             Err(e) => {
                 tried.push(e);
                 continue;
@@ -343,24 +371,12 @@ pub async fn kpasswd_change(
             &mut OsRandom,
             now(),
         )?;
-        match tcp_exchange(ep, &req, s.timeout).await {
-            Ok((rep, _)) => {
-                let r = x.on_reply(&rep)?;
-                return Ok(r);
-            }
-            Err(e) => tried.push(e),
-        }
+        let rep = exchange_on(&mut stream, &endpoint_addr(ep), &req, s.timeout)
+            .await
+            .map_err(KdcError::OutcomeUnknown)?;
+        return Ok(x.on_reply(&rep)?);
     }
     Err(KdcError::Unreachable { realm: s.realm.clone(), tried: tried.join(", ") })
-}
-
-async fn local_address_towards(ep: &Endpoint, t: Duration) -> Result<std::net::IpAddr, String> {
-    let addr = format!("{}:{}", ep.host, ep.port);
-    let s = timeout(t, TcpStream::connect(&addr))
-        .await
-        .map_err(|_| format!("{addr}: connect timed out"))?
-        .map_err(|e| format!("{addr}: {e}"))?;
-    s.local_addr().map(|a| a.ip()).map_err(|e| format!("{addr}: {e}"))
 }
 
 /// What the ticket cache offers for a service.
