@@ -628,6 +628,51 @@ fn cli_kerberos_contract() {
     ] {
         assert!(steps.contains(s), "{s} in {steps}");
     }
+    // rotate with the cache: no password either.
+    let users_file = dir.join("users.txt");
+    std::fs::write(&users_file, format!("{user}\n")).unwrap();
+    let out_file = dir.join("out.jsonl");
+    let o = run(
+        &[
+            "rotate",
+            HOST,
+            "-U",
+            "Administrator",
+            "--users",
+            users_file.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        cli_run::code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let results = std::fs::read_to_string(&out_file).unwrap();
+    assert!(results.contains(&user), "{user} rotated");
+    // NTLM refused for a Protected Users member: the CLI hint names -k.
+    let prot = common::unique_user("kclip");
+    add_user(DC, &prot, "Old-Pass-1!", false);
+    let g = Command::new("bash")
+        .arg(common::root().join("tests/samba/samba.sh"))
+        .args(["group-add", "Protected Users", &prot])
+        .output()
+        .unwrap();
+    assert!(g.status.success());
+    let o = cli_run::run(
+        &["passwd", DC.ip, &prot, "-d", DC.domain, "--no-anonymous", "--json"],
+        Some(b"Old-Pass-1!\nNew-Pass-2!\nNew-Pass-2!\n"),
+        &env,
+    );
+    assert_eq!(cli_run::code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
+    let j = cli_run::json(&o);
+    assert_eq!(j["status"], "STATUS_ACCOUNT_RESTRICTION");
+    let hint = j["error"]["hint"].to_string();
+    assert!(hint.contains("Protected Users") && hint.contains("-k"), "{hint}");
     // An address as HOST: the SPN does not exist; the hint says to use --address.
     let o = cli_run::run(&["users", DC.ip, "-U", "Administrator", "-k", "--json"], None, &env);
     assert_eq!(cli_run::code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
