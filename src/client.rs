@@ -25,7 +25,7 @@ use crate::auth::{
 };
 use crate::config::{AuthMethod, ClientConfig, Credentials, Secret};
 use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
-use crate::error::{Error, ErrorKind, Operation};
+use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
 use crate::samr::Call;
 use crate::secret::SessionKey;
@@ -46,6 +46,7 @@ pub struct SamrClient {
     rpc: Bound,
     session: SessionSummary,
     host: String,
+    port: u16,
 }
 
 impl core::fmt::Debug for SamrClient {
@@ -79,7 +80,7 @@ impl SamrClient {
             encryption = session.encryption,
             "SAMR bound"
         );
-        Ok(Self { transport, rpc, session, host: host.to_owned() })
+        Ok(Self { transport, rpc, session, host: host.to_owned(), port: config.port })
     }
 
     /// What the session negotiated.
@@ -117,7 +118,7 @@ impl SamrClient {
         mutating: bool,
     ) -> Result<C::Response, Error> {
         let op = Operation::Call(C::NAME);
-        let port = 0;
+        let port = self.port;
         let stub = request.encode();
         crate::log_debug!(call = C::NAME, opnum = C::OPNUM, stub_len = stub.len(), "SAMR request");
         let out = self.rpc.request(C::OPNUM, &stub).map_err(|e| map_rpc(e, op))?;
@@ -186,6 +187,27 @@ impl SamrClient {
     }
 }
 
+/// The server's name as Windows checks it, from the host as given: no IPv6 brackets and no
+/// `:port`. The tree connect's `\\NAME\IPC$` path and the NTLM target name `cifs/NAME`
+/// (MsvAvTargetName, [MS-NLMP] 2.2.2.1) both use it, so they always agree.
+pub(crate) fn server_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        // "[v6]" or "[v6]:port".
+        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+    }
+    match host.split_once(':') {
+        // "name:port" (one colon and digits after it); a bare IPv6 address has several colons.
+        Some((name, port))
+            if !port.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
+        _ => host,
+    }
+}
+
 /// NTLM (in SPNEGO) for `credentials`, with the target SPN `<service>/<host>`.
 fn ntlm_authenticator(
     credentials: &Credentials,
@@ -238,7 +260,14 @@ async fn connect_smb(
             connect_kerberos(host, credentials, config).await
         }
         AuthMethod::Negotiate if !credentials.is_anonymous() => {
-            match connect_with(host, ntlm_authenticator(credentials, "cifs", host)?, config).await {
+            match connect_with(
+                host,
+                ntlm_authenticator(credentials, "cifs", server_name(host))?,
+                config,
+                credentials,
+            )
+            .await
+            {
                 Err(e)
                     if e.operation() == Operation::SessionSetup
                         && matches!(
@@ -255,7 +284,15 @@ async fn connect_smb(
                 r => r,
             }
         }
-        _ => connect_with(host, ntlm_authenticator(credentials, "cifs", host)?, config).await,
+        _ => {
+            connect_with(
+                host,
+                ntlm_authenticator(credentials, "cifs", server_name(host))?,
+                config,
+                credentials,
+            )
+            .await
+        }
     }
 }
 
@@ -266,8 +303,9 @@ fn transport_config(host: &str, config: &ClientConfig) -> TransportConfig {
         request_timeout: config.request_timeout,
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
-        // The tree path names the server by `host` even when `address` is dialled.
-        server_name: config.address.as_ref().map(|_| host.to_owned()),
+        // The tree path names the server by `host` (without a port) even when `address` is
+        // dialled.
+        server_name: Some(server_name(host).to_owned()),
         min_dialect: config.min_dialect,
         ..TransportConfig::default()
     }
@@ -277,11 +315,12 @@ async fn connect_with(
     host: &str,
     mut auth: Box<dyn Authenticator>,
     config: &ClientConfig,
+    credentials: &Credentials,
 ) -> Result<(RpcTransport, Bound), Error> {
     match connect_auth(host, &mut *auth, config).await {
         Ok(r) => Ok(r),
         Err(ConnectFail::Transport(e)) => {
-            Err(map_transport(e, Operation::Bind, false, config.port))
+            Err(explain_connect(map_transport(e, Operation::Bind, false, config.port), credentials))
         }
         Err(ConnectFail::Rpc(e)) => Err(e),
     }
@@ -391,8 +430,8 @@ pub async fn kerberos_service_ticket(
         Credentials::User { domain, .. } => domain.as_deref(),
         _ => None,
     };
-    let (settings, conf) = kerberos_settings(host, domain, config)?;
-    let spn = PrincipalName::service("cifs", host);
+    let (settings, conf) = kerberos_settings(server_name(host), domain, config)?;
+    let spn = PrincipalName::service("cifs", server_name(host));
     crate::log_debug!(realm = %settings.realm, spn = %spn, "Kerberos: getting a service ticket");
     match credentials {
         Credentials::TicketCache => {
@@ -424,7 +463,7 @@ pub async fn kerberos_service_ticket(
 /// (so a Kerberos logon needs no password). `user_domain` is the domain of `NAME@DOMAIN`.
 pub fn ticket_cache_usable(host: &str, user_domain: Option<&str>, config: &ClientConfig) -> bool {
     let Ok((settings, conf)) = kerberos_settings(host, user_domain, config) else { return false };
-    let spn = PrincipalName::service("cifs", host);
+    let spn = PrincipalName::service("cifs", server_name(host));
     read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn).is_ok()
 }
 
@@ -487,6 +526,34 @@ pub(crate) fn map_kerberos(e: KdcError, op: Operation) -> Error {
     }
 }
 
+/// Add what only the caller's credentials tell: whose they were, that an anonymous session
+/// can authenticate instead, and that no domain was given.
+fn explain_connect(e: Error, credentials: &Credentials) -> Error {
+    let (anonymous, no_domain) = match credentials {
+        Credentials::Anonymous => (true, false),
+        Credentials::User { domain, .. } => (false, domain.is_none()),
+        _ => (false, false),
+    };
+    let e = if anonymous { e.with_credentials_used(CredentialsUsed::Anonymous) } else { e };
+    let refused = |s| e.status() == Some(s);
+    match e.operation() {
+        Operation::SessionSetup | Operation::TreeConnect | Operation::OpenPipe
+            if anonymous && refused(NtStatus::STATUS_ACCESS_DENIED) =>
+        {
+            e.with_advice(Advice::Authenticate)
+        }
+        Operation::SessionSetup if no_domain && refused(NtStatus::STATUS_LOGON_FAILURE) => {
+            let hint = format!(
+                "{} No domain was given, so the domain the server named in its NTLM challenge was \
+                 used: that is not the domain of a local account on a domain member.",
+                e.hint().unwrap_or_default()
+            );
+            e.with_hint(hint.trim_start().to_owned())
+        }
+        _ => e,
+    }
+}
+
 /// A protocol failure on the response to a mutating call: the request was delivered, so say
 /// that the password may have changed.
 fn after_sent(e: Error, mutating: bool) -> Error {
@@ -518,9 +585,19 @@ fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
     }
 }
 
-const CHECK_SERVER_HINT: &str = "Check that the host is up and reachable, that TCP port 445 is open in its \
-     firewall (Windows: the \"File and Printer Sharing (SMB-In)\" rule), that the Server \
-     (LanmanServer) service is running, and that the port is right (--port).";
+/// What to check when `port` cannot be reached (the port actually used, not an assumed 445).
+pub(crate) fn check_server_hint(port: u16) -> String {
+    format!(
+        "Check that the host is up and reachable, that TCP port {port} is open in its firewall \
+         (Windows, for SMB on 445: the \"File and Printer Sharing (SMB-In)\" rule), that the \
+         Server (LanmanServer) service is running, and that {port} is the right port."
+    )
+}
+
+/// The hint for a name that does not resolve: a name resolution problem, not a network one.
+pub(crate) const RESOLVE_HINT: &str = "The host name could not be resolved: check its spelling \
+     and the name resolution (DNS servers and search domains, the hosts file), or give an IP \
+     address.";
 
 fn outcome_unknown(op: Operation) -> Error {
     Error::new(
@@ -529,9 +606,10 @@ fn outcome_unknown(op: Operation) -> Error {
         format!("the connection was lost after the {op} request was sent: the password may or may not have changed"),
     )
     .with_hint(
-        "Log in with the new password to find out (for example `rpcclient -U 'DOMAIN\\user' HOST -c getusername`). \
-         If it fails, the old password is still valid and you can retry.",
+        "Log in with the new password to find out. If that fails, the old password is still \
+         valid and you can retry.",
     )
+    .with_advice(Advice::VerifyNewPassword)
 }
 
 /// Map a transport failure to the public error. `call_op` names the RPC step (bind or a SAMR
@@ -567,36 +645,47 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             Operation::Connect,
             format!("cannot resolve {host}: {source}"),
         )
-        .with_hint("Check the host name and the DNS configuration, or use an IP address."),
+        .with_hint(RESOLVE_HINT)
+        .with_source(source),
         TransportError::NoAddress { host } => Error::new(
             ErrorKind::Network,
             Operation::Connect,
             format!("{host} resolved to no address"),
         )
-        .with_hint("Check the host name and the DNS configuration, or use an IP address."),
+        .with_hint(RESOLVE_HINT),
         TransportError::Connect { addr, kind, source } => {
+            let port = if port == 0 { addr.port() } else { port };
             let what = match kind {
-                io::ErrorKind::ConnectionRefused => format!(
-                    "connection to {addr} refused: nothing listens on TCP port {}",
-                    if port == 0 { addr.port() } else { port }
-                ),
+                io::ErrorKind::ConnectionRefused => {
+                    format!("connection to {addr} refused: nothing listens on TCP port {port}")
+                }
                 _ => format!("cannot connect to {addr}: {source}"),
             };
-            Error::new(ErrorKind::Network, Operation::Connect, what).with_hint(CHECK_SERVER_HINT)
+            Error::new(ErrorKind::Network, Operation::Connect, what)
+                .with_hint(check_server_hint(port))
+                .with_advice(Advice::CheckPort(port))
+                .with_advice(Advice::Diagnose)
+                .with_source(source)
         }
         TransportError::Timeout { step, .. } => {
             let op = op_for_step(step, call_op);
-            let hint = match step {
-                TransportStep::Resolve | TransportStep::Connect => CHECK_SERVER_HINT,
-                _ => "The server stopped answering; retry later or raise --timeout.",
-            };
-            Error::new(ErrorKind::Timeout, op, format!("timed out during {step}")).with_hint(hint)
+            let e = Error::new(ErrorKind::Timeout, op, format!("timed out during {step}"));
+            match step {
+                TransportStep::Resolve | TransportStep::Connect => e
+                    .with_hint(check_server_hint(port))
+                    .with_advice(Advice::CheckPort(port))
+                    .with_advice(Advice::Diagnose),
+                _ => e
+                    .with_hint("The server stopped answering; retry later or allow more time.")
+                    .with_advice(Advice::RaiseTimeout),
+            }
         }
         TransportError::Io { step, source, .. } => Error::new(
             ErrorKind::Network,
             op_for_step(step, call_op),
             format!("network error during {step}: {source}"),
-        ),
+        )
+        .with_source(source),
         TransportError::Closed { step, .. } => Error::new(
             ErrorKind::Network,
             op_for_step(step, call_op),
@@ -637,14 +726,24 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
     }
     if let Some(status) = e.status() {
         let err = Error::refused(op, status);
-        return if op == Operation::SessionSetup && status == NtStatus::STATUS_ACCESS_DENIED {
-            err.with_hint(
+        return match (op, status) {
+            (Operation::SessionSetup, NtStatus::STATUS_ACCESS_DENIED) => err.with_hint(
                 "The server refused the SMB session itself. Anonymous sessions are refused by servers \
                  that restrict anonymous access or require encryption (an anonymous session \
-                 cannot encrypt); give credentials with -U, or check the account's logon rights.",
-            )
-        } else {
-            err
+                 cannot encrypt); authenticate, or check the account's logon rights.",
+            ),
+            (Operation::TreeConnect | Operation::OpenPipe, NtStatus::STATUS_ACCESS_DENIED) => err
+                .with_hint(format!(
+                    "The server refuses the {} to this session: the SAMR pipe is not open to it. \
+                     For an anonymous session, the server restricts null-session access to \
+                     named pipes (RestrictNullSessAccess, \"Network access: Named Pipes that can \
+                     be accessed anonymously\"); on a member server or workstation, \
+                     RestrictRemoteSAM (\"Network access: Restrict clients allowed to make remote \
+                     calls to SAM\") refuses remote SAM to accounts that are not administrators. \
+                     Authenticate, use an account the policy allows, or use a domain controller.",
+                    if op == Operation::TreeConnect { "IPC$ share" } else { "\\PIPE\\samr pipe" }
+                )),
+            _ => err,
         };
     }
     let kind = match &e {
@@ -659,8 +758,8 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
     let hint = match &e {
         Smb2Error::Guest => Some(
             "The account was not found or the domain is wrong, and the server mapped you to \
-             Guest. Check the user name and give the domain with -d (the NetBIOS domain, or \
-             the computer name for a local account).",
+             Guest. Check the user name and give the domain (the NetBIOS domain, or the \
+             computer name for a local account).",
         ),
         Smb2Error::EncryptionUnavailable(_) => Some(
             "The server cannot encrypt (it needs SMB 3.x with a common cipher); drop the \
@@ -688,6 +787,7 @@ fn map_smb2(e: Smb2Error, op: Operation) -> Error {
         _ => None,
     };
     let err = Error::new(kind, op, format!("{op} failed: {e}"));
+    let err = if matches!(e, Smb2Error::Guest) { err.with_advice(Advice::GiveDomain) } else { err };
     match hint {
         Some(h) => err.with_hint(h),
         None => err,
@@ -727,6 +827,86 @@ mod tests {
         };
         let err = map_transport(e, Operation::Bind, false, 0);
         assert!(!err.hint().unwrap().contains("may have changed"));
+    }
+
+    #[test]
+    fn the_server_name_has_no_brackets_and_no_port() {
+        assert_eq!(server_name("dc1.example.com"), "dc1.example.com");
+        assert_eq!(server_name("dc1.example.com:1445"), "dc1.example.com");
+        assert_eq!(server_name("[::1]"), "::1");
+        assert_eq!(server_name("[fe80::1]:445"), "fe80::1");
+        assert_eq!(server_name("::1"), "::1");
+        assert_eq!(server_name("fe80::1"), "fe80::1");
+        assert_eq!(server_name("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn connection_hints_name_the_port_used_and_keep_the_io_error() {
+        use std::error::Error as _;
+        let e = TransportError::Connect {
+            addr: "127.0.0.1:1445".parse().unwrap(),
+            kind: io::ErrorKind::ConnectionRefused,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        let err = map_transport(e, Operation::Bind, false, 1445);
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("TCP port 1445") && !hint.contains("port 445 "), "{hint}");
+        assert!(err.advice().contains(&Advice::CheckPort(1445)));
+        let src = err.source().unwrap().downcast_ref::<io::Error>().unwrap();
+        assert_eq!(src.kind(), io::ErrorKind::ConnectionRefused);
+        let e = TransportError::Resolve {
+            host: "no-such-host.invalid".into(),
+            source: io::Error::other("no such host"),
+        };
+        let err = map_transport(e, Operation::Bind, false, 445);
+        assert!(err.hint().unwrap().contains("name resolution"), "{:?}", err.hint());
+        assert!(err.source().is_some());
+    }
+
+    #[test]
+    fn a_refused_pipe_is_not_the_change_policy() {
+        for (step, op) in [
+            (TransportStep::TreeConnect, Command::TREE_CONNECT),
+            (TransportStep::OpenPipe, Command::CREATE),
+        ] {
+            let e = TransportError::Smb2 {
+                step,
+                source: Smb2Error::Status { command: op, status: NtStatus::STATUS_ACCESS_DENIED },
+                request_sent: true,
+            };
+            let err = explain_connect(
+                map_transport(e, Operation::Bind, false, 445),
+                &Credentials::Anonymous,
+            );
+            let hint = err.hint().unwrap();
+            assert!(hint.contains("RestrictRemoteSAM") && hint.contains("null-session"), "{hint}");
+            assert!(!hint.contains("SamrChangeUserPasswordApiPolicy"), "{hint}");
+            assert_eq!(err.advice(), &[Advice::Authenticate]);
+        }
+    }
+
+    #[test]
+    fn a_logon_failure_without_a_domain_says_the_computer_name_is_the_domain() {
+        let refused = || {
+            let e = TransportError::Smb2 {
+                step: TransportStep::SessionSetup,
+                source: Smb2Error::Status {
+                    command: Command::SESSION_SETUP,
+                    status: NtStatus::STATUS_LOGON_FAILURE,
+                },
+                request_sent: true,
+            };
+            map_transport(e, Operation::Bind, false, 445)
+        };
+        let pw = || Secret::Password(crate::secret::Password::from("x"));
+        let no_domain = Credentials::User { user: "bob".into(), domain: None, secret: pw() };
+        let hint = explain_connect(refused(), &no_domain).hint().unwrap().to_owned();
+        assert!(hint.contains("No domain was given"), "{hint}");
+        assert!(hint.contains("the domain is the computer name"), "{hint}");
+        let with_domain =
+            Credentials::User { user: "bob".into(), domain: Some("SRV2".into()), secret: pw() };
+        let hint = explain_connect(refused(), &with_domain).hint().unwrap().to_owned();
+        assert!(!hint.contains("No domain was given"), "{hint}");
     }
 
     #[test]

@@ -36,9 +36,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Errors say what to do: [`Error::hint`] gives advice, [`Error::status`] the server's
-//! NTSTATUS, [`Error::is_wrong_password`] and [`Error::outcome_unknown`] answer the two
-//! questions every caller has, and [`Error::exit_code`] maps to the CLI's exit codes.
+//! Errors say what to do: [`Error::hint`] gives advice in prose (naming no front end's
+//! options), [`Error::advice`] the same as data ([`Advice`]: give the domain, allow RC4, the
+//! password rules broken…) for a front end to phrase in its own terms, [`Error::status`] the
+//! server's NTSTATUS, [`Error::is_wrong_password`] (whichever layer said it: SAMR's
+//! STATUS_WRONG_PASSWORD or the changed account's failed logon) and [`Error::outcome_unknown`]
+//! answer the two questions every caller has, `source()` reaches the underlying I/O error,
+//! and [`Error::exit_code`] maps to the CLI's exit codes.
 //!
 //! ## Security defaults
 //!
@@ -112,6 +116,6 @@ pub mod wire;
 pub struct ReadmeDoctests;
 
 pub use config::{AuthMethod, ClientConfig, Credentials, Secret};
-pub use error::{Error, ErrorKind, Operation};
+pub use error::{Advice, CredentialsUsed, Error, ErrorKind, Operation, PasswordRules};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};

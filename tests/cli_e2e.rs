@@ -205,7 +205,7 @@ fn passwd_wrong_old_password() {
         let v = expect(&run(&args, None, &pw_env("Not-The-Pass-1!", NEW)), 1);
         assert_eq!(v["status"], "STATUS_WRONG_PASSWORD", "{v}");
         assert_eq!(v["error"]["status"], "STATUS_WRONG_PASSWORD", "{v}");
-        assert_eq!(v["error"]["kind"], "server_refused", "{v}");
+        assert_eq!(v["error"]["kind"], "wrong_password", "{v}");
         assert_eq!(v["error"]["operation"], USER4, "{v}");
         assert!(v["error"]["hint"].is_string(), "{v}");
         // Auto: the logon as the user fails first.
@@ -213,6 +213,9 @@ fn passwd_wrong_old_password() {
             expect(&run(&passwd_args(&server, &user), None, &pw_env("Not-The-Pass-1!", NEW)), 1);
         assert_eq!(v["error"]["status"], "STATUS_LOGON_FAILURE", "{v}");
         assert_eq!(v["error"]["operation"], "SMB session setup", "{v}");
+        // The changed account's own logon failed: a wrong password, whichever layer said it.
+        assert_eq!(v["error"]["kind"], "wrong_password", "{v}");
+        assert!(v["error"]["hint"].as_str().unwrap().contains("-d DOMAIN"), "{v}");
         assert_login_ok(server, &user, OLD);
         assert_login_fails(server, &user, NEW, "NT_STATUS_LOGON_FAILURE");
     }
@@ -461,44 +464,66 @@ fn policy_json_matches_getdompwinfo() {
 fn users_json_matches_enumdomusers() {
     require_servers();
     let pw = admin_password();
-    for server in [DC, S2] {
-        let fresh = unique_user("cy");
-        add_user(server, &fresh, OLD, false);
-        let admin = admin_account(server);
-        let mut last = None;
-        for _ in 0..5 {
-            let before = rpcclient_users(server, true);
-            let v = expect(
-                &run(
-                    &["users", server.ip, "-U", &admin, "--json"],
-                    None,
-                    &[("SAMRPC_PASSWORD", &pw)],
-                ),
-                0,
-            );
-            let after = rpcclient_users(server, true);
-            let mut ours: Vec<(String, u32)> = v["users"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| {
-                    (
-                        u["name"].as_str().unwrap().to_owned(),
-                        u32::try_from(u["rid"].as_u64().unwrap()).unwrap(),
-                    )
-                })
-                .collect();
-            ours.sort();
-            if before == after && ours == before {
-                assert!(ours.iter().any(|(n, _)| *n == fresh), "fresh user missing: {v}");
-                last = None;
-                break;
+    // Every account (samrpc's default) against `enumdomusers` with ACB mask 0, and
+    // `--kind normal` against rpcclient's own default (normal accounts only).
+    for (kind, all_accounts) in [(None, true), (Some("normal"), false)] {
+        for server in [DC, S2] {
+            let fresh = unique_user("cy");
+            add_user(server, &fresh, OLD, false);
+            let admin = admin_account(server);
+            let mut args = vec!["users", server.ip, "-U", &admin, "--json"];
+            if let Some(k) = kind {
+                args.extend(["--kind", k]);
             }
-            last = Some((before, ours));
+            let mut last = None;
+            for _ in 0..8 {
+                let before = rpcclient_users(server, all_accounts);
+                let v = expect(&run(&args, None, &[("SAMRPC_PASSWORD", &pw)]), 0);
+                let after = rpcclient_users(server, all_accounts);
+                let mut ours: Vec<(String, u32)> = v["users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| {
+                        (
+                            u["name"].as_str().unwrap().to_owned(),
+                            u32::try_from(u["rid"].as_u64().unwrap()).unwrap(),
+                        )
+                    })
+                    .collect();
+                ours.sort();
+                // Samba's SAMR worker caches the enumeration for a few seconds, for every
+                // client alike: a list without the fresh account is stale, so wait and retry.
+                if before == after && ours == before && ours.iter().any(|(n, _)| *n == fresh) {
+                    assert_eq!(v["kind"], kind.unwrap_or("all"), "{v}");
+                    last = None;
+                    break;
+                }
+                last = Some((before, ours));
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            if let Some((theirs, ours)) = last {
+                panic!(
+                    "{} {kind:?} (fresh {fresh}): rpcclient {theirs:?}\nsamrpc {ours:?}",
+                    server.ip
+                );
+            }
         }
-        if let Some((theirs, ours)) = last {
-            panic!("{}: rpcclient {theirs:?}\nsamrpc {ours:?}", server.ip);
-        }
+    }
+    // --kind computer on the DC: its own computer account, and only computer accounts.
+    let v = expect(
+        &run(
+            &["users", DC.ip, "-U", &admin_account(DC), "--kind", "computer", "--json"],
+            None,
+            &[("SAMRPC_PASSWORD", &pw)],
+        ),
+        0,
+    );
+    let users = v["users"].as_array().unwrap();
+    assert!(users.iter().any(|u| u["name"].as_str().unwrap().eq_ignore_ascii_case("DC1$")), "{v}");
+    for u in users {
+        let uac = u["account_control"].as_u64().unwrap();
+        assert!(uac & 0x180 != 0, "not a computer account: {u}");
     }
 }
 
@@ -526,6 +551,9 @@ fn doctor_checks() {
     }
     let op73 = steps.iter().find(|s| s["name"].as_str().unwrap().contains("opnum 73")).unwrap();
     assert!(op73["found"].as_str().unwrap().contains("implemented"), "{op73}");
+    // Separate verdicts: as an administrator on the DC both paths are open.
+    assert_eq!(v["verdicts"]["passwd"]["possible"], true, "{v}");
+    assert_eq!(v["verdicts"]["reset"]["possible"], true, "{v}");
     let u = steps.iter().find(|s| s["name"] == "user").unwrap();
     let rid = rpcclient_rid(DC, &user);
     assert!(u["found"].as_str().unwrap().contains(&format!("RID {rid}")), "{u}");
@@ -558,8 +586,11 @@ fn doctor_checks() {
     assert!(steps[0]["hint"].is_string(), "{v}");
 
     // Anonymous on the standalone default server works all the way.
+    // (A reset cannot be checked anonymously: its verdict is null, not a failed step.)
     let v = expect(&run(&["doctor", S2.ip, "--json"], None, &[]), 0);
     assert!(v["steps"].as_array().unwrap().iter().all(|s| s["ok"] == true), "{v}");
+    assert_eq!(v["verdicts"]["passwd"]["possible"], true, "{v}");
+    assert_eq!(v["verdicts"]["reset"]["possible"], serde_json::Value::Null, "{v}");
 }
 
 #[test]

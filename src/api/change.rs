@@ -11,7 +11,7 @@ use crate::crypto::{
     EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes,
     encrypt_user_password_with_old_nt, nt_hash,
 };
-use crate::error::{Error, ErrorKind, Operation};
+use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::ndr::RpcUnicodeString;
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4};
@@ -203,8 +203,19 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
         domain: req.domain.clone(),
         secret: req.old.clone(),
     };
-    match SamrClient::connect(&req.host, &creds, &req.config).await {
+    // A failed logon here is the changed account's own: STATUS_LOGON_FAILURE means its
+    // current password is wrong (or the account unknown; Windows does not say which).
+    let connected = SamrClient::connect(&req.host, &creds, &req.config)
+        .await
+        .map_err(|e| e.with_credentials_used(CredentialsUsed::TargetAccount));
+    match connected {
         Ok(c) => Ok(c),
+        Err(e)
+            if e.operation() == Operation::SessionSetup
+                && e.status() == Some(NtStatus::STATUS_ACCOUNT_LOCKED_OUT) =>
+        {
+            Err(explain_lockout(e, &req.host, &req.config).await)
+        }
         Err(e)
             if e.operation() == Operation::SessionSetup
                 && is_expired(&e)
@@ -227,6 +238,22 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Add the domain policy's lockout duration to a lockout error, when it can be read.
+async fn explain_lockout(e: Error, host: &str, config: &ClientConfig) -> Error {
+    let Some(duration) = super::query::lockout_duration(host, config).await else { return e };
+    let said = match duration {
+        Some(secs) => format!("The domain policy's lockout duration is {} min", secs.div_ceil(60)),
+        None => {
+            "The domain policy keeps accounts locked until an administrator unlocks them".to_owned()
+        }
+    };
+    let hint = format!(
+        "{} {said} (a fine-grained password policy on the account may set another).",
+        e.hint().unwrap_or_default()
+    );
+    e.with_hint(hint.trim_start().to_owned()).with_advice(Advice::LockoutDuration(duration))
 }
 
 /// Change a password with the old one (or its NT hash).
@@ -354,9 +381,10 @@ async fn change_on(
             }
             .with_hint(
                 "The server does not implement the AES password change (SamrUnicodeChangePasswordUser4, \
-                 added by the July 2021 Windows updates). The legacy RC4 method is refused unless you \
-                 allow it (--allow-rc4 / ClientConfig::allow_rc4); better, update the server.",
-            ));
+                 added by the July 2021 Windows updates). The legacy RC4 method is refused unless the \
+                 caller allows it (ClientConfig::allow_rc4); better, update the server.",
+            )
+            .with_advice(Advice::AllowRc4));
         }
         crate::log_debug!("opnum 73 missing; legacy RC4 change allowed by the caller");
         let op2 = Operation::Call(SamrUnicodeChangePasswordUser2::NAME);

@@ -5,6 +5,7 @@ use super::{
     user_state,
 };
 use crate::auth::kerberos::messages::PrincipalName;
+use crate::client::{RESOLVE_HINT, check_server_hint};
 use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
 use crate::config::{AuthMethod, ClientConfig, Credentials};
 use crate::crypto::encrypt_password_change_aes;
@@ -12,7 +13,7 @@ use crate::error::{Error, Operation};
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, DomainInfo, SamrConnect5, SamrUnicodeChangePasswordUser4, access, consts};
 use crate::secret::Password;
-use crate::status::NtStatus;
+use crate::status::{NtStatus, RpcFault};
 use crate::transport::kdc::{
     CachedTicket, KdcTrips, get_initial, get_service_ticket, probe_kdc, read_cache,
 };
@@ -92,6 +93,70 @@ impl DoctorRequest {
         self.config = config;
         self
     }
+}
+
+/// Whether an operation can work, as far as [`doctor`] could tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verdict {
+    /// `Some(true)`: the path is open; `Some(false)`: it is closed; `None`: not checked (the
+    /// session could not test it, e.g. a reset over an anonymous session).
+    pub possible: Option<bool>,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+impl Verdict {
+    fn yes(reason: impl Into<String>) -> Self {
+        Self { possible: Some(true), reason: reason.into() }
+    }
+    fn no(reason: impl Into<String>) -> Self {
+        Self { possible: Some(false), reason: reason.into() }
+    }
+    fn unknown(reason: impl Into<String>) -> Self {
+        Self { possible: None, reason: reason.into() }
+    }
+}
+
+/// What [`doctor`] found: each step, and the verdicts for a password change and for a reset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DoctorReport {
+    /// The steps, in order; a failed step does not stop the independent ones.
+    pub steps: Vec<DoctorStep>,
+    /// Can a password change (`SamrUnicodeChangePasswordUser4`, needing no handle) work?
+    pub passwd: Verdict,
+    /// Can an administrator's reset (SamrConnect5, the domain, the user handles) work?
+    pub reset: Verdict,
+}
+
+impl DoctorReport {
+    /// Every step passed.
+    pub fn all_ok(&self) -> bool {
+        !self.steps.is_empty() && self.steps.iter().all(|s| s.ok)
+    }
+}
+
+/// The opnum-73 probe: a random, non-existent account, so no password is at risk.
+async fn probe_change(client: &mut SamrClient) -> Result<NtStatus, Error> {
+    let probe_user = format!("samrpc-probe-{:016x}", OsRandom.u64_in(0, u64::MAX));
+    let op = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+    let old = crate::secret::NtHash::new(OsRandom.array());
+    let enc = encrypt_password_change_aes(
+        &old,
+        &Password::from("Probe-Only-1!"),
+        crate::crypto::MIN_PBKDF2_ITERATIONS,
+        &mut OsRandom,
+    )
+    .map_err(|e| crypto_error(op, e))?;
+    client
+        .call(&SamrUnicodeChangePasswordUser4 {
+            server_name: None,
+            user_name: unicode(op, &probe_user)?,
+            encrypted_password: enc,
+        })
+        .await
+        .map(|r| r.status)
 }
 
 /// The Kerberos steps of [`doctor`]: realm, KDC reached, AS exchange (or the ticket cache),
@@ -197,19 +262,33 @@ async fn kerberos_steps(
     }
 }
 
-/// Walk the path to a password change one step at a time and report each: TCP reachability,
-/// SMB dialect and signing, authentication, IPC$ and `\PIPE\samr`, the SAMR bind,
-/// SamrConnect5, the domain lookup, the password policy, the named user's state, and whether
-/// the server implements `SamrUnicodeChangePasswordUser4` (probed harmlessly with a random
-/// account that does not exist: STATUS_WRONG_PASSWORD means implemented, the RPC fault
-/// `nca_s_op_rng_error` means not). Stops at the first failing step.
-pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
+/// Walk the path to a password change one step at a time and report each: name resolution
+/// (when it fails), TCP reachability, SMB dialect and signing, authentication, IPC$ and
+/// `\PIPE\samr`, the SAMR bind, then two independent paths:
+///
+/// - the read path a reset needs: SamrConnect5, the domain lookup, the password policy and the
+///   named user's state;
+/// - the change path `passwd` needs: `SamrUnicodeChangePasswordUser4`, which needs no handle,
+///   probed harmlessly with a random account that does not exist (STATUS_WRONG_PASSWORD means
+///   implemented and allowed; the RPC fault `nca_s_op_rng_error` means not implemented).
+///
+/// The change path is probed even when the read path fails: on a member server,
+/// RestrictRemoteSAM refuses SamrConnect5 to non-administrators while a change still works.
+/// Both run over the session of `req.credentials` (anonymous by default). The report gives a
+/// [`Verdict`] for `passwd` and one for `reset`.
+pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     let DoctorRequest { host, credentials, user, config } = req;
     let (host, user) = (host.as_str(), user.as_deref());
     let mut steps = Vec::new();
     let port = config.port;
+    let anonymous = credentials.is_anonymous();
+    let unreachable = |steps: Vec<DoctorStep>, why: &str| DoctorReport {
+        steps,
+        passwd: Verdict::no(format!("the server cannot be reached: {why}")),
+        reset: Verdict::no(format!("the server cannot be reached: {why}")),
+    };
 
-    // 1. TCP reachability (of the address dialled, when it differs from the name).
+    // 0. Name resolution (a step of its own only when it fails), of the address dialled.
     let dial = config.address.as_deref().unwrap_or(host);
     let target = format!(
         "{}:{port}",
@@ -219,6 +298,21 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
             dial.to_owned()
         }
     );
+    let resolved = tokio::time::timeout(config.connect_timeout, tokio::net::lookup_host(&target))
+        .await
+        .map(|r| r.map(|mut addrs| addrs.next()));
+    let resolve_failure = match resolved {
+        Ok(Ok(Some(_))) => None,
+        Ok(Ok(None)) => Some(format!("{host} resolved to no address")),
+        Ok(Err(e)) => Some(format!("cannot resolve {host}: {e}")),
+        Err(_) => Some(format!("resolving {host} took longer than {:?}", config.connect_timeout)),
+    };
+    if let Some(found) = resolve_failure {
+        steps.push(step("name resolution", false, found.clone(), Some(RESOLVE_HINT.to_owned())));
+        return unreachable(steps, &found);
+    }
+
+    // 1. TCP reachability.
     match tokio::time::timeout(config.connect_timeout, tokio::net::TcpStream::connect(&target))
         .await
     {
@@ -229,29 +323,36 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
             None,
         )),
         Ok(Err(e)) => {
+            let found = format!("cannot connect to {target}: {e}");
             steps.push(step(
                 &format!("TCP {port}"),
                 false,
-                format!("cannot connect to {target}: {e}"),
-                Some(CONNECT_CHECKLIST.to_owned()),
+                found.clone(),
+                Some(check_server_hint(port)),
             ));
-            return steps;
+            return unreachable(steps, &found);
         }
         Err(_) => {
+            let found = format!("no answer from {target} within {:?}", config.connect_timeout);
             steps.push(step(
                 &format!("TCP {port}"),
                 false,
-                format!("no answer from {target} within {:?}", config.connect_timeout),
-                Some(CONNECT_CHECKLIST.to_owned()),
+                found.clone(),
+                Some(check_server_hint(port)),
             ));
-            return steps;
+            return unreachable(steps, &found);
         }
     }
 
     // Kerberos: realm, KDC, AS (or the ticket cache), TGS for cifs/HOST.
     let kerberos = config.auth == AuthMethod::Kerberos && !credentials.is_anonymous();
     if kerberos && !kerberos_steps(host, &credentials, &config, &mut steps).await {
-        return steps;
+        let why = steps.last().map_or_else(String::new, |s| s.found.clone());
+        return DoctorReport {
+            steps,
+            passwd: Verdict::no(format!("no Kerberos ticket for the server: {why}")),
+            reset: Verdict::no(format!("no Kerberos ticket for the server: {why}")),
+        };
     }
 
     // 2–6. SMB negotiate, authentication, IPC$, the pipe and the bind (one connect).
@@ -279,7 +380,17 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
                 steps.push(step(name, true, "ok", None));
             }
             steps.push(failed_step(order[failed].1, &e));
-            return steps;
+            let why = format!("{} failed: {}", order[failed].1, e.message());
+            let passwd = if anonymous {
+                Verdict::unknown(format!(
+                    "not over an anonymous session ({why}); a change authenticated as the user \
+                     may still work"
+                ))
+            } else {
+                Verdict::no(why.clone())
+            };
+            let reset = if anonymous { needs_credentials() } else { Verdict::no(why) };
+            return DoctorReport { steps, passwd, reset };
         }
     };
     let s = client.session().clone();
@@ -307,8 +418,8 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
     steps.push(step("\\PIPE\\samr", true, "opened", None));
     steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
 
-    // 7–10. SamrConnect5, the domain, the policy and the user.
-    let rest = async {
+    // 7–10. The read path: SamrConnect5, the domain, the policy and the user.
+    let read_failure: Option<String> = async {
         let h = match open_account_domain(
             &mut client,
             access::DOMAIN_LOOKUP | access::DOMAIN_READ_PASSWORD_PARAMETERS,
@@ -326,12 +437,12 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
                     steps.push(step("SamrConnect5", true, "connected to the SAM server", None));
                 }
                 steps.push(failed_step(name, &e));
-                return false;
+                return Some(format!("{name} failed: {}", e.message()));
             }
         };
         steps.push(step("SamrConnect5", true, "connected to the SAM server", None));
         steps.push(step("domain lookup", true, format!("account domain {}", h.name), None));
-        let mut ok = true;
+        let mut failure = None;
         match query_domain(&mut client, &h, consts::DOMAIN_PASSWORD_INFORMATION).await {
             Ok(DomainInfo::Password(p)) => {
                 let policy = PasswordPolicy::from_domain(&p, None);
@@ -340,10 +451,10 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
             Ok(_) => {}
             Err(e) => {
                 steps.push(failed_step("password policy", &e));
-                ok = false;
+                failure = Some(format!("reading the password policy failed: {}", e.message()));
             }
         }
-        if let (true, Some(u)) = (ok, user) {
+        if let (None, Some(u)) = (&failure, user) {
             match user_state(&mut client, &h, u).await {
                 Ok(st) => {
                     let mut found = format!(
@@ -366,63 +477,98 @@ pub async fn doctor(req: DoctorRequest) -> Vec<DoctorStep> {
                 }
                 Err(e) => {
                     steps.push(failed_step("user", &e));
-                    ok = false;
+                    failure = Some(format!("looking up the user failed: {}", e.message()));
                 }
             }
         }
         close_domain(&mut client, h).await;
-        ok
+        failure
     }
     .await;
-    if !rest {
-        client.close().await;
-        return steps;
-    }
 
-    // 11. Is opnum 73 implemented? A random, non-existent account: no password is at risk.
-    let probe_user = format!("samrpc-probe-{:016x}", OsRandom.u64_in(0, u64::MAX));
-    let probe = async {
-        let op = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
-        let old = crate::secret::NtHash::new(OsRandom.array());
-        let enc = encrypt_password_change_aes(
-            &old,
-            &Password::from("Probe-Only-1!"),
-            crate::crypto::MIN_PBKDF2_ITERATIONS,
-            &mut OsRandom,
-        )
-        .map_err(|e| crypto_error(op, e))?;
-        client
-            .call(&SamrUnicodeChangePasswordUser4 {
-                server_name: None,
-                user_name: unicode(op, &probe_user)?,
-                encrypted_password: enc,
-            })
-            .await
-            .map(|r| r.status)
+    // 11. The change path, independent of the read path: a fresh connection after a read
+    // failure (a fault may leave the association unusable), else the same one.
+    if read_failure.is_some() {
+        client.close().await;
+        client = match SamrClient::connect(host, &creds, &config).await {
+            Ok(c) => c,
+            Err(e) => {
+                steps.push(failed_step(PROBE, &e));
+                let passwd =
+                    Verdict::no(format!("reconnecting for the probe failed: {}", e.message()));
+                let reset = reset_verdict(anonymous, read_failure.as_deref());
+                return DoctorReport { steps, passwd, reset };
+            }
+        };
     }
-    .await;
-    let name = "AES password change (opnum 73)";
-    steps.push(match probe {
-        Ok(s) if s == NtStatus::STATUS_WRONG_PASSWORD => step(name, true, "implemented (STATUS_WRONG_PASSWORD for a non-existent probe account)", None),
-        Ok(s) if s == NtStatus::STATUS_ACCESS_DENIED => step(
-            name,
-            false,
-            "refused with STATUS_ACCESS_DENIED",
-            NtStatus::STATUS_ACCESS_DENIED.hint().map(str::to_owned),
-        ),
-        Ok(s) => step(name, true, format!("implemented (answered {})", s.symbol()), None),
-        Err(e) if e.rpc_fault() == Some(crate::status::RpcFault::NCA_S_OP_RNG_ERROR) => step(
-            name,
-            false,
-            "not implemented (nca_s_op_rng_error)",
-            Some("The server predates the July 2021 updates: only the legacy RC4 method (--allow-rc4) can change passwords there; update the server.".to_owned()),
-        ),
-        Err(e) => failed_step(name, &e),
-    });
+    let probe = probe_change(&mut client).await;
     client.close().await;
-    steps
+    let kind = s.kind.name();
+    let (probe_step, passwd) = match probe {
+        Ok(st) if st == NtStatus::STATUS_WRONG_PASSWORD => (
+            step(PROBE, true, "implemented (STATUS_WRONG_PASSWORD for a non-existent probe account)", None),
+            Verdict::yes(format!(
+                "SamrUnicodeChangePasswordUser4 is implemented and answers over an {kind} session"
+            )),
+        ),
+        Ok(st) if st == NtStatus::STATUS_ACCESS_DENIED => (
+            step(PROBE, false, "refused with STATUS_ACCESS_DENIED", NtStatus::STATUS_ACCESS_DENIED.hint().map(str::to_owned)),
+            Verdict::no(format!("the server refuses SamrUnicodeChangePasswordUser4 over an {kind} session (STATUS_ACCESS_DENIED)")),
+        ),
+        Ok(st) => (
+            step(PROBE, true, format!("implemented (answered {})", st.symbol()), None),
+            Verdict::yes(format!("SamrUnicodeChangePasswordUser4 is implemented (it answered {})", st.symbol())),
+        ),
+        Err(e) if e.rpc_fault() == Some(RpcFault::NCA_S_OP_RNG_ERROR) => (
+            step(
+                PROBE,
+                false,
+                "not implemented (nca_s_op_rng_error)",
+                Some("The server predates the July 2021 updates: only the legacy RC4 method can change passwords there, if the caller allows it; update the server.".to_owned()),
+            ),
+            Verdict::no("the server lacks SamrUnicodeChangePasswordUser4; only the legacy RC4 method, if allowed, can change passwords"),
+        ),
+        Err(e) => {
+            let v = Verdict::no(format!("the change call failed: {}", e.message()));
+            (failed_step(PROBE, &e), v)
+        }
+    };
+    steps.push(probe_step);
+    let reset = reset_verdict(anonymous, read_failure.as_deref());
+    DoctorReport { steps, passwd, reset }
 }
 
-const CONNECT_CHECKLIST: &str = "Check that the host is up and reachable, that TCP 445 is open in its firewall \
-     (Windows: \"File and Printer Sharing (SMB-In)\"), that the Server (LanmanServer) service runs, \
-     and that you used the right port.";
+const PROBE: &str = "AES password change (opnum 73)";
+
+fn needs_credentials() -> Verdict {
+    Verdict::unknown(
+        "a reset needs a session authenticated as an account with the reset-password right \
+         (an administrator)",
+    )
+}
+
+fn reset_verdict(anonymous: bool, read_failure: Option<&str>) -> Verdict {
+    match (anonymous, read_failure) {
+        (true, _) => needs_credentials(),
+        (false, Some(why)) => Verdict::no(format!("a reset needs the SAM handles, and {why}")),
+        (false, None) => Verdict::yes(
+            "the SAM server and the account domain are open to this account; whether it may \
+             reset a given user's password is that user's reset-password right",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reset_verdict_follows_the_session_and_the_read_path() {
+        assert_eq!(reset_verdict(true, None).possible, None);
+        assert_eq!(reset_verdict(true, Some("SamrConnect5 failed: x")).possible, None);
+        let v = reset_verdict(false, Some("SamrConnect5 failed: RPC fault access_denied"));
+        assert_eq!(v.possible, Some(false));
+        assert!(v.reason.contains("SamrConnect5"), "{v:?}");
+        assert_eq!(reset_verdict(false, None).possible, Some(true));
+    }
+}

@@ -13,14 +13,14 @@ pub use crate::session::{SessionKind, SessionSummary};
 pub use change::{
     ChangePassword, ChangeSession, DEFAULT_ITERATIONS_MAX, DEFAULT_ITERATIONS_MIN, change_password,
 };
-pub use doctor::{DoctorRequest, DoctorStep, doctor};
+pub use doctor::{DoctorReport, DoctorRequest, DoctorStep, Verdict, doctor};
 pub(crate) use domain::*;
 pub(crate) use query::user_state;
 pub use query::{PasswordPolicy, PolicyReport, PolicyRequest, UserState, password_policy};
 pub(crate) use reset::set_password;
 pub use reset::{ResetPassword, reset_password};
 pub(crate) use users::enumerate_users;
-pub use users::{ListUsersRequest, UserEntry, list_users};
+pub use users::{AccountKind, ListUsersRequest, UserEntry, list_users};
 
 use crate::client::SamrClient;
 use crate::error::{Error, ErrorKind, Operation};
@@ -108,13 +108,17 @@ pub(crate) async fn restriction_error(client: &mut SamrClient, op: Operation) ->
     let base = Error::refused(op, NtStatus::STATUS_PASSWORD_RESTRICTION);
     match client.call(&SamrGetDomainPasswordInformation { unused: None }).await {
         Ok(r) if r.status.is_success() => {
-            let complex = r.info.password_properties & 0x01 != 0;
-            base.with_hint(format!(
+            let rules = crate::error::PasswordRules::new(
+                r.info.min_password_length,
+                r.info.password_properties,
+            );
+            base.with_advice(crate::error::Advice::PasswordRules(rules)).with_hint(format!(
                 "The new password does not meet the policy: minimum length {}{}; it must also \
                  differ from the recent passwords kept in the history, and the minimum password \
-                 age must have passed since the last change (`samrpc policy` shows all rules).",
-                r.info.min_password_length,
-                if complex {
+                 age must have passed since the last change (the domain's password policy shows \
+                 all rules).",
+                rules.min_length,
+                if rules.complexity() {
                     ", complexity required (three of: upper case, lower case, digits, symbols; not containing the account name)"
                 } else {
                     ", no complexity rule"

@@ -124,6 +124,31 @@ fn age_secs(v: i64) -> Option<u64> {
     if v == i64::MIN || secs >= u64::from(u32::MAX) { None } else { Some(secs) }
 }
 
+/// The domain policy's lockout duration (`Some(None)`: until an administrator unlocks), read
+/// over an anonymous session for the hint of STATUS_ACCOUNT_LOCKED_OUT; `None` when the server
+/// does not let it be read. The account may be under a fine-grained policy with another
+/// duration, which SAMR does not show.
+pub(crate) async fn lockout_duration(host: &str, config: &ClientConfig) -> Option<Option<u64>> {
+    let mut client = SamrClient::connect(host, &Credentials::Anonymous, config).await.ok()?;
+    let read = async {
+        let h = open_account_domain(
+            &mut client,
+            access::DOMAIN_LOOKUP | access::DOMAIN_READ_PASSWORD_PARAMETERS,
+        )
+        .await
+        .ok()?;
+        let info = query_domain(&mut client, &h, consts::DOMAIN_LOCKOUT_INFORMATION).await;
+        close_domain(&mut client, h).await;
+        match info.ok()? {
+            DomainInfo::Lockout(l) => Some(age_secs(l.lockout_duration)),
+            _ => None,
+        }
+    }
+    .await;
+    client.close().await;
+    read
+}
+
 /// What [`password_policy`] reads: the domain policy and, optionally, one user's state.
 ///
 /// Build it with [`PolicyRequest::new`] and the chainable `with_…` methods:

@@ -9,7 +9,7 @@ use crate::config::{ClientConfig, Credentials};
 use crate::crypto::{
     encrypt_password_set_aes, encrypt_user_password_new, encrypt_user_password_with_session_key,
 };
-use crate::error::{Error, ErrorKind, Operation};
+use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::ndr::ContextHandle;
 use crate::rng::OsRandom;
 use crate::samr::{Call, SamrSetInformationUser2, UserAllInformation, UserInfo, access, consts};
@@ -92,7 +92,15 @@ impl ResetPassword {
 /// Prefer [`change_password`](super::change_password) when the old password is known.
 pub async fn reset_password(req: ResetPassword) -> Result<Outcome, Error> {
     check_new_password(&req.new)?;
-    let mut client = SamrClient::connect(&req.host, &req.admin, &req.config).await?;
+    let mut client =
+        SamrClient::connect(&req.host, &req.admin, &req.config).await.map_err(|e| {
+            // An administrator's failed logon says nothing about the target's password.
+            if req.admin.is_anonymous() {
+                e
+            } else {
+                e.with_credentials_used(CredentialsUsed::OtherAccount)
+            }
+        })?;
     let result = reset_on(&mut client, &req).await;
     client.close().await;
     result
@@ -106,7 +114,8 @@ async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcom
             op,
             "a reset needs an authenticated session (this one has no session key)",
         )
-        .with_hint("Give administrator credentials with -U.")
+        .with_hint("Authenticate as an account with the reset-password right on the user (an administrator).")
+        .with_advice(Advice::Authenticate)
     })?;
     let h = open_account_domain(client, access::DOMAIN_LOOKUP).await?;
     let result = async {
@@ -126,6 +135,10 @@ async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcom
     Ok(Outcome { method, status, session: client.session().clone(), iterations: None })
 }
 
+/// Whether a SamrSetInformationUser2 answer means "the server does not implement this
+/// level": the only case in which the next (legacy) level is tried. Besides the statuses and
+/// faults for an unknown level or call, an older Windows rejects an unknown union arm with
+/// the RPC fault RPC_S_INVALID_TAG.
 fn level_missing(result: &Result<NtStatus, Error>) -> bool {
     match result {
         Ok(s) => matches!(
@@ -137,6 +150,7 @@ fn level_missing(result: &Result<NtStatus, Error>) -> bool {
         Err(e) => e.rpc_fault().is_some_and(|f| {
             f == crate::status::RpcFault::NCA_S_OP_RNG_ERROR
                 || f == crate::status::RpcFault::RPC_X_BAD_STUB_DATA
+                || f == crate::status::RpcFault::RPC_S_INVALID_TAG
         }),
     }
 }
@@ -166,8 +180,10 @@ pub(crate) async fn set_password(
         }
         .with_hint(
             "The server does not support the AES password set (level 31, July 2021 Windows updates). \
-             The legacy RC4 levels are refused unless you allow them (--allow-rc4).",
-        ));
+             The legacy RC4 levels are refused unless the caller allows them \
+             (ClientConfig::allow_rc4); better, update the server.",
+        )
+        .with_advice(Advice::AllowRc4));
     }
     let mut which = consts::USER_ALL_NTPASSWORDPRESENT;
     if req.must_change {
@@ -197,4 +213,34 @@ pub(crate) async fn set_password(
         info: UserInfo::Internal4 { all: all(which), password: enc },
     };
     Ok((Method::SetInternal4, client.call_mutating(&call).await?.status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::RpcFault;
+
+    #[test]
+    fn level_missing_covers_every_way_a_server_says_so() {
+        let fault = |f| Err(Error::fault(Operation::Call(SamrSetInformationUser2::NAME), f));
+        for r in [
+            Ok(NtStatus::STATUS_INVALID_INFO_CLASS),
+            Ok(NtStatus::STATUS_NOT_SUPPORTED),
+            Ok(NtStatus::STATUS_NOT_IMPLEMENTED),
+            fault(RpcFault::NCA_S_OP_RNG_ERROR),
+            fault(RpcFault::RPC_X_BAD_STUB_DATA),
+            // [MS-ERREF] 2.2: 0x6C5, an unknown union arm on an older Windows.
+            fault(RpcFault::RPC_S_INVALID_TAG),
+        ] {
+            assert!(level_missing(&r), "{r:?}");
+        }
+        for r in [
+            Ok(NtStatus::STATUS_SUCCESS),
+            Ok(NtStatus::STATUS_ACCESS_DENIED),
+            Ok(NtStatus::STATUS_PASSWORD_RESTRICTION),
+            fault(RpcFault::ACCESS_DENIED),
+        ] {
+            assert!(!level_missing(&r), "{r:?}");
+        }
+    }
 }

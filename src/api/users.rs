@@ -20,6 +20,42 @@ pub struct UserEntry {
     pub account_control: u32,
 }
 
+/// Which accounts [`list_users`] lists, by their account-control bits ([MS-SAMR] 2.2.1.12).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AccountKind {
+    /// Every account (the default).
+    #[default]
+    All,
+    /// Normal user accounts (`USER_NORMAL_ACCOUNT`): what `enumdomusers` of Samba's client
+    /// lists by default.
+    Normal,
+    /// Computer accounts (`USER_WORKSTATION_TRUST_ACCOUNT`, `USER_SERVER_TRUST_ACCOUNT`).
+    Computer,
+    /// Interdomain trust accounts (`USER_INTERDOMAIN_TRUST_ACCOUNT`).
+    Trust,
+}
+
+impl AccountKind {
+    /// The account-control bits an account of this kind has one of (0 for all).
+    pub const fn account_control_mask(self) -> u32 {
+        match self {
+            Self::All => 0,
+            Self::Normal => consts::USER_NORMAL_ACCOUNT,
+            Self::Computer => {
+                consts::USER_WORKSTATION_TRUST_ACCOUNT | consts::USER_SERVER_TRUST_ACCOUNT
+            }
+            Self::Trust => consts::USER_INTERDOMAIN_TRUST_ACCOUNT,
+        }
+    }
+
+    /// Whether an account with these control bits is of this kind.
+    pub const fn matches(self, account_control: u32) -> bool {
+        let mask = self.account_control_mask();
+        mask == 0 || account_control & mask != 0
+    }
+}
+
 /// What [`list_users`] lists: the users of one server's account domain.
 ///
 /// Build it with [`ListUsersRequest::new`] and the chainable `with_…` methods:
@@ -42,12 +78,25 @@ pub struct ListUsersRequest {
     pub credentials: Credentials,
     /// Connection settings and security policy.
     pub config: ClientConfig,
+    /// Which accounts to list (default [`AccountKind::All`]).
+    pub kind: AccountKind,
 }
 
 impl ListUsersRequest {
-    /// List `host`'s users as `credentials`, with [`ClientConfig::default`].
+    /// List all of `host`'s accounts as `credentials`, with [`ClientConfig::default`].
     pub fn new(host: impl Into<String>, credentials: Credentials) -> Self {
-        Self { host: host.into(), credentials, config: ClientConfig::default() }
+        Self {
+            host: host.into(),
+            credentials,
+            config: ClientConfig::default(),
+            kind: AccountKind::All,
+        }
+    }
+
+    /// List only the accounts of this kind.
+    pub fn with_kind(mut self, kind: AccountKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Connection settings and security policy (default [`ClientConfig::default`]).
@@ -57,10 +106,12 @@ impl ListUsersRequest {
     }
 }
 
-/// List the users of the server's account domain (name, RID and account-control bits).
+/// List the accounts of the server's account domain (name, RID and account-control bits), of
+/// the kind asked for: the server filters by the account-control bits
+/// (`SamrEnumerateUsersInDomain`), and the bits each account reports are checked again.
 pub async fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
     let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
-    let result = users_on(&mut client).await;
+    let result = users_on(&mut client, req.kind).await;
     client.close().await;
     result
 }
@@ -96,11 +147,11 @@ pub(crate) async fn enumerate_users(
     }
 }
 
-async fn users_on(client: &mut SamrClient) -> Result<Vec<UserEntry>, Error> {
+async fn users_on(client: &mut SamrClient, kind: AccountKind) -> Result<Vec<UserEntry>, Error> {
     let h =
         open_account_domain(client, access::DOMAIN_LIST_ACCOUNTS | access::DOMAIN_LOOKUP).await?;
     let result = async {
-        let names = enumerate_users(client, &h, 0).await?;
+        let names = enumerate_users(client, &h, kind.account_control_mask()).await?;
         let mut users = Vec::with_capacity(names.len());
         let qop = Operation::Call(SamrQueryInformationUser2::NAME);
         for (name, rid) in names {
@@ -124,11 +175,32 @@ async fn users_on(client: &mut SamrClient) -> Result<Vec<UserEntry>, Error> {
                     ));
                 }
             };
-            users.push(UserEntry { name, rid, account_control });
+            if kind.matches(account_control) {
+                users.push(UserEntry { name, rid, account_control });
+            }
         }
         Ok(users)
     }
     .await;
     close_domain(client, h).await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_match_their_account_control_bits() {
+        // [MS-SAMR] 2.2.1.12: 0x10 normal, 0x40 interdomain trust, 0x80 workstation, 0x100 server.
+        assert!(AccountKind::Normal.matches(0x210));
+        assert!(!AccountKind::Normal.matches(0x1080));
+        assert!(AccountKind::Computer.matches(0x1080));
+        assert!(AccountKind::Computer.matches(0x2100));
+        assert!(!AccountKind::Computer.matches(0x10));
+        assert!(AccountKind::Trust.matches(0x40));
+        assert!(!AccountKind::Trust.matches(0x80));
+        assert!(AccountKind::All.matches(0));
+        assert_eq!(AccountKind::default(), AccountKind::All);
+    }
 }

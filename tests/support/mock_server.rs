@@ -930,7 +930,11 @@ pub fn challenge_token() -> Vec<u8> {
             | ntlm_flags::EXTENDED_SESSIONSECURITY
             | ntlm_flags::TARGET_INFO
             | ntlm_flags::NEGOTIATE_128
-            | ntlm_flags::NEGOTIATE_56,
+            | ntlm_flags::NEGOTIATE_56
+            // What the client requires of an authenticated exchange (a refused logon is
+            // scripted after the CHALLENGE); an anonymous one ignores them.
+            | ntlm_flags::SIGN
+            | ntlm_flags::KEY_EXCH,
         server_challenge: [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF],
         target_info: Some(ti),
         version: None,

@@ -16,8 +16,8 @@ mod secrets;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use output::Report;
 use samrpc::api::{
-    self, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method, PolicyRequest,
-    ResetPassword, SessionKind,
+    self, AccountKind, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method,
+    PolicyRequest, ResetPassword, SessionKind,
 };
 use samrpc::smb2::Dialect;
 use samrpc::{AuthMethod, ClientConfig, Credentials, Error};
@@ -119,7 +119,7 @@ enum Command {
     #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
     #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
@@ -277,8 +277,35 @@ struct UsersArgs {
     /// The account to log on as: NAME, DOMAIN\NAME or NAME@DOMAIN
     #[arg(short = 'U', long = "account", value_name = "[DOMAIN\\]NAME", required = true)]
     account: String,
+    /// Which accounts: normal (as `rpcclient enumdomusers` lists), computer, trust or all
+    #[arg(long, value_enum, default_value_t = KindArg::All)]
+    kind: KindArg,
     #[command(flatten)]
     common: Common,
+}
+
+/// `users --kind`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum KindArg {
+    /// Normal user accounts.
+    Normal,
+    /// Computer (workstation and server trust) accounts.
+    Computer,
+    /// Interdomain trust accounts.
+    Trust,
+    /// Every account.
+    All,
+}
+
+impl From<KindArg> for AccountKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Normal => Self::Normal,
+            KindArg::Computer => Self::Computer,
+            KindArg::Trust => Self::Trust,
+            KindArg::All => Self::All,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -631,11 +658,12 @@ async fn users_inner(
 ) -> Result<(), Error> {
     let cfg = config(&a.common, false);
     let creds = credentials(&a.host, &cfg, Some(&a.account), secrets, rep)?;
-    let req = ListUsersRequest::new(&a.host, creds).with_config(cfg);
+    let req = ListUsersRequest::new(&a.host, creds).with_config(cfg).with_kind(a.kind.into());
     let kerberos = req.config.auth == AuthMethod::Kerberos;
     let list = api::list_users(req).await?;
     rep.status = Some(samrpc::NtStatus::STATUS_SUCCESS.symbol());
     rep.extra.insert("auth".into(), serde_json::json!(if kerberos { "kerberos" } else { "ntlm" }));
+    rep.extra.insert("kind".into(), serde_json::json!(format!("{:?}", a.kind).to_lowercase()));
     rep.extra.insert("users".into(), output::users_json(&list));
     rep.lines.push(format!("{} users on {}:", list.len(), a.host));
     rep.lines.extend(output::users_lines(&list));
@@ -664,16 +692,19 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
         req = req.with_credentials(creds);
     }
     req.user = a.user.as_deref().map(|u| Credentials::split_account(u).0);
-    let steps = api::doctor(req).await;
-    let all_ok = !steps.is_empty() && steps.iter().all(|s| s.ok);
+    let report = api::doctor(req).await;
+    let steps = &report.steps;
+    let all_ok = report.all_ok();
     rep.ok = all_ok;
     rep.exit = if all_ok { 0 } else { 1 };
-    rep.extra.insert("steps".into(), output::steps_json(&steps));
+    rep.extra.insert("steps".into(), output::steps_json(steps));
+    rep.extra.insert("verdicts".into(), output::verdicts_json(&report));
     rep.lines.push(format!("Checking the path to a password change on {}:", a.host));
     if steps.is_empty() {
         rep.lines.push("✗ no checks were run (this build cannot run them)".to_owned());
     }
-    rep.lines.extend(output::steps_lines(&steps));
+    rep.lines.extend(output::steps_lines(steps));
+    rep.lines.extend(output::verdict_lines(&report));
     rep.lines.push(if all_ok {
         "All checks passed.".to_owned()
     } else {

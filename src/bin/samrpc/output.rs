@@ -1,8 +1,11 @@
 //! What a run prints: one JSON object (`--json`) or lines for people, built from one
 //! [`Report`]. Results go to standard output; errors, hints and warnings to standard error.
 
-use samrpc::api::{DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState};
-use samrpc::{Error, ErrorKind};
+use samrpc::api::{
+    DoctorReport, DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState,
+    Verdict,
+};
+use samrpc::{Advice, Error, ErrorKind};
 use serde_json::{Map, Value, json};
 use std::io::Write;
 
@@ -85,7 +88,8 @@ impl Report {
         self.summary = Some(s.clone());
     }
 
-    /// Record a failure. `fallback_hint` is used when the error carries no hint.
+    /// Record a failure. `fallback_hint` is used when the error carries no hint; the
+    /// flag-level advice for the error's [`Advice`] follows the hint.
     pub(crate) fn fail(
         &mut self,
         error: Error,
@@ -97,7 +101,12 @@ impl Report {
         if let Some(s) = error.status() {
             self.status = Some(s.symbol());
         }
-        let hint = error.hint().map(str::to_owned).or(fallback_hint);
+        let mut parts: Vec<String> =
+            error.hint().map(str::to_owned).or(fallback_hint).into_iter().collect();
+        parts.extend(
+            error.advice().iter().filter_map(|a| cli_advice(a, self.operation, &self.server)),
+        );
+        let hint = if parts.is_empty() { None } else { Some(parts.join(" ")) };
         self.failure = Some(Failure { error, headline, hint });
     }
 
@@ -136,6 +145,26 @@ impl Report {
             err.insert("kind".into(), json!(e.kind_name()));
             err.insert("message".into(), json!(e.message()));
             err.insert("hint".into(), json!(f.hint));
+            err.insert(
+                "advice".into(),
+                Value::Array(e.advice().iter().map(|a| json!(advice_name(a))).collect()),
+            );
+            if let Some(r) = e.password_rules() {
+                err.insert(
+                    "password_rules".into(),
+                    json!({
+                        "min_length": r.min_length,
+                        "complexity": r.complexity(),
+                        "properties": r.properties,
+                        "property_names": property_names(r.properties),
+                    }),
+                );
+            }
+            for a in e.advice() {
+                if let Advice::LockoutDuration(d) = a {
+                    err.insert("lockout_duration_secs".into(), json!(d));
+                }
+            }
             err.insert("operation".into(), json!(e.operation().to_string()));
             if let Some(s) = e.status() {
                 err.insert("status".into(), json!(s.symbol()));
@@ -180,6 +209,53 @@ impl Report {
             }
         }
     }
+}
+
+/// The stable JSON name of a piece of advice (`error.advice`).
+pub(crate) fn advice_name(a: &Advice) -> &'static str {
+    match a {
+        Advice::GiveDomain => "give_domain",
+        Advice::Authenticate => "authenticate",
+        Advice::AllowRc4 => "allow_rc4",
+        Advice::ChangeAnonymously => "change_anonymously",
+        Advice::ReadPolicy => "read_policy",
+        Advice::PasswordRules(_) => "password_rules",
+        Advice::LockoutDuration(_) => "lockout_duration",
+        Advice::CheckPort(_) => "check_port",
+        Advice::RaiseTimeout => "raise_timeout",
+        Advice::Diagnose => "diagnose",
+        Advice::VerifyNewPassword => "verify_new_password",
+        Advice::UseKerberos => "use_kerberos",
+        Advice::UseTcpTransport => "use_tcp_transport",
+        _ => "other",
+    }
+}
+
+/// The library's [`Advice`] in this command line's terms (its flags and subcommands), for the
+/// `operation` being run; `None` where the library's hint already says all there is (data such
+/// as the password rules) or where this command line has no option for it yet.
+pub(crate) fn cli_advice(a: &Advice, operation: &str, host: &str) -> Option<String> {
+    // The subcommands with --allow-rc4.
+    let changes = matches!(operation, "passwd" | "reset");
+    Some(match a {
+        Advice::GiveDomain if operation == "passwd" => "Give the domain with -d DOMAIN (or USER as DOMAIN\\USER).".to_owned(),
+        Advice::GiveDomain => "Give the domain in -U DOMAIN\\NAME.".to_owned(),
+        Advice::Authenticate if operation == "passwd" => "Leave out --anonymous so that samrpc logs on as the user.".to_owned(),
+        Advice::Authenticate => "Give credentials with -U [DOMAIN\\]NAME.".to_owned(),
+        Advice::AllowRc4 if changes => "--allow-rc4 allows the legacy RC4 method (weaker: prefer updating the server).".to_owned(),
+        Advice::ChangeAnonymously if operation == "passwd" => "samrpc passwd retries over an anonymous session by itself when the logon says the password must change; --anonymous uses one from the start.".to_owned(),
+        Advice::ChangeAnonymously => format!("Change the password with `samrpc passwd {host} USER` (it retries over an anonymous session by itself)."),
+        Advice::ReadPolicy if operation != "policy" => format!("`samrpc policy {host}` shows the rules."),
+        Advice::CheckPort(p) => format!("If the server listens elsewhere, give the port with --port (this run used {p})."),
+        Advice::RaiseTimeout => "Allow more time with --timeout SECS.".to_owned(),
+        Advice::Diagnose if operation != "doctor" => format!("`samrpc doctor {host}` checks each step."),
+        Advice::VerifyNewPassword => format!(
+            "To find out, log on with the new password, for example `samrpc policy {host} -U DOMAIN\\USER` or `rpcclient -U 'DOMAIN\\USER' {host} -c getusername`."
+        ),
+        // Data the library's hint already states, and advice this command line has no option
+        // for yet (Kerberos, the TCP transport): the hint alone speaks.
+        _ => return None,
+    })
 }
 
 /// A hint for errors that carry none, by kind.
@@ -484,6 +560,25 @@ pub(crate) fn steps_json(steps: &[DoctorStep]) -> Value {
     )
 }
 
+/// The `verdicts` JSON object: `{"passwd": {"possible": true|false|null, "reason": …}, "reset": …}`.
+pub(crate) fn verdicts_json(r: &DoctorReport) -> Value {
+    let v = |v: &Verdict| json!({ "possible": v.possible, "reason": v.reason });
+    json!({ "passwd": v(&r.passwd), "reset": v(&r.reset) })
+}
+
+/// The verdicts for people: `passwd: possible (…)`, `reset: not checked (…)`.
+pub(crate) fn verdict_lines(r: &DoctorReport) -> Vec<String> {
+    let line = |name: &str, v: &Verdict| {
+        let word = match v.possible {
+            Some(true) => "possible",
+            Some(false) => "not possible",
+            None => "not checked",
+        };
+        format!("{name}: {word} ({})", v.reason)
+    };
+    vec![line("passwd", &r.passwd), line("reset", &r.reset)]
+}
+
 /// The doctor's checklist: `✓ name: found`, `✗ name: found` and its hint.
 pub(crate) fn steps_lines(steps: &[DoctorStep]) -> Vec<String> {
     let mut v = Vec::new();
@@ -567,7 +662,7 @@ mod tests {
         let v = r.to_json();
         assert_eq!(v["ok"], false);
         assert_eq!(v["status"], "STATUS_WRONG_PASSWORD");
-        assert_eq!(v["error"]["kind"], "server_refused");
+        assert_eq!(v["error"]["kind"], "wrong_password");
         assert_eq!(v["error"]["status"], "STATUS_WRONG_PASSWORD");
         assert!(v["error"]["message"].as_str().unwrap().contains("STATUS_WRONG_PASSWORD"));
         assert!(v["error"]["hint"].as_str().unwrap().contains("account"));
@@ -575,6 +670,74 @@ mod tests {
         for k in ["method", "session", "dialect", "signing", "encryption"] {
             assert!(v.get(k).is_some(), "{k}");
         }
+    }
+
+    #[test]
+    fn wrong_password_at_the_logon_is_json_kind_wrong_password_with_flag_advice() {
+        let mut r = Report::new("passwd", "dc1");
+        let e = Error::refused(Operation::SessionSetup, NtStatus::STATUS_LOGON_FAILURE)
+            .with_credentials_used(samrpc::CredentialsUsed::TargetAccount);
+        r.fail(e, None, None);
+        let v = r.to_json();
+        assert_eq!(v["error"]["kind"], "wrong_password");
+        assert_eq!(v["error"]["status"], "STATUS_LOGON_FAILURE");
+        assert_eq!(v["error"]["advice"][0], "give_domain");
+        let hint = v["error"]["hint"].as_str().unwrap();
+        assert!(hint.contains("-d DOMAIN"), "{hint}");
+        assert!(hint.contains("computer name"), "{hint}");
+        // reset names the domain in -U instead.
+        let mut r = Report::new("reset", "dc1");
+        r.fail(Error::refused(Operation::SessionSetup, NtStatus::STATUS_LOGON_FAILURE), None, None);
+        let v = r.to_json();
+        assert_eq!(
+            v["error"]["kind"], "server_refused",
+            "an admin's failed logon is not the target's"
+        );
+        assert!(v["error"]["hint"].as_str().unwrap().contains("-U DOMAIN\\NAME"), "{v}");
+    }
+
+    #[test]
+    fn structured_advice_becomes_flags_and_json_fields() {
+        let e = Error::refused(
+            Operation::Call("SamrUnicodeChangePasswordUser4"),
+            NtStatus::STATUS_PASSWORD_RESTRICTION,
+        )
+        .with_advice(Advice::PasswordRules(samrpc::PasswordRules::new(7, 1)));
+        let mut r = Report::new("passwd", "dc1");
+        r.fail(e, None, None);
+        let v = r.to_json();
+        assert_eq!(v["error"]["password_rules"]["min_length"], 7);
+        assert_eq!(v["error"]["password_rules"]["complexity"], true);
+        assert!(v["error"]["hint"].as_str().unwrap().contains("`samrpc policy dc1`"), "{v}");
+        // Each flag-level sentence, per subcommand.
+        assert!(cli_advice(&Advice::AllowRc4, "reset", "h").unwrap().contains("--allow-rc4"));
+        assert!(cli_advice(&Advice::AllowRc4, "policy", "h").is_none());
+        assert!(
+            cli_advice(&Advice::AllowRc4, "rotate", "h").is_none(),
+            "rotate has no --allow-rc4"
+        );
+        assert!(cli_advice(&Advice::ReadPolicy, "policy", "h").is_none());
+        assert!(
+            cli_advice(&Advice::CheckPort(1445), "users", "h")
+                .unwrap()
+                .contains("--port (this run used 1445)")
+        );
+        assert!(cli_advice(&Advice::RaiseTimeout, "users", "h").unwrap().contains("--timeout"));
+        assert!(
+            cli_advice(&Advice::ChangeAnonymously, "passwd", "h").unwrap().contains("--anonymous")
+        );
+        assert!(cli_advice(&Advice::Authenticate, "policy", "h").unwrap().contains("-U"));
+        assert!(
+            cli_advice(&Advice::VerifyNewPassword, "passwd", "h").unwrap().contains("rpcclient")
+        );
+        let mut r = Report::new("passwd", "dc1");
+        r.fail(
+            Error::refused(Operation::SessionSetup, NtStatus::STATUS_ACCOUNT_LOCKED_OUT)
+                .with_advice(Advice::LockoutDuration(Some(1800))),
+            None,
+            None,
+        );
+        assert_eq!(r.to_json()["error"]["lockout_duration_secs"], 1800);
     }
 
     #[test]
