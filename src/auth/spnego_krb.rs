@@ -6,9 +6,7 @@ use super::kerberos::error::KerberosError;
 use super::kerberos::exchange::{ApExchange, Credential};
 use super::kerberos::gss::{self, TokId};
 use super::kerberos::messages::KrbError;
-use super::spnego::{
-    NegState, NegTokenInit, NegTokenResp, OID_KERBEROS, OID_MS_KERBEROS, SpnegoToken, decode_spnego,
-};
+use super::spnego::{NegState, NegTokenInit, OID_KERBEROS, OID_MS_KERBEROS};
 use super::{AuthError, Authenticator, Step};
 use crate::rng::SecureRandom;
 use crate::secret::SessionKey;
@@ -65,14 +63,6 @@ impl SpnegoKerberos {
         self.clock_offset = seconds;
     }
 
-    fn resp(input: &[u8]) -> Result<NegTokenResp, AuthError> {
-        match decode_spnego(input) {
-            Ok(SpnegoToken::Resp(r)) => Ok(r),
-            Ok(SpnegoToken::Init(_)) => Err(AuthError::Protocol("expected a SPNEGO NegTokenResp")),
-            Err(_) => Err(AuthError::Malformed("SPNEGO token")),
-        }
-    }
-
     fn step_inner(
         &mut self,
         input: Option<&[u8]>,
@@ -97,7 +87,7 @@ impl SpnegoKerberos {
                 let input = input.filter(|i| !i.is_empty()).ok_or(AuthError::Protocol(
                     "the server sent no AP-REP (mutual authentication is required)",
                 ))?;
-                let r = Self::resp(input)?;
+                let r = super::spnego_ntlm::server_resp(input)?;
                 if let Some(m) = &r.supported_mech {
                     if m != OID_MS_KERBEROS && m != OID_KERBEROS {
                         return Err(AuthError::Protocol(
@@ -169,6 +159,7 @@ mod tests {
         ApRep, ApReq, Authenticator as KrbAuthenticator, EncApRepPart, EncryptedData,
         PrincipalName, RawKey, Ticket,
     };
+    use crate::auth::spnego::NegTokenResp;
     use crate::rng::OsRandom;
     use crate::secret::SecretBytes;
 

@@ -390,18 +390,23 @@ impl AsExchange {
             .map_err(|_| KerberosError::WrongPassword)?;
         let part = EncKdcRepPart::decode(&plain)?;
         check_kdc_rep_part(&part, self.nonce, &self.service)?;
-        Ok(Credential {
-            crealm: rep.crealm,
-            cname: rep.cname,
-            ticket: rep.ticket,
-            session_key: key_from_raw(&part.key)?,
-            flags: part.flags,
-            endtime: part.endtime,
-            starttime: part.starttime,
-            srealm: part.srealm,
-            sname: part.sname,
-        })
+        credential(rep, part)
     }
+}
+
+/// The credential a verified KDC reply yields.
+fn credential(rep: KdcRep, part: EncKdcRepPart) -> Result<Credential, KerberosError> {
+    Ok(Credential {
+        crealm: rep.crealm,
+        cname: rep.cname,
+        ticket: rep.ticket,
+        session_key: key_from_raw(&part.key)?,
+        flags: part.flags,
+        endtime: part.endtime,
+        starttime: part.starttime,
+        srealm: part.srealm,
+        sname: part.sname,
+    })
 }
 
 fn check_kdc_rep_part(
@@ -506,17 +511,7 @@ impl TgsExchange {
         }?;
         let part = EncKdcRepPart::decode(&plain)?;
         check_kdc_rep_part(&part, self.nonce, &self.service)?;
-        Ok(Credential {
-            crealm: rep.crealm,
-            cname: rep.cname,
-            ticket: rep.ticket,
-            session_key: key_from_raw(&part.key)?,
-            flags: part.flags,
-            endtime: part.endtime,
-            starttime: part.starttime,
-            srealm: part.srealm,
-            sname: part.sname,
-        })
+        credential(rep, part)
     }
 }
 
