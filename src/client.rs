@@ -467,6 +467,16 @@ pub fn ticket_cache_usable(host: &str, user_domain: Option<&str>, config: &Clien
     read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn).is_ok()
 }
 
+/// The user name of the ticket cache's principal (for a rotation that must skip its own
+/// account); `None` if the cache cannot be read.
+pub(crate) fn ticket_cache_user(host: &str, config: &ClientConfig) -> Option<String> {
+    let (settings, conf) = kerberos_settings(server_name(host), None, config).ok()?;
+    let spn = PrincipalName::service("cifs", server_name(host));
+    match read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn).ok()? {
+        CachedTicket::Service(c) | CachedTicket::Tgt(c) => c.cname.components.first().cloned(),
+    }
+}
+
 /// The sans-IO core's view of an account.
 pub(crate) fn client_credentials(
     user: &str,

@@ -785,3 +785,29 @@ fn server_clock_skew_carries_the_server_time_and_the_retry_works() {
         p.close().await.unwrap();
     });
 }
+
+/// `ChangeSession::AuthenticatedOnly` over NTLM: an expired password is refused with a hint
+/// instead of falling back to the unauthenticated anonymous session (nothing changes).
+#[test]
+fn authenticated_only_never_falls_back_to_anonymous_over_ntlm() {
+    let user = common::unique_user("knoanon");
+    add_user(DC, &user, "Old-Pass-1!", true);
+    let req = samrpc::api::ChangePassword::new(
+        DC.ip.to_owned(),
+        user.clone(),
+        pw("Old-Pass-1!"),
+        Password::from("New-Pass-2!"),
+    )
+    .with_domain(DC.domain.to_owned())
+    .with_iterations(5_000)
+    .with_session(ChangeSession::AuthenticatedOnly);
+    let e = block_on(samrpc::api::change_password(req)).unwrap_err();
+    assert_eq!(e.status(), Some(samrpc::NtStatus::STATUS_PASSWORD_MUST_CHANGE), "{e}");
+    assert!(
+        e.hint().unwrap_or_default().contains("anonymous fallback is disabled"),
+        "{:?}",
+        e.hint()
+    );
+    // Still the old password (must change), not the new one.
+    assert_login_fails(DC, &user, "New-Pass-2!", "NT_STATUS_LOGON_FAILURE");
+}

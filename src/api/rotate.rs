@@ -457,9 +457,15 @@ pub async fn rotate(
     )
     .await?;
     let rules = read_rules(&mut first, &h, req.length).await?;
+    // The administrator's own account is never rotated; with a ticket cache, that is the
+    // cache's principal.
+    let cached = match &req.admin {
+        Credentials::TicketCache => crate::client::ticket_cache_user(&req.host, &req.config),
+        _ => None,
+    };
     let admin_name = match &req.admin {
         Credentials::User { user, .. } => Some(user.as_str()),
-        _ => None,
+        _ => cached.as_deref(),
     };
     let users = match &req.users {
         RotateUsers::List(v) => v.clone(),
