@@ -811,3 +811,60 @@ fn authenticated_only_never_falls_back_to_anonymous_over_ntlm() {
     // Still the old password (must change), not the new one.
     assert_login_fails(DC, &user, "New-Pass-2!", "NT_STATUS_LOGON_FAILURE");
 }
+
+/// RFC 3244 version 0xff80 (ChangePasswdData without a target: a change of the ticket
+/// owner's own password) against the DC's kpasswd, next to the version 1 the library uses.
+#[test]
+fn kpasswd_version_ff80_changes_the_own_password() {
+    use samrpc::auth::kerberos::exchange::{
+        AsExchange, AsStep, ClientCredentials, ClientSecret, KpasswdExchange,
+    };
+    use samrpc::auth::kerberos::kpasswd::{ResultCode, VERSION_SET_CHANGE};
+    use samrpc::auth::kerberos::messages::HostAddress;
+    krb5_env();
+    let user = common::unique_user("kff80");
+    add_user(DC, &user, "Old-Pass-1!", false);
+    let now = || KrbTimestamp::from_filetime(samrpc::transport::now_filetime());
+    let creds = ClientCredentials {
+        user: user.clone(),
+        realm: REALM.into(),
+        secret: ClientSecret::Password(Password::from("Old-Pass-1!")),
+    };
+    let (mut x, mut req) = AsExchange::start(
+        creds,
+        Some(PrincipalName::service("kadmin", "changepw")),
+        &mut samrpc::rng::OsRandom,
+        now(),
+    )
+    .unwrap();
+    let cp = loop {
+        match x.on_reply(&kdc_send(&req), &mut samrpc::rng::OsRandom, now()).unwrap() {
+            AsStep::Send(r) => req = r,
+            AsStep::Done(c) => break c,
+        }
+    };
+    let (k, req) = KpasswdExchange::start(
+        &cp,
+        &Password::from("New-Pass-ff80!"),
+        VERSION_SET_CHANGE,
+        HostAddress::ip("127.0.0.1".parse().unwrap()),
+        &mut samrpc::rng::OsRandom,
+        now(),
+    )
+    .unwrap();
+    let rep = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", 464)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(&u32::try_from(req.len()).unwrap().to_be_bytes()).unwrap();
+        s.write_all(&req).unwrap();
+        let mut n = [0u8; 4];
+        s.read_exact(&mut n).unwrap();
+        let mut b = vec![0u8; u32::from_be_bytes(n) as usize];
+        s.read_exact(&mut b).unwrap();
+        b
+    };
+    let r = k.on_reply(&rep).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.code, ResultCode::Success, "{}", r.message());
+    assert_login_ok(DC, &user, "New-Pass-ff80!");
+}
