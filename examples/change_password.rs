@@ -36,7 +36,7 @@ async fn main() {
             "changed with {} over a {} SMB {} session",
             o.method.name(),
             o.session.kind.name(),
-            o.session.dialect
+            o.session.dialect.map_or("?", |d| d.name())
         ),
         Err(e) => {
             eprintln!("error: {e}");

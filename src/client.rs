@@ -23,10 +23,14 @@ use crate::auth::kerberos::messages::PrincipalName;
 use crate::auth::{
     AuthError, Authenticator, NtlmCredentials, NtlmSecret, SpnegoKerberos, SpnegoNtlm,
 };
-use crate::config::{AuthMethod, ClientConfig, Credentials, Secret};
-use crate::dcerpc::{Association, AssociationConfig, Bound, Progress, RpcError};
+use crate::config::{AuthMethod, ClientConfig, Credentials, RpcProtection, Secret, Transport};
+use crate::dcerpc::association::DEFAULT_FRAG;
+use crate::dcerpc::{
+    Association, AssociationConfig, AuthLevel, Bound, Progress, RpcError, SAMR_SYNTAX,
+};
 use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
+use crate::rpcauth::{NtlmRpcBind, RpcAuthError};
 use crate::samr::Call;
 use crate::secret::SessionKey;
 pub use crate::session::{SessionKind, SessionSummary};
@@ -36,51 +40,172 @@ use crate::transport::kdc::{
     CachedTicket, KdcError, KdcSettings, KdcTrips, choose_realm, get_initial, get_service_ticket,
     load_krb5_conf, read_cache,
 };
-use crate::transport::{RpcTransport, SmbPipe, TransportConfig, TransportError, TransportStep};
+use crate::transport::{
+    RpcTcp, RpcTransport, SmbPipe, TcpConfig, TransportConfig, TransportError, TransportStep,
+};
 use std::io;
 
-/// A connected SAMR client: a bound DCE/RPC association over an [`RpcTransport`] (today an
+/// A connected SAMR client: a bound DCE/RPC association over a transport (today an
 /// SMB2/3 session, signed and encrypted where required, with the `\PIPE\samr` named pipe).
+///
+/// # Cancellation
+///
+/// Every method is an `async fn`; dropping its future (a `select!` branch that lost, a
+/// `tokio::time::timeout` that elapsed, an aborted task) stops it at its current `.await`
+/// and leaves nothing running. A call dropped **after** its request may have left, though,
+/// leaves the association in an unknown state (half a message written, or an answer still on
+/// its way), so the client then marks itself closed: [`SamrClient::is_closed`] turns `true`
+/// and every later call fails at once with [`ErrorKind::Closed`], naming the cancelled call.
+/// Connect a new client to go on. A password change or reset cancelled that way has an
+/// unknown outcome: it may or may not have happened on the server (log in with the new
+/// password to find out). To bound a whole job and still get that classification in the
+/// error, use [`ClientConfig::operation_timeout`] instead of wrapping the future in
+/// `tokio::time::timeout`.
+///
+/// # Runtime
+///
+/// The client needs a tokio runtime with **I/O and timers enabled** (`#[tokio::main]`,
+/// `Runtime::new()`, or a `Builder` with `enable_all()`). Called outside any runtime,
+/// [`SamrClient::connect`] returns an error instead of panicking; a runtime built without
+/// `enable_io()`/`enable_time()` makes tokio itself panic, which samrpc cannot detect in
+/// advance. From synchronous code use [`crate::blocking`], which owns a suitable runtime.
 pub struct SamrClient {
     transport: RpcTransport,
     rpc: Bound,
     session: SessionSummary,
     host: String,
-    port: u16,
+    config: ClientConfig,
+    /// The call whose future has started and not yet finished. Still set when a new call
+    /// starts means the previous call's future was dropped mid-flight.
+    in_flight: Option<InFlight>,
+    /// Over TCP with RPC-level authentication, until the first call succeeds: the server
+    /// reports a failed AUTH3 only as an `access_denied` fault on that call.
+    auth_unconfirmed: bool,
 }
+
+/// A call whose future was running (and, when `sent`, whose request may have left).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct InFlight {
+    pub(crate) op: Operation,
+    pub(crate) mutating: bool,
+    pub(crate) sent: bool,
+}
+
+/// The hint for an `access_denied` fault on the first call after an authenticated TCP bind.
+pub(crate) const TCP_AUTH_REFUSED_HINT: &str = "Over TCP (ncacn_ip_tcp) the server reports a \
+     failed RPC-level authentication only as this fault: check the user name, domain and \
+     password. An expired password (must change at next logon) fails here too: change it over \
+     SMB, which can use an anonymous session for it.";
 
 impl core::fmt::Debug for SamrClient {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SamrClient")
             .field("host", &self.host)
             .field("session", &self.session)
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
 
 impl SamrClient {
     /// Connect to `host`, authenticate with `credentials`, open `\PIPE\samr` and bind SAMR.
+    ///
+    /// Each network step is bounded by `config`'s connect and request timeouts. Dropping the
+    /// future while it connects just closes the half-open connection: nothing on the server
+    /// has changed. Outside a tokio runtime this returns an [`ErrorKind::InvalidInput`] error
+    /// (see "Runtime" above).
     pub async fn connect(
         host: &str,
         credentials: &Credentials,
         config: &ClientConfig,
     ) -> Result<Self, Error> {
+        require_runtime(Operation::Connect)?;
         crate::log_debug!(
             host,
             port = config.port,
             anonymous = credentials.is_anonymous(),
             "connecting"
         );
-        let (transport, rpc) = connect_smb(host, credentials, config).await?;
+        let (transport, rpc) = match config.transport {
+            Transport::Smb => connect_smb(host, credentials, config).await.map_err(|f| f.error)?,
+            Transport::Tcp => connect_tcp(host, credentials, config).await?,
+            Transport::Auto => match connect_smb(host, credentials, config).await {
+                Ok(x) => x,
+                Err(f) if f.unreachable => {
+                    crate::log_debug!(host, error = %f.error, "SMB port unreachable: trying ncacn_ip_tcp");
+                    connect_tcp(host, credentials, config).await.map_err(|e| {
+                        let msg = format!(
+                            "{} (after SMB was unreachable: {})",
+                            e.message(),
+                            f.error.message()
+                        );
+                        e.with_message(msg)
+                    })?
+                }
+                Err(f) => return Err(f.error),
+            },
+        };
         let session = transport.session();
         crate::log_debug!(
             host,
-            dialect = %session.dialect,
+            dialect = ?session.dialect,
             signing = session.signing,
             encryption = session.encryption,
             "SAMR bound"
         );
-        Ok(Self { transport, rpc, session, host: host.to_owned(), port: config.port })
+        let auth_unconfirmed =
+            session.transport == crate::session::RpcTransportKind::Tcp && session.signing;
+        Ok(Self {
+            transport,
+            rpc,
+            session,
+            host: host.to_owned(),
+            config: config.clone(),
+            in_flight: None,
+            auth_unconfirmed,
+        })
+    }
+
+    /// The settings this client was connected with (the jobs run as methods on the client
+    /// use its `allow_rc4` and `operation_timeout`).
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Whether this client is closed because an earlier call's future was dropped (cancelled)
+    /// before the call finished. A closed client fails every call with [`ErrorKind::Closed`];
+    /// connect a new one.
+    pub fn is_closed(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The call that was cancelled mid-flight, if any (`Some` exactly when
+    /// [`SamrClient::is_closed`]).
+    pub(crate) fn interrupted(&self) -> Option<InFlight> {
+        self.in_flight
+    }
+
+    /// The error every call on a closed client returns.
+    fn closed_error(&self, op: Operation) -> Option<Error> {
+        let was = self.in_flight?;
+        let mut e = Error::new(
+            ErrorKind::Closed,
+            op,
+            format!(
+                "the client is closed: an earlier {} call on it was cancelled before it finished",
+                was.op
+            ),
+        );
+        e = if was.mutating && was.sent {
+            e.with_hint(
+                "Connect a new client. The cancelled call changed or set a password and its \
+                 request may have reached the server, so its outcome is unknown: log in with \
+                 the new password to find out.",
+            )
+        } else {
+            e.with_hint("Connect a new client.")
+        };
+        Some(e)
     }
 
     /// What the session negotiated.
@@ -100,14 +225,22 @@ impl SamrClient {
     }
 
     /// Make one SAMR call. A server NTSTATUS failure is **not** an error here: it is in the
-    /// response's `status` field. Errors are transport, protocol and RPC-fault failures.
+    /// response's `status` field (turn it into an error with [`NtStatus::check`]). Errors are
+    /// transport, protocol and RPC-fault failures, and [`ErrorKind::Closed`] on a closed
+    /// client.
+    ///
+    /// **Cancellation:** dropping the future before it completes closes the client (see
+    /// "Cancellation" on [`SamrClient`]): the request may or may not have reached the
+    /// server, and its answer, if any, is never read. For a call that only reads, nothing has
+    /// changed on the server; for a call that changes state, the change may have happened.
     pub async fn call<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
         self.call_inner(request, false).await
     }
 
     /// Like [`SamrClient::call`], for calls that change state on the server (password change
     /// and set): when the connection is lost after the request was sent, the error is
-    /// [`ErrorKind::OutcomeUnknown`].
+    /// [`ErrorKind::OutcomeUnknown`]. Dropping the future after the request may have left
+    /// closes the client, and the change's outcome is unknown.
     pub async fn call_mutating<C: Call>(&mut self, request: &C) -> Result<C::Response, Error> {
         self.call_inner(request, true).await
     }
@@ -118,10 +251,29 @@ impl SamrClient {
         mutating: bool,
     ) -> Result<C::Response, Error> {
         let op = Operation::Call(C::NAME);
-        let port = self.port;
+        if let Some(e) = self.closed_error(op) {
+            return Err(e);
+        }
+        // Set until the call finishes: a dropped future leaves it behind (the client is
+        // closed from then on).
+        self.in_flight = Some(InFlight { op, mutating, sent: false });
+        let result = self.exchange(request, op, mutating).await;
+        self.in_flight = None;
+        result
+    }
+
+    async fn exchange<C: Call>(
+        &mut self,
+        request: &C,
+        op: Operation,
+        mutating: bool,
+    ) -> Result<C::Response, Error> {
+        let port = self.config.port;
         let stub = request.encode();
         crate::log_debug!(call = C::NAME, opnum = C::OPNUM, stub_len = stub.len(), "SAMR request");
         let out = self.rpc.request(C::OPNUM, &stub).map_err(|e| map_rpc(e, op))?;
+        // From the first write on, the request may reach the server.
+        self.in_flight = Some(InFlight { op, mutating, sent: true });
         let n = out.fragments.len();
         let mut data = Vec::new();
         for (i, fragment) in out.fragments.iter().enumerate() {
@@ -148,9 +300,18 @@ impl SamrClient {
                         .await
                         .map_err(|e| map_transport(e, op, mutating, port))?;
                 }
-                Err(e) => return Err(after_sent(map_rpc(e, op), mutating)),
+                Err(e) => {
+                    let err = map_rpc(e, op);
+                    if self.auth_unconfirmed
+                        && err.rpc_fault() == Some(crate::status::RpcFault::ACCESS_DENIED)
+                    {
+                        return Err(err.with_hint(TCP_AUTH_REFUSED_HINT));
+                    }
+                    return Err(after_sent(err, mutating));
+                }
             }
         };
+        self.auth_unconfirmed = false;
         C::decode_response(&response).map_err(|e| {
             after_sent(
                 Error::new(
@@ -164,8 +325,13 @@ impl SamrClient {
     }
 
     /// Close the pipe, the tree connection and the session (best effort: errors while
-    /// closing are logged, not returned).
+    /// closing are logged, not returned). A client closed by a cancelled call just drops its
+    /// connection: half a message may be on the wire, so no teardown is sent.
     pub async fn close(self) {
+        if self.is_closed() {
+            crate::log_debug!("closing a cancelled client: connection dropped");
+            return;
+        }
         // CLOSE + TREE_DISCONNECT + LOGOFF in one compound, not waited for.
         match self.transport.close_nowait().await {
             Ok(_flights) => crate::log_debug!(flights = _flights, "closed"),
@@ -177,6 +343,9 @@ impl SamrClient {
     /// connection used in all (connection setup, calls and the teardown flight); `None` if
     /// the teardown could not be sent.
     pub async fn close_counted(self) -> Option<u32> {
+        if self.is_closed() {
+            return None;
+        }
         self.transport.close_nowait().await.ok()
     }
 
@@ -184,6 +353,48 @@ impl SamrClient {
     /// adds one more).
     pub fn flights(&self) -> u32 {
         self.transport.flights()
+    }
+}
+
+/// An error instead of tokio's panic when there is no runtime to run on.
+pub(crate) fn require_runtime(op: Operation) -> Result<(), Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            op,
+            "no tokio runtime is running: samrpc's async API must run inside one",
+        )
+        .with_hint(
+            "Run it inside a tokio runtime with I/O and timers enabled (#[tokio::main] or \
+             Builder::enable_all()), or call it from synchronous code through samrpc::blocking.",
+        )),
+    }
+}
+
+/// The error of a job that ran out of its [`ClientConfig::operation_timeout`]: outcome unknown
+/// when a password-changing request may have reached the server, a timeout otherwise.
+pub(crate) fn operation_timed_out(
+    limit: std::time::Duration,
+    interrupted: Option<InFlight>,
+    op: Operation,
+) -> Error {
+    match interrupted {
+        Some(InFlight { op, mutating: true, sent: true }) => outcome_unknown(op).with_message(format!(
+            "the operation timeout ({limit:?}) ran out after the {op} request was sent: the password may or may not have changed"
+        )),
+        Some(InFlight { op, .. }) => Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("the operation timeout ({limit:?}) ran out during {op}"),
+        )
+        .with_hint("The server is slow or stopped answering; retry later or allow more time."),
+        None => Error::new(
+            ErrorKind::Timeout,
+            op,
+            format!("the operation timeout ({limit:?}) ran out during {op}"),
+        )
+        .with_hint("The server is slow or stopped answering; retry later or allow more time."),
     }
 }
 
@@ -244,6 +455,32 @@ fn ntlm_authenticator(
     }
 }
 
+/// A failed SMB connect, and whether it failed because the SMB port is unreachable (refused or
+/// timed out at the TCP connect, before any request was sent): only then may
+/// [`Transport::Auto`] fall back to TCP.
+struct SmbFailure {
+    error: Error,
+    unreachable: bool,
+}
+
+impl From<Error> for SmbFailure {
+    fn from(error: Error) -> Self {
+        Self { error, unreachable: false }
+    }
+}
+
+/// Whether a transport failure means "nothing reachable on that port": the TCP connect was
+/// refused or timed out.
+fn unreachable_at_connect(e: &TransportError) -> bool {
+    match e {
+        TransportError::Connect { kind, .. } => {
+            matches!(kind, io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut)
+        }
+        TransportError::Timeout { step: TransportStep::Connect, request_sent: false } => true,
+        _ => false,
+    }
+}
+
 /// `ncacn_np`: an SMB2/3 session to `host`, `\PIPE\samr` opened and SAMR bound (TREE_CONNECT,
 /// CREATE and the bind travel as one compound). The authentication follows `config.auth`;
 /// `negotiate` retries with Kerberos when NTLM is refused for the account.
@@ -251,7 +488,7 @@ async fn connect_smb(
     host: &str,
     credentials: &Credentials,
     config: &ClientConfig,
-) -> Result<(RpcTransport, Bound), Error> {
+) -> Result<(RpcTransport, Bound), SmbFailure> {
     let kerberos_only = matches!(credentials, Credentials::TicketCache)
         || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. });
     match config.auth {
@@ -268,17 +505,17 @@ async fn connect_smb(
             )
             .await
             {
-                Err(e)
-                    if e.operation() == Operation::SessionSetup
+                Err(f)
+                    if f.error.operation() == Operation::SessionSetup
                         && matches!(
-                            e.status(),
+                            f.error.status(),
                             Some(
                                 NtStatus::STATUS_ACCOUNT_RESTRICTION
                                     | NtStatus::STATUS_NTLM_BLOCKED
                             )
                         ) =>
                 {
-                    crate::log_debug!(status = ?e.status(), "NTLM refused for this account: retrying with Kerberos");
+                    crate::log_debug!(status = ?f.error.status(), "NTLM refused for this account: retrying with Kerberos");
                     connect_kerberos(host, credentials, config).await
                 }
                 r => r,
@@ -306,7 +543,7 @@ fn transport_config(host: &str, config: &ClientConfig) -> TransportConfig {
         // The tree path names the server by `host` (without a port) even when `address` is
         // dialled.
         server_name: Some(server_name(host).to_owned()),
-        min_dialect: config.min_dialect,
+        min_dialect: crate::smb2::Dialect(config.min_dialect.code()),
         ..TransportConfig::default()
     }
 }
@@ -316,13 +553,17 @@ async fn connect_with(
     mut auth: Box<dyn Authenticator>,
     config: &ClientConfig,
     credentials: &Credentials,
-) -> Result<(RpcTransport, Bound), Error> {
+) -> Result<(RpcTransport, Bound), SmbFailure> {
     match connect_auth(host, &mut *auth, config).await {
         Ok(r) => Ok(r),
-        Err(ConnectFail::Transport(e)) => {
-            Err(explain_connect(map_transport(e, Operation::Bind, false, config.port), credentials))
-        }
-        Err(ConnectFail::Rpc(e)) => Err(e),
+        Err(ConnectFail::Transport(e)) => Err(SmbFailure {
+            unreachable: unreachable_at_connect(&e),
+            error: explain_connect(
+                map_transport(e, Operation::Bind, false, config.port),
+                credentials,
+            ),
+        }),
+        Err(ConnectFail::Rpc(e)) => Err(e.into()),
     }
 }
 
@@ -350,6 +591,126 @@ async fn connect_auth(
     Ok((RpcTransport::from(pipe), rpc))
 }
 
+pub(crate) const TCP_HINT: &str = "SAMR over TCP needs the endpoint mapper (TCP 135) and the dynamic RPC \
+     ports (49152-65535 on current Windows and Samba) open between you and the server. Only \
+     domain controllers offer SAMR over TCP; other servers offer it over SMB only.";
+
+/// Map a failure of the TCP path, with TCP-specific advice for connect failures.
+fn map_tcp(e: TransportError, op: Operation, port: u16) -> Error {
+    let connect = matches!(
+        &e,
+        TransportError::Connect { .. }
+            | TransportError::Timeout { step: TransportStep::Connect, .. }
+    );
+    let err = map_transport(e, op, false, port);
+    if connect { err.with_hint(TCP_HINT) } else { err }
+}
+
+/// The credentials NTLM needs at the RPC level.
+fn ntlm_credentials(credentials: &Credentials) -> Option<NtlmCredentials> {
+    match credentials {
+        Credentials::User { user, domain, secret } => Some(NtlmCredentials {
+            user: user.clone(),
+            domain: domain.clone(),
+            workstation: None,
+            secret: match secret {
+                Secret::Password(p) => NtlmSecret::Password(p.clone()),
+                Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+                _ => return None,
+            },
+        }),
+        // Kerberos-only credentials are refused before this (connect_tcp).
+        _ => None,
+    }
+}
+
+fn map_rpc_auth(e: RpcAuthError) -> Error {
+    use crate::auth::AuthError;
+    // A CHALLENGE stripped of signing, sealing or key exchange, or a server refusing header
+    // signing, is a security-policy failure (as over SMB), not a malformed answer.
+    let kind = match &e {
+        RpcAuthError::Ntlm(AuthError::WeakNegotiation(_)) => ErrorKind::Security,
+        RpcAuthError::Verifier("the server did not agree to header signing") => ErrorKind::Security,
+        RpcAuthError::Ntlm(AuthError::Credentials(_)) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Protocol,
+    };
+    Error::new(kind, Operation::Bind, format!("SAMR bind failed: {e}"))
+}
+
+/// `ncacn_ip_tcp`: ask the endpoint mapper for SAMR's port, connect to it on the host dialled,
+/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3)
+/// at packet privacy (or integrity, as configured); every call is then signed and sealed.
+/// Anonymous credentials bind without authentication (reads only; the server refuses
+/// changes).
+async fn connect_tcp(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+) -> Result<(RpcTransport, Bound), Error> {
+    if config.auth == AuthMethod::Kerberos
+        || matches!(credentials, Credentials::TicketCache)
+        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. })
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "Kerberos is supported over SMB only, not over ncacn_ip_tcp",
+        ));
+    }
+    let tcfg = TcpConfig {
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        max_frag: DEFAULT_FRAG,
+    };
+    let epm_port = config.epm_port;
+    let port = crate::transport::epm::map_tcp_port(host, epm_port, SAMR_SYNTAX, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, epm_port))?;
+    crate::log_debug!(host, port, "endpoint mapper: SAMR over ncacn_ip_tcp");
+    let mut t = RpcTcp::connect(host, port, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, port))?;
+    let mut unbound = Association::new(AssociationConfig {
+        max_xmit_frag: tcfg.max_frag,
+        max_recv_frag: tcfg.max_frag,
+        ..AssociationConfig::default()
+    });
+    let bind_err = |e| map_tcp(e, Operation::Bind, port);
+    let Some(creds) = ntlm_credentials(credentials) else {
+        let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+        let ack = t.transceive(&bind).await.map_err(bind_err)?;
+        let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+        return Ok((RpcTransport::from(t), rpc));
+    };
+    let level = match config.rpc_protection {
+        RpcProtection::Integrity => AuthLevel::INTEGRITY,
+        _ => AuthLevel::PRIVACY,
+    };
+    let (ntlm, negotiate) = NtlmRpcBind::new(creds, level).map_err(map_rpc_auth)?;
+    unbound.set_bind_auth(Some(negotiate));
+    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+    let ack = t.transceive(&bind).await.map_err(bind_err)?;
+    let mut rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+    let (authenticate, protection) = ntlm
+        .authenticate(
+            rpc.bind_ack_auth(),
+            rpc.header_signing(),
+            &mut OsRandom,
+            crate::transport::now_filetime(),
+        )
+        .map_err(map_rpc_auth)?;
+    let auth3 = rpc.auth3_pdu(authenticate).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.write(&auth3).await.map_err(bind_err)?;
+    rpc.set_auth(Box::new(protection)).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.set_summary(SessionSummary::new(
+        SessionKind::Authenticated,
+        None,
+        true,
+        level == AuthLevel::PRIVACY,
+    ));
+    Ok((RpcTransport::from(t), rpc))
+}
+
 /// Kerberos: a service ticket for `cifs/<host>` (from the cache, or AS + TGS with the
 /// credentials), then the SMB session with mutual authentication; on KRB_AP_ERR_SKEW from
 /// the server, one retry with the server's time.
@@ -357,7 +718,7 @@ async fn connect_kerberos(
     host: &str,
     credentials: &Credentials,
     config: &ClientConfig,
-) -> Result<(RpcTransport, Bound), Error> {
+) -> Result<(RpcTransport, Bound), SmbFailure> {
     let cred = kerberos_service_ticket(host, credentials, config, &mut KdcTrips::default()).await?;
     let mut offset = 0i64;
     for attempt in 0..2 {
@@ -379,20 +740,23 @@ async fn connect_kerberos(
                 );
             }
             Err(ConnectFail::Transport(TransportError::Auth(AuthError::Kerberos(k)))) => {
-                return Err(map_kerberos(KdcError::Kerberos(k), Operation::SessionSetup));
+                return Err(map_kerberos(KdcError::Kerberos(k), Operation::SessionSetup).into());
             }
             Err(ConnectFail::Transport(e)) => {
-                return Err(map_transport(e, Operation::Bind, false, config.port));
+                return Err(SmbFailure {
+                    unreachable: unreachable_at_connect(&e),
+                    error: map_transport(e, Operation::Bind, false, config.port),
+                });
             }
-            Err(ConnectFail::Rpc(e)) => return Err(e),
+            Err(ConnectFail::Rpc(e)) => return Err(e.into()),
             Ok(r) => return Ok(r),
         }
     }
-    Err(Error::new(
+    Err(SmbFailure::from(Error::new(
         ErrorKind::Protocol,
         Operation::SessionSetup,
         "clock skew persisted after one retry",
-    ))
+    )))
 }
 
 /// The Kerberos realm and KDC settings for `host` under `config`, with krb5.conf.
@@ -591,6 +955,7 @@ fn op_for_step(step: TransportStep, call_op: Operation) -> Operation {
         TransportStep::TreeConnect | TransportStep::ValidateNegotiate => Operation::TreeConnect,
         TransportStep::OpenPipe => Operation::OpenPipe,
         TransportStep::Close => Operation::Close,
+        TransportStep::EndpointMapper => Operation::Connect,
         _ => call_op,
     }
 }
@@ -711,6 +1076,23 @@ fn map_transport_inner(e: TransportError, call_op: Operation, port: u16) -> Erro
             ErrorKind::Protocol,
             Operation::SessionSetup,
             format!("authentication failed: {a}"),
+        ),
+        TransportError::Framing { what } => Error::new(
+            ErrorKind::Protocol,
+            call_op,
+            format!("bad DCE/RPC framing from the server: {what}"),
+        ),
+        TransportError::Rpc { step, source } => map_rpc(source, op_for_step(step, call_op)),
+        TransportError::Epm(crate::dcerpc::epm::EpmError::NotRegistered) => Error::new(
+            ErrorKind::Network,
+            Operation::Connect,
+            "the server's endpoint mapper has no TCP endpoint for SAMR",
+        )
+        .with_hint("This server offers SAMR over SMB only (named pipe); use the SMB transport."),
+        TransportError::Epm(e) => Error::new(
+            ErrorKind::Protocol,
+            Operation::Connect,
+            format!("the endpoint mapper lookup failed: {e}"),
         ),
         TransportError::Broken => Error::new(
             ErrorKind::Network,
@@ -837,6 +1219,43 @@ mod tests {
         };
         let err = map_transport(e, Operation::Bind, false, 0);
         assert!(!err.hint().unwrap().contains("may have changed"));
+    }
+
+    #[test]
+    fn rpc_auth_failures_are_typed() {
+        use crate::auth::AuthError;
+        let weak = map_rpc_auth(RpcAuthError::Ntlm(AuthError::WeakNegotiation("SEAL")));
+        assert_eq!((weak.kind(), weak.operation()), (ErrorKind::Security, Operation::Bind));
+        let no_hs =
+            map_rpc_auth(RpcAuthError::Verifier("the server did not agree to header signing"));
+        assert_eq!(no_hs.kind(), ErrorKind::Security);
+        let bad = map_rpc_auth(RpcAuthError::Ntlm(AuthError::Malformed("NTLM CHALLENGE")));
+        assert_eq!(bad.kind(), ErrorKind::Protocol);
+        let long = map_rpc_auth(RpcAuthError::Ntlm(AuthError::Credentials("a name is too long")));
+        assert_eq!(long.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn only_connect_refusals_and_timeouts_let_auto_fall_back() {
+        let refused = TransportError::Connect {
+            addr: "127.0.0.1:445".parse().unwrap(),
+            kind: io::ErrorKind::ConnectionRefused,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert!(unreachable_at_connect(&refused));
+        let timeout = TransportError::Timeout { step: TransportStep::Connect, request_sent: false };
+        assert!(unreachable_at_connect(&timeout));
+        // After the connection: never.
+        let late = TransportError::Timeout { step: TransportStep::Transceive, request_sent: true };
+        assert!(!unreachable_at_connect(&late));
+        let closed = TransportError::Closed { step: TransportStep::Negotiate, request_sent: true };
+        assert!(!unreachable_at_connect(&closed));
+        let unreachable = TransportError::Connect {
+            addr: "127.0.0.1:445".parse().unwrap(),
+            kind: io::ErrorKind::PermissionDenied,
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        assert!(!unreachable_at_connect(&unreachable));
     }
 
     #[test]

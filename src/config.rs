@@ -1,7 +1,7 @@
 //! Where to connect, as whom, and under which security policy.
 
 use crate::secret::{NtHash, Password};
-use crate::smb2::Dialect;
+use crate::session::Dialect;
 use core::fmt;
 use std::time::Duration;
 
@@ -103,6 +103,55 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// How to reach SAMR on the server.
+///
+/// * [`Transport::Smb`] (the default): `ncacn_np`, the `\PIPE\samr` named pipe in an SMB2/3
+///   session on TCP 445. Everything works: changes, resets (which need the SMB session key),
+///   expired-password changes over an anonymous session.
+/// * [`Transport::Tcp`]: `ncacn_ip_tcp`, the endpoint mapper on TCP 135 and then the dynamic
+///   RPC port it names, with NTLM authentication and packet privacy (or integrity) at the RPC
+///   level. For networks where 445 is closed but 135 and the dynamic ports are open, and for
+///   computer accounts changing their own password. Resets are refused (the server has no
+///   session key to decrypt them over TCP) and expired passwords cannot be changed.
+/// * [`Transport::Auto`]: SMB, falling back to TCP only when the SMB port is unreachable
+///   (refused or timed out at connect, never after a request was sent). A password change of
+///   an account whose name ends in `$` (a computer account) tries TCP first.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// `ncacn_np` over SMB2/3 (TCP 445).
+    #[default]
+    Smb,
+    /// `ncacn_ip_tcp` (TCP 135, then the port the endpoint mapper names).
+    Tcp,
+    /// SMB, then TCP when the SMB port is unreachable.
+    Auto,
+}
+
+impl Transport {
+    /// `smb`, `tcp` or `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Smb => "smb",
+            Self::Tcp => "tcp",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// The per-message protection of SAMR calls over TCP ([`Transport::Tcp`]); ignored over SMB,
+/// where the SMB session signs (and, if required, encrypts).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RpcProtection {
+    /// Packet privacy (auth level 6): every request and response is signed and sealed
+    /// (NTLM: HMAC-MD5 signatures, RC4 encryption). [MS-SAMR] 2.1 asks for it over TCP.
+    #[default]
+    Privacy,
+    /// Packet integrity (auth level 5): signed, not encrypted; for servers that want it.
+    Integrity,
+}
+
 /// Connection settings and security policy. The defaults are the secure ones.
 ///
 /// Start from [`ClientConfig::default`] and change what you need with the chainable `with_…`
@@ -153,10 +202,22 @@ pub struct ClientConfig {
     /// `DIR:/run/user/1000/krb5cc` (default: `KRB5CCNAME`, else krb5.conf
     /// `default_ccache_name`, else `FILE:/tmp/krb5cc_<uid>`).
     pub ccache: Option<String>,
+    /// How to reach SAMR (default [`Transport::Smb`]).
+    pub transport: Transport,
+    /// TCP port of the endpoint mapper, for [`Transport::Tcp`] (default 135).
+    pub epm_port: u16,
+    /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
+    pub rpc_protection: RpcProtection,
+    /// Time allowed for a whole job (connecting and every call: a change, a reset, a policy
+    /// read, a user list), on top of the per-step timeouts; `None` (the default) bounds only
+    /// the steps. When it runs out after a password-changing request may have reached the
+    /// server, the error is [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown),
+    /// which a `tokio::time::timeout` around the job cannot report (it just drops the job).
+    pub operation_timeout: Option<Duration>,
     /// The lowest SMB dialect accepted (default 2.1; 2.0.2 only on explicit request). Only
     /// dialects from this one up are offered, so a server (or a NEGOTIATE rewritten in
     /// flight) that picks a lower one is refused with a `Security` error. Raise it to
-    /// [`Dialect::SMB300`] to rule out SMB 2.x, whose negotiation cannot be protected
+    /// [`Dialect::Smb300`] to rule out SMB 2.x, whose negotiation cannot be protected
     /// against a downgrade and which has no encryption (SECURITY.md, "Downgrades").
     pub min_dialect: Dialect,
 }
@@ -210,7 +271,11 @@ impl Default for ClientConfig {
             realm: None,
             kdc: None,
             ccache: None,
-            min_dialect: Dialect::SMB210,
+            transport: Transport::Smb,
+            epm_port: 135,
+            rpc_protection: RpcProtection::Privacy,
+            operation_timeout: None,
+            min_dialect: Dialect::Smb210,
         }
     }
 }
@@ -289,6 +354,31 @@ impl ClientConfig {
         self
     }
 
+    /// How to reach SAMR (default [`Transport::Smb`]).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The endpoint mapper's TCP port (default 135).
+    pub fn with_epm_port(mut self, port: u16) -> Self {
+        self.epm_port = port;
+        self
+    }
+
+    /// Protection of SAMR calls over TCP (default [`RpcProtection::Privacy`]).
+    pub fn with_rpc_protection(mut self, protection: RpcProtection) -> Self {
+        self.rpc_protection = protection;
+        self
+    }
+
+    /// Time allowed for a whole job, connection included (default: none, only the per-step
+    /// timeouts). See [`ClientConfig::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
     /// The lowest SMB dialect accepted (default 2.1); see [`Self::min_dialect`].
     pub fn with_min_dialect(mut self, dialect: Dialect) -> Self {
         self.min_dialect = dialect;
@@ -330,6 +420,21 @@ mod tests {
         assert_eq!((c.require_signing, c.require_encryption, c.allow_rc4), (false, true, true));
         let c = ClientConfig::default().with_timeout(t);
         assert_eq!((c.connect_timeout, c.request_timeout, c.port), (t, t, 445));
+        assert_eq!(
+            (d.transport, d.epm_port, d.rpc_protection),
+            (Transport::Smb, 135, RpcProtection::Privacy)
+        );
+        let c = ClientConfig::default()
+            .with_transport(Transport::Auto)
+            .with_epm_port(1135)
+            .with_rpc_protection(RpcProtection::Integrity);
+        assert_eq!(
+            (c.transport, c.epm_port, c.rpc_protection),
+            (Transport::Auto, 1135, RpcProtection::Integrity)
+        );
+        assert_eq!(c.port, 445);
+        assert_eq!(c.operation_timeout, None);
+        assert_eq!(ClientConfig::default().with_operation_timeout(t).operation_timeout, Some(t));
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub enum ErrorKind {
     /// The connection was lost after a password change or reset request was sent: the
     /// password may or may not have changed (exit code 4).
     OutcomeUnknown,
+    /// The client is closed: an earlier call on it was cancelled (its future dropped) before
+    /// it finished, so the connection is in an unknown state (exit code 3). Connect a new
+    /// client.
+    Closed,
 }
 
 /// Whose credentials authenticated the session an error happened on. It decides what a
@@ -349,9 +353,11 @@ impl Error {
         match self.kind {
             ErrorKind::ServerRefused | ErrorKind::RpcFault => 1,
             ErrorKind::InvalidInput => 2,
-            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Protocol | ErrorKind::Security => {
-                3
-            }
+            ErrorKind::Network
+            | ErrorKind::Timeout
+            | ErrorKind::Protocol
+            | ErrorKind::Security
+            | ErrorKind::Closed => 3,
             ErrorKind::OutcomeUnknown => 4,
         }
     }
@@ -370,7 +376,25 @@ impl Error {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Security => "security",
             ErrorKind::OutcomeUnknown => "outcome_unknown",
+            ErrorKind::Closed => "closed",
         }
+    }
+}
+
+impl NtStatus {
+    /// `Ok(self)` unless this is an error status (severity bits `11`), which becomes the
+    /// crate [`Error`] for `operation` ([`ErrorKind::ServerRefused`], with the status table's
+    /// hint): the `?`-friendly way to check a typed response's status.
+    ///
+    /// ```
+    /// use samrpc::{NtStatus, Operation};
+    ///
+    /// assert!(NtStatus::STATUS_SUCCESS.check(Operation::Call("SamrOpenUser")).is_ok());
+    /// let e = NtStatus::STATUS_ACCESS_DENIED.check(Operation::Call("SamrOpenUser")).unwrap_err();
+    /// assert_eq!(e.status(), Some(NtStatus::STATUS_ACCESS_DENIED));
+    /// ```
+    pub fn check(self, operation: Operation) -> Result<NtStatus, Error> {
+        if self.is_error() { Err(Error::refused(operation, self)) } else { Ok(self) }
     }
 }
 

@@ -15,7 +15,8 @@
 //! Targets: [`smb2_message`], [`smb2_transform`], [`smb2_connection`], [`ntlm`], [`spnego`],
 //! [`dcerpc_pdu`], [`dcerpc_association`], [`samr_stub`], [`ndr`], [`samr_crypto`],
 //! [`krb_kdc_reply`], [`krb_error`], [`krb_ap_rep`], [`krb_kpasswd_reply`], [`ccache`],
-//! [`krb5conf`], [`krb_crypto`]. [`ALL`] maps the corpus directory names to them.
+//! [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`]. [`ALL`] maps the corpus directory
+//! names to them.
 // The assertions here are the point of the module: a fuzzer reports a failed round trip as a
 // crash. Nothing outside fuzzing and tests calls these functions.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -40,7 +41,7 @@ use crate::wire::Writer;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every entry point with the name of its cargo-fuzz target (= its corpus directory).
-pub const ALL: [Target; 17] = [
+pub const ALL: [Target; 19] = [
     ("smb2_message", smb2_message),
     ("smb2_transform", smb2_transform),
     ("smb2_connection", smb2_connection),
@@ -58,6 +59,8 @@ pub const ALL: [Target; 17] = [
     ("ccache", ccache),
     ("krb5conf", krb5conf),
     ("krb_crypto", krb_crypto),
+    ("epm", epm),
+    ("rpc_sealed", rpc_sealed),
 ];
 
 /// The entry point for a target name.
@@ -297,6 +300,70 @@ pub fn dcerpc_association(data: &[u8]) {
     let Ok((mut bound, call_id)) = bound_with_pending_call() else { return };
     for chunk in frames(data) {
         match bound.receive(call_id, chunk) {
+            Ok(Progress::NeedMore) => {}
+            Ok(Progress::Complete(_)) | Err(_) => return,
+        }
+    }
+}
+
+/// The endpoint mapper decoders: the input as a protocol tower (a decoded tower re-encodes to
+/// the same bytes; a TCP/IP endpoint read from it round-trips) and as an `ept_map` response stub.
+pub fn epm(data: &[u8]) {
+    use crate::dcerpc::SAMR_SYNTAX;
+    use crate::dcerpc::epm::{TcpEndpoint, Tower, decode_ept_map_response, decode_ept_map_towers};
+    if let Ok(t) = Tower::decode(data) {
+        assert_eq!(t.encode(), data, "tower round trip");
+        if let Ok(e) = TcpEndpoint::from_tower(&t) {
+            assert_eq!(TcpEndpoint::from_tower(&e.to_tower()), Ok(e), "endpoint round trip");
+        }
+    }
+    if let Ok(towers) = decode_ept_map_towers(data) {
+        assert!(!towers.is_empty() && towers.len() <= 16);
+    }
+    let _ = decode_ept_map_response(data, SAMR_SYNTAX);
+}
+
+/// The sealed (PRIVACY) receive path: a bound association with NTLM sealing (fixed key) and a
+/// call in progress is fed u16-length-prefixed frames. No check is bypassed: for a frame whose
+/// first byte is odd, the rest is decoded as a RESPONSE and, when it has a 16-byte verifier,
+/// sealed and signed by the server side of the same keys (with the call's id) before it is
+/// fed, so the fuzzer reaches the code after a valid signature; other frames are fed as they
+/// are (and must not verify).
+pub fn rpc_sealed(data: &[u8]) {
+    use crate::auth::ntlm::{NtlmSealer, flags};
+    use crate::dcerpc::response::Response;
+    use crate::dcerpc::testing::MockDc;
+    use crate::dcerpc::{Association, AssociationConfig, AuthLevel, PduAuth};
+    use crate::rpcauth::NtlmPduAuth;
+
+    let key = SessionKey::new([0x42; 16]);
+    let client = NtlmPduAuth::new(NtlmSealer::new(&key, flags::CLIENT_DEFAULT), AuthLevel::PRIVACY);
+    let mut server =
+        NtlmPduAuth::new(NtlmSealer::new_server(&key, flags::CLIENT_DEFAULT), AuthLevel::PRIVACY);
+    let mut unbound = Association::with_auth(AssociationConfig::default(), Box::new(client));
+    let Ok(bind) = unbound.bind_pdu() else { return };
+    let Ok(ack) = MockDc::new().answer_bind(&bind) else { return };
+    let Ok(mut bound) = unbound.handle_bind_response(&ack) else { return };
+    let Ok(call) = bound.request(73, &[1, 2, 3, 4]) else { return };
+    // Keep the server's receive state in step (it never reads the request otherwise).
+    for f in &call.fragments {
+        let mut f = f.clone();
+        if let Ok(l) = crate::rpcauth::testing::request_layout(&f) {
+            server.unprotect(&mut f, &l).expect("our own request verifies");
+        }
+    }
+    for frame in frames(data) {
+        let mut bytes = frame.get(1..).unwrap_or_default().to_vec();
+        if frame.first().is_some_and(|b| b & 1 == 1) {
+            if let Ok((_, Some(layout))) = Response::decode_with_layout(&bytes) {
+                if layout.auth_value.len() == 16 {
+                    bytes[12..16].copy_from_slice(&call.call_id.to_le_bytes());
+                    bytes[layout.auth_value.clone()].fill(0);
+                    let _ = server.protect(&mut bytes, &layout);
+                }
+            }
+        }
+        match bound.receive(call.call_id, &bytes) {
             Ok(Progress::NeedMore) => {}
             Ok(Progress::Complete(_)) | Err(_) => return,
         }

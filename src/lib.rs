@@ -32,7 +32,9 @@
 //! // The domain comes from the server's NTLM challenge unless set with `.with_domain(..)`;
 //! // the PBKDF2 count is random in api::DEFAULT_ITERATIONS_MIN..=MAX unless set.
 //! let outcome = change_password(request).await?;
-//! println!("{} over SMB {}", outcome.method.name(), outcome.session.dialect);
+//! if let Some(dialect) = outcome.session.dialect {
+//!     println!("{} over SMB {dialect}", outcome.method.name());
+//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -62,19 +64,45 @@
 //! they may become unreadable for good. Use [`api::change_password`] whenever the old password
 //! is known.
 //!
-//! ## Layers
+//! ## Sync callers, reuse, cancellation
 //!
-//! The core is pure and sans-IO (it takes bytes, time and randomness as arguments):
-//! [`wire`], [`secret`], [`status`], [`crypto`], [`ndr`], [`dcerpc`], [`samr`], [`smb2`],
-//! [`auth`], [`session`]. The tokio shell (feature `tokio`, on by default) is [`transport`], [`client`]
-//! and [`api`]. Use [`client::SamrClient`] for repeated typed SAMR calls over one session.
-//! ARCHITECTURE.md in the repository has the code map and the invariants.
+//! - The async API needs a tokio runtime with **I/O and timers enabled** (`#[tokio::main]`,
+//!   or a `Builder` with `enable_all()`); outside any runtime it returns an error instead of
+//!   panicking. Synchronous code uses [`blocking`], which owns a current-thread runtime.
+//! - Many jobs over one session: connect a [`client::SamrClient`] and call its methods
+//!   ([`client::SamrClient::change_password`], `reset_password`, `password_policy`,
+//!   `user_state`, `list_users`), or compose typed calls with [`api::domain`].
+//! - Dropping any job's future leaves nothing running. A change or reset dropped after its
+//!   request left has an **unknown outcome**; bound jobs with
+//!   [`ClientConfig::operation_timeout`], which reports that case as
+//!   [`ErrorKind::OutcomeUnknown`], rather than `tokio::time::timeout` (see [`api`]).
+//!
+//! ## Public surface and stability
+//!
+//! samrpc is 0.x; what follows says what a release is careful with.
+//!
+//! - **The embedding API** (semver-tracked): the root re-exports, [`api`] (jobs, requests,
+//!   outcomes, [`api::domain`]), [`blocking`], [`client`], [`config`], [`error`],
+//!   [`session`], [`secret`] and [`status`].
+//! - **Protocol layers** (public because typed calls need them, but *semver-exempt*: they
+//!   follow the protocol and may change in any 0.x release): [`samr`] (one type per SAMR call,
+//!   for [`client::SamrClient::call`]), [`ndr`] (the handles and strings those calls carry),
+//!   [`crypto`] (the SAMR password encryption, for testing a server), [`wire`] and [`rng`]
+//!   (what those signatures mention).
+//! - **Internal layers** (`dcerpc`, `smb2`, `auth`, `transport`, `fuzzing`): reachable for the
+//!   crate's own tests, benches and fuzz targets, hidden from the documentation, and not part
+//!   of any compatibility promise; they may become private.
+//!
+//! The core is pure and sans-IO (it takes bytes, time and randomness as arguments); the tokio
+//! shell (feature `tokio`, on by default) is the transports, [`client`], [`api`] and
+//! [`blocking`]. ARCHITECTURE.md in the repository has the code map and the invariants.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 /// Debug-level log through `tracing` when the `tracing` feature is on; nothing otherwise.
-/// Never pass secret material.
+/// Never pass secret material. Both arms are expressions of type `()`, so the macro works in
+/// statement and in match-arm position alike.
 #[cfg(feature = "tracing")]
 #[allow(unused_macros)]
 macro_rules! log_debug {
@@ -83,30 +111,40 @@ macro_rules! log_debug {
 #[cfg(not(feature = "tracing"))]
 #[allow(unused_macros)]
 macro_rules! log_debug {
-    ($($t:tt)*) => {};
+    // `()`, not nothing, so the macro also works in expression position (a match arm).
+    ($($t:tt)*) => {
+        ()
+    };
 }
 #[allow(unused_imports)]
 pub(crate) use log_debug;
 
 #[cfg(feature = "tokio")]
 pub mod api;
+#[doc(hidden)]
 pub mod auth;
+#[cfg(feature = "tokio")]
+pub mod blocking;
 #[cfg(feature = "tokio")]
 pub mod client;
 pub mod config;
 pub mod crypto;
+#[doc(hidden)]
 pub mod dcerpc;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ndr;
 pub mod rng;
+pub mod rpcauth;
 pub mod samr;
 pub mod secret;
 pub mod session;
+#[doc(hidden)]
 pub mod smb2;
 pub mod status;
 #[cfg(feature = "tokio")]
+#[doc(hidden)]
 pub mod transport;
 pub mod wire;
 
@@ -115,7 +153,7 @@ pub mod wire;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use config::{AuthMethod, ClientConfig, Credentials, Secret};
+pub use config::{AuthMethod, ClientConfig, Credentials, RpcProtection, Secret, Transport};
 pub use error::{Advice, CredentialsUsed, Error, ErrorKind, Operation, PasswordRules};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};

@@ -427,15 +427,15 @@ fn admin_policy(config: ClientConfig) -> samrpc::api::PolicyRequest {
 #[tokio::test]
 async fn negotiate_rewritten_to_21_is_refused_with_min_30_or_required_encryption() {
     use samrpc::api::password_policy;
-    use samrpc::smb2::Dialect;
+    use samrpc::session::Dialect;
     // Default policy: the downgrade goes through (this is what the options are for).
     let proxy = rewrite_dialects_to_21().await;
     let report = password_policy(admin_policy(policy_config(proxy.port))).await.unwrap();
-    assert_eq!(report.session.dialect, "2.1", "the rewrite did not take effect");
+    assert_eq!(report.session.dialect, Some(Dialect::Smb210), "the rewrite did not take effect");
     assert!(!report.session.encryption);
 
     let strict = [
-        ("min 3.0", policy_config(0).with_min_dialect(Dialect::SMB300)),
+        ("min 3.0", policy_config(0).with_min_dialect(Dialect::Smb300)),
         ("require encryption", policy_config(0).with_require_encryption(true)),
     ];
     for (what, cfg) in strict {

@@ -296,7 +296,7 @@ async fn every_offered_dialect_works_anonymously() {
         .await
         .unwrap()
         .unwrap();
-        assert_eq!(out.session.dialect, name);
+        assert_eq!(out.session.dialect.map(|d| d.name()), Some(name));
         assert!(!out.session.signing && !out.session.encryption);
         assert!(server.log().errors.is_empty(), "{name}: {:?}", server.log().errors);
     }
@@ -366,4 +366,60 @@ async fn an_ioctl_output_count_past_the_message_end() {
     let (e, took, _server) = fail_with(script, STEP).await;
     assert_kind(&e, ErrorKind::Protocol, 3);
     fast(took);
+}
+
+/// An authenticated change (the default mode) against a signed-session peer with `script`.
+async fn authenticated_failure(script: Script) -> (Error, MockServer) {
+    let script = script
+        .authenticated(support::USER, support::OLD)
+        .call(OP4, Action::SamrStatus(NtStatus::STATUS_SUCCESS));
+    let server = MockServer::start(script).await;
+    let req =
+        change_request(server.port(), false, STEP).with_session(samrpc::api::ChangeSession::Auto);
+    let r = tokio::time::timeout(LIMIT, change_password(req)).await.expect("the client hung");
+    (r.expect_err("the client refuses the peer"), server)
+}
+
+#[tokio::test]
+async fn authenticated_logon_without_the_servers_mech_list_mic_is_refused() {
+    // [MS-SPNG] 3.2.5.1 / RFC 4178 §5: the client's AUTHENTICATE carries a MIC, so the
+    // server's mechListMIC is mandatory; a final token without one looks like a downgrade.
+    let mut script = Script::new();
+    script.server_mic = support::mock_server::ServerMic::Missing;
+    let (e, server) = authenticated_failure(script).await;
+    assert_eq!(e.operation(), samrpc::Operation::SessionSetup, "{e}");
+    assert!(e.to_string().contains("mechListMIC"), "{e}");
+    assert!(!e.is_wrong_password());
+    // The peer accepted the logon; the client stopped before any tree connect.
+    let log = server.log();
+    assert_eq!(log.authenticated_logons.len(), 1);
+    assert!(!log.commands().contains(&Command::TREE_CONNECT), "{:?}", log.commands());
+}
+
+#[tokio::test]
+async fn authenticated_logon_with_a_wrong_mech_list_mic_is_refused() {
+    let mut script = Script::new();
+    script.server_mic = support::mock_server::ServerMic::Wrong;
+    let (e, server) = authenticated_failure(script).await;
+    assert_eq!(e.operation(), samrpc::Operation::SessionSetup, "{e}");
+    assert!(e.to_string().contains("mechListMIC is wrong"), "{e}");
+    assert!(!server.log().commands().contains(&Command::TREE_CONNECT));
+}
+
+#[tokio::test]
+async fn unsigned_responses_on_a_signed_session_are_refused() {
+    // The logon completes (on 2.1 the final SESSION_SETUP response may be unsigned); the
+    // first unsigned response after it is refused, and no SAMR call is ever made.
+    let mut script = Script::new();
+    script.sign_responses = false;
+    let (e, server) = authenticated_failure(script).await;
+    assert_eq!(e.operation(), samrpc::Operation::TreeConnect, "{e}");
+    assert!(e.to_string().contains("unsigned but signing is required"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("integrity")), "{:?}", e.hint());
+    assert!(server.log().calls.is_empty());
+    assert!(
+        server.log().errors.is_empty(),
+        "the client's requests were signed: {:?}",
+        server.log().errors
+    );
 }

@@ -224,7 +224,7 @@ fn aes256_gcm_encryption_over_kerberos() {
         let sum = pipe.summary();
         assert!(sum.encryption, "{sum:?}");
         assert_eq!(sum.auth, "kerberos");
-        assert_eq!(sum.dialect, "3.1.1");
+        assert_eq!(sum.dialect, Some(samrpc::session::Dialect::Smb311));
         pipe.close().await.unwrap();
     });
 }

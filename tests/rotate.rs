@@ -82,7 +82,7 @@ async fn rotate_on_the_standalone_server_with_one_connection() {
     rotate_on(S2, 1).await;
 }
 
-#[cfg(feature = "cli")]
+#[cfg(all(feature = "cli", unix))]
 #[test]
 fn rotate_command_writes_a_private_results_file() {
     use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it: installs what is missing (Samba 4.22 from
 # bookworm-backports, tshark), starts the real test servers, then runs formatting, lints,
 # every test (unit, integration against the servers, doc tests), the no-default-features
-# core tests and the docs build with warnings denied.
+# core tests and the docs build with warnings denied; then the feature matrix and the docs.rs
+# build (.ci/features.sh), the CLI for Windows, macOS and as a static Linux binary that
+# changes a password on the DC (.ci/platforms.sh), and the package contents (.ci/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,5 +40,9 @@ cargo test --no-default-features --lib
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
+
+bash .ci/features.sh
+bash .ci/platforms.sh
+bash .ci/package.sh
 
 step "all checks passed"

@@ -10,6 +10,7 @@
 //! Debian bookworm's tshark 4.0 predates opnum 73 ("Unknown operation 73") and
 //! SetInformationUser2 level 31 (it flags the unknown arm as a "Long frame"): for those two
 //! requests the real server is the judge, and the test proves them by logging in.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

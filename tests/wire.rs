@@ -12,50 +12,17 @@ use common::*;
 
 use samrpc::api::{ChangeSession, change_password, reset_password};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-/// A running `dumpcap` on the loopback interface for one server's SMB traffic.
-struct Capture {
-    child: Child,
-    file: PathBuf,
-}
+#[path = "support/capture.rs"]
+mod capture;
+
+/// A capture of one server's SMB traffic.
+struct Capture;
 
 impl Capture {
-    fn start(server: Server, tag: &str) -> Self {
-        let file =
-            std::env::temp_dir().join(format!("samrpc-wire-{tag}-{}.pcapng", std::process::id()));
-        let log = file.with_extension("log");
-        let _ = std::fs::remove_file(&file);
-        let child = Command::new("dumpcap")
-            .args(["-i", "lo", "-q", "-f"])
-            .arg(format!("host {} and tcp port 445", server.ip))
-            .arg("-w")
-            .arg(&file)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run dumpcap ({e}); install it with `{SETUP}`"));
-        // Wait until dumpcap says it is capturing.
-        let t = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains("File:") {
-                break;
-            }
-            assert!(t.elapsed() < Duration::from_secs(10), "dumpcap did not start: {text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, file }
-    }
-
-    /// Stop capturing (SIGTERM, so dumpcap flushes) and return the capture's path.
-    fn stop(mut self) -> PathBuf {
-        std::thread::sleep(Duration::from_millis(300));
-        let st = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        assert!(st.is_ok_and(|s| s.success()), "cannot stop dumpcap");
-        self.child.wait().unwrap();
-        self.file.clone()
+    fn start(server: Server, tag: &str) -> capture::Capture {
+        capture::Capture::start(&format!("host {} and tcp port 445", server.ip), tag, SETUP)
     }
 }
 

@@ -7,6 +7,8 @@
 #        (defaults 100000 5 3). The two sides run alternately ROUNDS times, so a burst of load
 #        on a shared machine hits both; each side's best over all runs is reported.
 # Honours CARGO_TARGET_DIR. Needs python3 with hashlib backed by OpenSSL (the CPython default).
+# CANDIDATE_BIN=path/to/pbkdf2_timing (built from another revision, e.g. an experiment) adds
+# that build's derive_cek to the same alternating rounds, as "candidate".
 set -euo pipefail
 
 ITERATIONS="${1:-100000}"
@@ -31,6 +33,9 @@ ALL=""
 for _ in $(seq "$ROUNDS"); do
     ALL+="$(python3 "$HERE/openssl_pbkdf2.py" "$ITERATIONS" "$REPEATS")"$'\n'
     ALL+="$("$BIN" "$ITERATIONS" "$REPEATS")"$'\n'
+    if [[ -n ${CANDIDATE_BIN:-} ]]; then
+        ALL+="$("$CANDIDATE_BIN" "$ITERATIONS" "$REPEATS" | sed -n 's/^samrpc-specialised /candidate /p')"$'\n'
+    fi
     ALL+="$(python3 "$HERE/openssl_sha512_block.py")"$'\n'
 done
 
@@ -46,6 +51,11 @@ printf '%-38s %10s %14s\n' "implementation" "ns/iter" "ratio/OpenSSL"
 printf '%-38s %10.1f %14.2f\n' "OpenSSL (hashlib.pbkdf2_hmac)" "$OPENSSL_NS" 1
 printf '%-38s %10.1f %14.2f\n' "samrpc derive_cek (specialised)" "$OURS_NS" \
     "$(awk -v a="$OURS_NS" -v b="$OPENSSL_NS" 'BEGIN{print a/b}')"
+if [[ -n ${CANDIDATE_BIN:-} ]]; then
+    CANDIDATE_NS="$(best candidate)"
+    printf '%-38s %10.1f %14.2f\n' "candidate ($(basename "$CANDIDATE_BIN"))" "$CANDIDATE_NS" \
+        "$(awk -v a="$CANDIDATE_NS" -v b="$OPENSSL_NS" 'BEGIN{print a/b}')"
+fi
 printf '%-38s %10.1f %14.2f\n' "RustCrypto pbkdf2_hmac::<Sha512>" "$GENERIC_NS" \
     "$(awk -v a="$GENERIC_NS" -v b="$OPENSSL_NS" 'BEGIN{print a/b}')"
 
@@ -55,3 +65,6 @@ echo
 echo "OpenSSL SHA-512 block (hashlib over 1 MiB): $BLOCK_NS ns"
 printf 'goal 1 bound = 1.10 x 2 x block = %.1f ns/iter; samrpc is at %.2f x the bound\n' \
     "$BOUND_NS" "$(awk -v a="$OURS_NS" -v b="$BOUND_NS" 'BEGIN{print a/b}')"
+if [[ -n ${CANDIDATE_BIN:-} ]]; then
+    printf 'candidate is at %.2f x the bound\n' "$(awk -v a="$CANDIDATE_NS" -v b="$BOUND_NS" 'BEGIN{print a/b}')"
+fi

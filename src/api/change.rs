@@ -1,14 +1,15 @@
 //! Change a password with the old one (or its NT hash).
 
 use super::{
-    Method, Outcome, check_new_password, crypto_error, refused, restriction_error, unicode,
+    Deadline, Method, Outcome, check_new_password, crypto_error, refused, restriction_error,
+    unicode,
 };
 use crate::auth::kerberos::kpasswd::ResultCode;
 use crate::auth::kerberos::messages::PrincipalName;
 use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
-use crate::config::{AuthMethod, ClientConfig, Credentials, Secret};
+use crate::config::{AuthMethod, ClientConfig, Credentials, Secret, Transport};
 use crate::crypto::{
-    EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes,
+    CryptoError, EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes_cancellable,
     encrypt_user_password_with_old_nt, nt_hash,
 };
 use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
@@ -16,9 +17,11 @@ use crate::ndr::RpcUnicodeString;
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4};
 use crate::secret::{NtHash, Password};
-use crate::session::{SessionKind, SessionSummary};
+use crate::session::{RpcTransportKind, SessionKind, SessionSummary};
 use crate::status::NtStatus;
 use crate::transport::kdc::{KdcTrips, get_initial, kpasswd_change as kdc_kpasswd_change};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How the password change authenticates.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -180,7 +183,7 @@ async fn kpasswd_change(req: &ChangePassword) -> Result<Outcome, Error> {
         ResultCode::Success => Ok(Outcome {
             method: Method::Kpasswd,
             status: NtStatus::STATUS_SUCCESS,
-            session: SessionSummary::new(SessionKind::Authenticated, "kpasswd", false, true)
+            session: SessionSummary::new(SessionKind::Authenticated, None, false, true)
                 .with_auth("kerberos"),
             iterations: None,
         }),
@@ -194,6 +197,14 @@ async fn kpasswd_change(req: &ChangePassword) -> Result<Outcome, Error> {
     }
 }
 
+/// Whether `req` is a computer account's own change under [`Transport::Auto`]: those go over
+/// TCP first (Windows refuses the SMB logon of a workstation trust account).
+fn prefers_tcp(req: &ChangePassword) -> bool {
+    req.config.transport == Transport::Auto
+        && req.session != ChangeSession::Anonymous
+        && req.user.ends_with('$')
+}
+
 async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
     if req.session == ChangeSession::Anonymous {
         return SamrClient::connect(&req.host, &Credentials::Anonymous, &req.config).await;
@@ -203,6 +214,19 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
         domain: req.domain.clone(),
         secret: req.old.clone(),
     };
+    if prefers_tcp(req) {
+        let tcp = req.config.clone().with_transport(Transport::Tcp);
+        match SamrClient::connect(&req.host, &creds, &tcp).await {
+            Ok(c) => return Ok(c),
+            Err(e)
+                if e.operation() == Operation::Connect
+                    && matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout) =>
+            {
+                crate::log_debug!(error = %e, "computer account: TCP unreachable, trying SMB");
+            }
+            Err(e) => return Err(e.with_credentials_used(CredentialsUsed::TargetAccount)),
+        }
+    }
     // A failed logon here is the changed account's own: STATUS_LOGON_FAILURE means its
     // current password is wrong (or the account unknown; Windows does not say which).
     let connected = SamrClient::connect(&req.host, &creds, &req.config)
@@ -264,7 +288,30 @@ async fn explain_lockout(e: Error, host: &str, config: &ClientConfig) -> Error {
 /// `config.allow_rc4` is set; any other failure of opnum 73 is final. With
 /// [`ChangeSession::Auto`] it authenticates as the user with the old secret and retries over
 /// an anonymous session when the server answers STATUS_PASSWORD_MUST_CHANGE or
-/// STATUS_PASSWORD_EXPIRED.
+/// STATUS_PASSWORD_EXPIRED. To change several passwords over one session, connect a
+/// [`SamrClient`] and use [`SamrClient::change_password`].
+///
+/// # Cancellation
+///
+/// Dropping the future stops the job at its current step and leaves nothing running: the
+/// PBKDF2 derivation on the blocking pool ends at its next check of a cancellation flag
+/// (every [`CANCEL_CHECK_INTERVAL`](crate::crypto::CANCEL_CHECK_INTERVAL) iterations, a few
+/// milliseconds), and the connection is dropped. Dropped **before** the change request left
+/// (while connecting or deriving), the password has not changed. Dropped **after**, the
+/// outcome is unknown: the server may or may not have changed it, and the dropped future
+/// cannot say which. To bound the job's time and still get that answer, set
+/// [`ClientConfig::operation_timeout`] rather than wrapping the future in
+/// `tokio::time::timeout`: the job then returns an error whose
+/// [`outcome_unknown()`](Error::outcome_unknown) is `true` exactly when the request may have
+/// reached the server.
+///
+/// Needs a tokio runtime with I/O and timers enabled (outside any runtime it returns an error;
+/// from synchronous code use [`crate::blocking`]).
+///
+/// Over TCP ([`Transport::Tcp`]) the change is authenticated as the user at the RPC level
+/// (packet privacy by default); the server refuses expired passwords there. Under
+/// [`Transport::Auto`], a computer account (name ending in `$`) goes over TCP first and is
+/// retried over SMB if the server refuses it at the RPC layer.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), samrpc::Error> {
@@ -282,53 +329,26 @@ async fn explain_lockout(e: Error, host: &str, config: &ClientConfig) -> Error {
 /// # Ok(()) }
 /// ```
 pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
-    check_new_password(&req.new)?;
-    let iterations = match req.iterations {
-        Some(n)
-            if !(crate::crypto::MIN_PBKDF2_ITERATIONS..=crate::crypto::MAX_PBKDF2_ITERATIONS)
-                .contains(&n) =>
-        {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                Operation::Input,
-                format!("{n} PBKDF2 iterations is outside the allowed 5000..=1000000"),
-            ));
-        }
-        Some(n) => n,
-        None => OsRandom.u64_in(DEFAULT_ITERATIONS_MIN, DEFAULT_ITERATIONS_MAX),
-    };
+    crate::client::require_runtime(Operation::Input)?;
     if matches!(req.old, Secret::AesKey(_)) && req.session != ChangeSession::Anonymous {
         // SAMR needs the old NT hash, which an AES key cannot give: kpasswd only.
+        check_new_password(&req.new)?;
         return kpasswd_change(&req).await;
     }
-    let old_hash = match &req.old {
-        Secret::Password(p) => nt_hash(p),
-        Secret::NtHash(h) => h.clone(),
-        _ => {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                Operation::Input,
-                "an AES key can only change a password through Kerberos (kpasswd)",
-            ));
-        }
-    };
-    let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
-    let server_name = Some(unicode(op4, &format!("\\\\{}", req.host))?);
-    let user_name = unicode(op4, &req.user)?;
-
+    let prepared = Prepared::new(&req, &req.host)?;
+    let deadline = Deadline::start(&req.config);
     // The PBKDF2 key derivation (the client's only heavy work) runs on a blocking thread
     // while the connection is set up, so its time hides behind the network round trips; all
-    // input was checked above, before any traffic.
-    let (hash, new_password) = (old_hash.clone(), req.new.clone());
-    let derive = tokio::task::spawn_blocking(move || {
-        encrypt_password_change_aes(&hash, &new_password, iterations, &mut OsRandom)
-    });
-    let mut client = match connect_change(&req).await {
-        Ok(c) => c,
+    // input was checked above, before any traffic. Dropping `derive` cancels it.
+    let derive = Derivation::spawn(&prepared.old_hash, &req.new, prepared.iterations);
+    let mut client = match deadline.run(connect_change(&req)).await {
+        Some(Ok(c)) => c,
         // Under Kerberos the KDC already says KEY_EXPIRED to the AS-REQ: change through
         // kpasswd (authenticated) rather than the anonymous SAMR path.
-        Err(e) if uses_kerberos(&req) && e.operation() == Operation::Kerberos && is_expired(&e) => {
-            derive.abort();
+        Some(Err(e))
+            if uses_kerberos(&req) && e.operation() == Operation::Kerberos && is_expired(&e) =>
+        {
+            drop(derive);
             return match kpasswd_change(&req).await {
                 Err(k) if k.kind() == ErrorKind::Network && req.session == ChangeSession::Auto => {
                     crate::log_debug!(
@@ -344,27 +364,196 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
                 r => r,
             };
         }
-        Err(e) => return Err(e),
+        Some(Err(e)) => return Err(e),
+        None => return Err(deadline.expired(None, Operation::Connect)),
     };
-    let result = match derive.await {
-        Ok(Ok(encrypted)) => {
-            change_on(&mut client, &req, old_hash, encrypted, server_name, user_name).await
+    let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+    let work = async {
+        let encrypted = derive.finish(op4).await?;
+        let first = change_on(&mut client, &req, prepared.clone(), encrypted.clone()).await;
+        match first {
+            // Under auto, a computer account's TCP attempt that the server refused at the RPC
+            // layer (failed authentication, or an expired password, which TCP cannot change)
+            // is retried over SMB, which names the reason and has the anonymous path for
+            // expired passwords. Nothing changed on the server: the call was refused.
+            Err(e)
+                if prefers_tcp(&req)
+                    && client.session().transport == RpcTransportKind::Tcp
+                    && e.rpc_fault() == Some(crate::status::RpcFault::ACCESS_DENIED) =>
+            {
+                crate::log_debug!("TCP change refused: retrying over SMB");
+                let smb = ChangePassword {
+                    config: req.config.clone().with_transport(Transport::Smb),
+                    ..req.clone()
+                };
+                let fresh = connect_change(&smb).await?;
+                std::mem::replace(&mut client, fresh).close().await;
+                change_on(&mut client, &smb, prepared, encrypted).await
+            }
+            other => other,
         }
-        Ok(Err(e)) => Err(crypto_error(op4, e)),
-        Err(_) => Err(Error::new(ErrorKind::Protocol, op4, "the key derivation task failed")),
+    };
+    let result = match deadline.run(work).await {
+        Some(r) => r,
+        None => Err(deadline.expired(client.interrupted(), op4)),
     };
     client.close().await;
     result
 }
 
+impl SamrClient {
+    /// Change `req.user`'s password over this client's session, as [`change_password`] does
+    /// over a new one: a service can change many passwords on one connection. Any session
+    /// works (the user's own, an administrator's, or anonymous where the server allows it:
+    /// opnum 73 proves knowledge of the old password itself). Of the request it uses `user`,
+    /// `old`, `new` and `iterations`; `host`, `domain`, `session` and `config` belong to the
+    /// connection and are ignored: the client's own [`config`](SamrClient::config) decides
+    /// `allow_rc4` and the `operation_timeout` (counted from this call).
+    ///
+    /// **Cancellation:** dropping the future while the key is derived cancels the derivation
+    /// and changes nothing; dropping it after the request left closes the client
+    /// ([`SamrClient::is_closed`]) and the change's outcome is unknown. With
+    /// [`ClientConfig::operation_timeout`] set, a timeout is reported with the right
+    /// classification instead.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), samrpc::Error> {
+    /// use samrpc::api::ChangePassword;
+    /// use samrpc::client::SamrClient;
+    /// use samrpc::{ClientConfig, Credentials, Password};
+    ///
+    /// let mut client =
+    ///     SamrClient::connect("dc.example.com", &Credentials::Anonymous, &ClientConfig::default())
+    ///         .await?;
+    /// for (user, old, new) in [("alice", "Old-1!", "New-1!"), ("bob", "Old-2!", "New-2!")] {
+    ///     let req = ChangePassword::new("dc.example.com", user, Password::from(old), Password::from(new));
+    ///     client.change_password(&req).await?;
+    /// }
+    /// client.close().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn change_password(&mut self, req: &ChangePassword) -> Result<Outcome, Error> {
+        let prepared = Prepared::new(req, self.host())?;
+        let deadline = Deadline::start(self.config());
+        let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+        let derive = Derivation::spawn(&prepared.old_hash, &req.new, prepared.iterations);
+        let work = async {
+            let encrypted = derive.finish(op4).await?;
+            change_on(self, req, prepared, encrypted).await
+        };
+        match deadline.run(work).await {
+            Some(r) => r,
+            None => Err(deadline.expired(self.interrupted(), op4)),
+        }
+    }
+}
+
+/// A change's checked input: the iteration count, the old NT hash and the encoded names.
+#[derive(Clone)]
+struct Prepared {
+    iterations: u64,
+    old_hash: NtHash,
+    server_name: Option<RpcUnicodeString>,
+    user_name: RpcUnicodeString,
+}
+
+impl Prepared {
+    /// `host` is the server the change goes to (it names the server in the request).
+    fn new(req: &ChangePassword, host: &str) -> Result<Self, Error> {
+        check_new_password(&req.new)?;
+        let iterations = match req.iterations {
+            Some(n)
+                if !(crate::crypto::MIN_PBKDF2_ITERATIONS
+                    ..=crate::crypto::MAX_PBKDF2_ITERATIONS)
+                    .contains(&n) =>
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    Operation::Input,
+                    format!("{n} PBKDF2 iterations is outside the allowed 5000..=1000000"),
+                ));
+            }
+            Some(n) => n,
+            None => OsRandom.u64_in(DEFAULT_ITERATIONS_MIN, DEFAULT_ITERATIONS_MAX),
+        };
+        let old_hash = match &req.old {
+            Secret::Password(p) => nt_hash(p),
+            Secret::NtHash(h) => h.clone(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    Operation::Input,
+                    "an AES key can only change a password through Kerberos (kpasswd)",
+                ));
+            }
+        };
+        let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+        let server_name = Some(unicode(op4, &format!("\\\\{host}"))?);
+        let user_name = unicode(op4, &req.user)?;
+        Ok(Self { iterations, old_hash, server_name, user_name })
+    }
+}
+
+/// Derivations that ended because their future was dropped (for the cancellation test).
+#[cfg(test)]
+static DERIVATIONS_CANCELLED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// The opnum-73 encryption (PBKDF2 and AEAD) running on tokio's blocking pool. Dropping it
+/// (directly, or with the future that holds it) sets the cancellation flag, and the derivation
+/// stops at its next check.
+struct Derivation {
+    task: tokio::task::JoinHandle<Result<EncryptedPasswordAes, CryptoError>>,
+    _cancel: CancelOnDrop,
+}
+
+/// Sets the flag when dropped.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Derivation {
+    fn spawn(old_hash: &NtHash, new: &Password, iterations: u64) -> Self {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (hash, new_password, cancel) = (old_hash.clone(), new.clone(), Arc::clone(&flag));
+        let task = tokio::task::spawn_blocking(move || {
+            let r = encrypt_password_change_aes_cancellable(
+                &hash,
+                &new_password,
+                iterations,
+                &mut OsRandom,
+                &cancel,
+            );
+            #[cfg(test)]
+            if r == Err(CryptoError::Cancelled) {
+                DERIVATIONS_CANCELLED.fetch_add(1, Ordering::SeqCst);
+            }
+            r
+        });
+        Self { task, _cancel: CancelOnDrop(flag) }
+    }
+
+    /// Wait for the encrypted password.
+    async fn finish(mut self, op: Operation) -> Result<EncryptedPasswordAes, Error> {
+        match (&mut self.task).await {
+            Ok(Ok(encrypted)) => Ok(encrypted),
+            Ok(Err(e)) => Err(crypto_error(op, e)),
+            Err(_) => Err(Error::new(ErrorKind::Protocol, op, "the key derivation task failed")),
+        }
+    }
+}
+
 async fn change_on(
     client: &mut SamrClient,
     req: &ChangePassword,
-    old_hash: NtHash,
+    prepared: Prepared,
     encrypted: EncryptedPasswordAes,
-    server_name: Option<RpcUnicodeString>,
-    user_name: RpcUnicodeString,
 ) -> Result<Outcome, Error> {
+    let Prepared { old_hash, server_name, user_name, .. } = prepared;
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
     let iterations = encrypted.pbkdf2_iterations;
     let call4 = SamrUnicodeChangePasswordUser4 {
@@ -374,7 +563,7 @@ async fn change_on(
     };
     let result4 = client.call_mutating(&call4).await.map(|r| r.status);
     let (method, status, iterations) = if lacks_call(&result4) {
-        if !req.config.allow_rc4 {
+        if !client.config().allow_rc4 {
             return Err(match result4 {
                 Ok(s) => Error::refused(op4, s),
                 Err(e) => e,
@@ -435,5 +624,72 @@ mod tests {
             (r.domain.as_deref(), r.session, r.iterations),
             (Some("D"), ChangeSession::Anonymous, Some(5000))
         );
+    }
+
+    /// A change future dropped while it connects (to a server that accepts and never
+    /// answers) cancels its PBKDF2 derivation: the blocking task ends with
+    /// `CryptoError::Cancelled` instead of running its million iterations to the end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_change_future_stops_its_derivation() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let (sock, _) = listener.accept().await.unwrap();
+                held.push(sock); // keep it open, never answer
+            }
+        });
+        let before = DERIVATIONS_CANCELLED.load(Ordering::SeqCst);
+        let req =
+            ChangePassword::new("127.0.0.1", "alice", Password::from("a"), Password::from("b"))
+                .with_iterations(crate::crypto::MAX_PBKDF2_ITERATIONS)
+                .with_config(ClientConfig::default().with_port(port));
+        let job = change_password(req);
+        // Drop the job while it waits for the server's NEGOTIATE answer.
+        let r = tokio::time::timeout(std::time::Duration::from_millis(50), job).await;
+        assert!(r.is_err(), "the silent server cannot have answered");
+        // The derivation's own end, not a clock, decides: it must report Cancelled.
+        for _ in 0..600 {
+            if DERIVATIONS_CANCELLED.load(Ordering::SeqCst) > before {
+                silent.abort();
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the derivation did not stop after its future was dropped");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_derivation_cancels_it() {
+        let d = Derivation::spawn(
+            &NtHash::new([1; 16]),
+            &Password::from("x"),
+            crate::crypto::MAX_PBKDF2_ITERATIONS,
+        );
+        let Derivation { task, _cancel } = d;
+        drop(_cancel);
+        assert_eq!(task.await.unwrap().err(), Some(CryptoError::Cancelled));
+    }
+
+    #[test]
+    fn outside_a_runtime_the_jobs_return_an_error_instead_of_panicking() {
+        let req = ChangePassword::new("h", "alice", Password::from("a"), Password::from("b"));
+        let e = futures_lite_block_on(change_password(req)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("no tokio runtime"), "{e}");
+    }
+
+    /// Poll a future to completion on this thread without any tokio runtime.
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
     }
 }

@@ -7,12 +7,13 @@ use super::{
 use crate::auth::kerberos::messages::PrincipalName;
 use crate::client::{RESOLVE_HINT, check_server_hint};
 use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
-use crate::config::{AuthMethod, ClientConfig, Credentials};
+use crate::config::{AuthMethod, ClientConfig, Credentials, Transport};
 use crate::crypto::encrypt_password_change_aes;
 use crate::error::{Error, Operation};
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, DomainInfo, SamrConnect5, SamrUnicodeChangePasswordUser4, access, consts};
 use crate::secret::Password;
+use crate::session::{RpcTransportKind, SessionSummary};
 use crate::status::{NtStatus, RpcFault};
 use crate::transport::kdc::{
     CachedTicket, KdcTrips, get_initial, get_service_ticket, probe_kdc, read_cache,
@@ -20,6 +21,7 @@ use crate::transport::kdc::{
 
 /// One step of [`doctor`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DoctorStep {
     /// What was checked ("TCP 445", "SMB dialect", …).
     pub name: String,
@@ -29,6 +31,19 @@ pub struct DoctorStep {
     pub found: String,
     /// What to do when it failed.
     pub hint: Option<String>,
+}
+
+impl DoctorStep {
+    /// A step named `name` that passed (`ok`) or not, with what was found and, for a failure,
+    /// what to do.
+    pub fn new(
+        name: impl Into<String>,
+        ok: bool,
+        found: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
+        Self { name: name.into(), ok, found: found.into(), hint }
+    }
 }
 
 fn step(name: &str, ok: bool, found: impl Into<String>, hint: Option<String>) -> DoctorStep {
@@ -276,6 +291,9 @@ async fn kerberos_steps(
 /// RestrictRemoteSAM refuses SamrConnect5 to non-administrators while a change still works.
 /// Both run over the session of `req.credentials` (anonymous by default). The report gives a
 /// [`Verdict`] for `passwd` and one for `reset`.
+///
+/// Changes nothing on the server (the opnum-73 probe names an account that does not exist),
+/// so dropping the future (cancelling it) at any point is harmless.
 pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     let DoctorRequest { host, credentials, user, config } = req;
     let (host, user) = (host.as_str(), user.as_deref());
@@ -312,35 +330,55 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         return unreachable(steps, &found);
     }
 
-    // 1. TCP reachability.
-    match tokio::time::timeout(config.connect_timeout, tokio::net::TcpStream::connect(&target))
-        .await
-    {
-        Ok(Ok(_)) => steps.push(step(
-            &format!("TCP {port}"),
-            true,
-            format!("{target} accepts connections"),
-            None,
-        )),
-        Ok(Err(e)) => {
-            let found = format!("cannot connect to {target}: {e}");
-            steps.push(step(
+    // 1. TCP reachability: the SMB port, or the endpoint mapper's over TCP. Under auto, an
+    // unreachable SMB port moves the checks to TCP (as the client itself would).
+    let mut over_tcp = config.transport == Transport::Tcp;
+    if !over_tcp {
+        match probe(host, port, config.connect_timeout).await {
+            Ok(target) => steps.push(step(
                 &format!("TCP {port}"),
-                false,
-                found.clone(),
-                Some(check_server_hint(port)),
-            ));
-            return unreachable(steps, &found);
+                true,
+                format!("{target} accepts connections"),
+                None,
+            )),
+            Err(found) if config.transport == Transport::Auto => {
+                steps.push(step(
+                    &format!("TCP {port}"),
+                    true,
+                    format!("{found}; auto: trying SAMR over TCP (ncacn_ip_tcp)"),
+                    None,
+                ));
+                over_tcp = true;
+            }
+            Err(found) => {
+                steps.push(step(
+                    &format!("TCP {port}"),
+                    false,
+                    found.clone(),
+                    Some(check_server_hint(port)),
+                ));
+                return unreachable(steps, &found);
+            }
         }
-        Err(_) => {
-            let found = format!("no answer from {target} within {:?}", config.connect_timeout);
-            steps.push(step(
-                &format!("TCP {port}"),
-                false,
-                found.clone(),
-                Some(check_server_hint(port)),
-            ));
-            return unreachable(steps, &found);
+    }
+    if over_tcp {
+        let epm = config.epm_port;
+        match probe(host, epm, config.connect_timeout).await {
+            Ok(target) => steps.push(step(
+                &format!("TCP {epm}"),
+                true,
+                format!("{target} accepts connections (endpoint mapper)"),
+                None,
+            )),
+            Err(found) => {
+                steps.push(step(
+                    &format!("TCP {epm}"),
+                    false,
+                    found.clone(),
+                    Some(crate::client::TCP_HINT.to_owned()),
+                ));
+                return unreachable(steps, &found);
+            }
         }
     }
 
@@ -368,13 +406,17 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     let mut client = match SamrClient::connect(host, &creds, &config).await {
         Ok(c) => c,
         Err(e) => {
-            let order = [
-                (Operation::Negotiate, "SMB negotiate"),
-                (Operation::SessionSetup, "authentication"),
-                (Operation::TreeConnect, "IPC$"),
-                (Operation::OpenPipe, "\\PIPE\\samr"),
-                (Operation::Bind, "SAMR bind"),
-            ];
+            let order: &[(Operation, &str)] = if over_tcp {
+                &[(Operation::Connect, "endpoint mapper"), (Operation::Bind, "SAMR bind")]
+            } else {
+                &[
+                    (Operation::Negotiate, "SMB negotiate"),
+                    (Operation::SessionSetup, "authentication"),
+                    (Operation::TreeConnect, "IPC$"),
+                    (Operation::OpenPipe, "\\PIPE\\samr"),
+                    (Operation::Bind, "SAMR bind"),
+                ]
+            };
             let failed = order.iter().position(|(op, _)| *op == e.operation()).unwrap_or(0);
             for (_, name) in &order[..failed] {
                 steps.push(step(name, true, "ok", None));
@@ -394,29 +436,32 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         }
     };
     let s = client.session().clone();
-    steps.push(step(
-        "SMB dialect",
-        true,
-        format!(
-            "SMB {}; signing {}; encryption {}",
-            s.dialect,
-            if s.signing { "on" } else { "off" },
-            if s.encryption { "on" } else { "off" }
-        ),
-        None,
-    ));
-    steps.push(step("authentication", true, format!("{} session as {who}", s.kind.name()), None));
-    if kerberos {
+    let over_tcp = s.transport == RpcTransportKind::Tcp;
+    if over_tcp {
+        steps.push(step("endpoint mapper", true, "SAMR registered on ncacn_ip_tcp", None));
+        let protection = match (s.signing, s.encryption) {
+            (_, true) => "RPC packet privacy (NTLM, signed and sealed)",
+            (true, false) => "RPC packet integrity (NTLM, signed)",
+            _ => "no RPC-level protection",
+        };
         steps.push(step(
-            "AP-REP verified",
-            s.auth == "kerberos",
-            "the server proved it holds the cifs key (mutual authentication)",
+            "authentication",
+            true,
+            format!("{} as {who}; {protection}", s.kind.name()),
             None,
         ));
+        steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+    } else {
+        smb_steps(&mut steps, &s, &who);
+        if kerberos {
+            steps.push(step(
+                "AP-REP verified",
+                s.auth == "kerberos",
+                "the server proved it holds the cifs key (mutual authentication)",
+                None,
+            ));
+        }
     }
-    steps.push(step("IPC$", true, "connected", None));
-    steps.push(step("\\PIPE\\samr", true, "opened", None));
-    steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
 
     // 7–10. The read path: SamrConnect5, the domain, the policy and the user.
     let read_failure: Option<String> = async {
@@ -534,8 +579,50 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         }
     };
     steps.push(probe_step);
-    let reset = reset_verdict(anonymous, read_failure.as_deref());
+    let reset = if over_tcp {
+        // Resets are refused over TCP before anything is sent (the server has no session key
+        // there); the SMB path was not checked.
+        Verdict::no("password resets need SMB (ncacn_np), and these checks ran over TCP")
+    } else {
+        reset_verdict(anonymous, read_failure.as_deref())
+    };
     DoctorReport { steps, passwd, reset }
+}
+
+/// Steps 2–6 over SMB, from the connected session.
+fn smb_steps(steps: &mut Vec<DoctorStep>, s: &SessionSummary, who: &str) {
+    steps.push(step(
+        "SMB dialect",
+        true,
+        format!(
+            "SMB {}; signing {}; encryption {}",
+            s.dialect.map_or("none", crate::session::Dialect::name),
+            if s.signing { "on" } else { "off" },
+            if s.encryption { "on" } else { "off" }
+        ),
+        None,
+    ));
+    steps.push(step("authentication", true, format!("{} session as {who}", s.kind.name()), None));
+    steps.push(step("IPC$", true, "connected", None));
+    steps.push(step("\\PIPE\\samr", true, "opened", None));
+    steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
+}
+
+/// Whether `host:port` accepts a TCP connection: `Ok(target)` or `Err(what was found)`.
+async fn probe(host: &str, port: u16, limit: std::time::Duration) -> Result<String, String> {
+    let target = format!(
+        "{}:{port}",
+        if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        }
+    );
+    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(&target)).await {
+        Ok(Ok(_)) => Ok(target),
+        Ok(Err(e)) => Err(format!("cannot connect to {target}: {e}")),
+        Err(_) => Err(format!("no answer from {target} within {limit:?}")),
+    }
 }
 
 const PROBE: &str = "AES password change (opnum 73)";

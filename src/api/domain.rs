@@ -1,5 +1,34 @@
-//! The typed-layer steps the jobs share: open the account domain, look up a RID, open a
-//! user, query domain information, turn a status into an error.
+//! The typed-layer steps the jobs are made of, for callers who compose their own: open the
+//! account domain, look up a RID, open a user, query domain and user information, close
+//! handles. Each step is one or a few [`SamrClient::call`]s whose failing status becomes the
+//! crate [`Error`] (naming the SAMR call) through [`NtStatus::check`].
+//!
+//! Handles are closed explicitly ([`close_handle`], [`DomainHandles::close`]): Rust has no
+//! async drop, and a close needs a round trip. A handle left open is not a leak that
+//! outlives the session: the server frees every handle when the session ends
+//! ([`SamrClient::close`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), samrpc::Error> {
+//! use samrpc::api::domain::{close_handle, lookup_rid, open_account_domain, open_user, query_user};
+//! use samrpc::client::SamrClient;
+//! use samrpc::samr::{access, consts, UserInfo};
+//! use samrpc::{ClientConfig, Credentials, Password};
+//!
+//! let admin = Credentials::password("Administrator", None, Password::from("Admin-1!"));
+//! let mut client = SamrClient::connect("dc.example.com", &admin, &ClientConfig::default()).await?;
+//! let domain = open_account_domain(&mut client, access::DOMAIN_LOOKUP).await?;
+//! let rid = lookup_rid(&mut client, &domain, "alice").await?;
+//! let user = open_user(&mut client, &domain, rid, access::USER_READ_ACCOUNT).await?;
+//! let info = query_user(&mut client, &user, consts::USER_CONTROL_INFORMATION).await;
+//! close_handle(&mut client, user).await;
+//! domain.close(&mut client).await;
+//! if let UserInfo::Control(bits) = info? {
+//!     println!("{} ({rid}): account control {bits:#x}", "alice");
+//! }
+//! client.close().await;
+//! # Ok(()) }
+//! ```
 
 use crate::client::SamrClient;
 use crate::error::{Error, ErrorKind, Operation};
@@ -7,7 +36,8 @@ use crate::ndr::{ContextHandle, RpcUnicodeString, WString};
 use crate::samr::{
     Call, DomainInfo, RevisionInfoV1, SamrCloseHandle, SamrConnect5,
     SamrEnumerateDomainsInSamServer, SamrLookupDomainInSamServer, SamrLookupNamesInDomain,
-    SamrOpenDomain, SamrOpenUser, SamrQueryInformationDomain2, access,
+    SamrOpenDomain, SamrOpenUser, SamrQueryInformationDomain2, SamrQueryInformationUser2, UserInfo,
+    access,
 };
 use crate::status::NtStatus;
 
@@ -18,23 +48,40 @@ pub(crate) fn unicode(op: Operation, s: &str) -> Result<RpcUnicodeString, Error>
 }
 
 pub(crate) fn refused(op: Operation, status: NtStatus) -> Result<(), Error> {
-    if status.is_error() { Err(Error::refused(op, status)) } else { Ok(()) }
+    status.check(op).map(drop)
 }
 
-/// Handles opened on the server's account domain.
-pub(crate) struct DomainHandles {
-    pub(crate) server: ContextHandle,
-    pub(crate) domain: ContextHandle,
-    pub(crate) name: String,
+/// Handles opened on the server's account domain by [`open_account_domain`]: the SAM server
+/// handle and the domain handle. Close them with [`DomainHandles::close`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DomainHandles {
+    /// The server handle (SamrConnect5).
+    pub server: ContextHandle,
+    /// The account domain's handle (SamrOpenDomain).
+    pub domain: ContextHandle,
+    /// The account domain's name (the NetBIOS domain, or the computer name of a standalone
+    /// server).
+    pub name: String,
 }
 
-pub(crate) async fn close_handle(client: &mut SamrClient, handle: ContextHandle) {
+impl DomainHandles {
+    /// Close the domain and server handles (best effort, like [`close_handle`]).
+    pub async fn close(self, client: &mut SamrClient) {
+        close_domain(client, self).await;
+    }
+}
+
+/// Close `handle` with SamrCloseHandle, best effort: a failure is ignored, because the server
+/// frees the handle with the session anyway.
+pub async fn close_handle(client: &mut SamrClient, handle: ContextHandle) {
     let _ = client.call(&SamrCloseHandle { handle }).await;
 }
 
 /// SamrConnect5, then the account domain (the server's own domain, not Builtin), opened with
-/// `domain_access`.
-pub(crate) async fn open_account_domain(
+/// `domain_access` (bits of [`access`], e.g. `access::DOMAIN_LOOKUP`): SamrConnect5,
+/// SamrEnumerateDomainsInSamServer, SamrLookupDomainInSamServer, SamrOpenDomain.
+pub async fn open_account_domain(
     client: &mut SamrClient,
     domain_access: u32,
 ) -> Result<DomainHandles, Error> {
@@ -93,13 +140,15 @@ pub(crate) async fn open_account_domain(
     Ok(DomainHandles { server, domain: r.handle, name })
 }
 
+/// Close both handles of `h` (see [`DomainHandles::close`]).
 pub(crate) async fn close_domain(client: &mut SamrClient, h: DomainHandles) {
     close_handle(client, h.domain).await;
     close_handle(client, h.server).await;
 }
 
-/// The RID of `user` in the opened domain.
-pub(crate) async fn lookup_rid(
+/// The RID of `user` (a bare account name) in the opened domain (SamrLookupNamesInDomain);
+/// an unknown name is an error whose status is STATUS_NONE_MAPPED.
+pub async fn lookup_rid(
     client: &mut SamrClient,
     h: &DomainHandles,
     user: &str,
@@ -122,7 +171,9 @@ pub(crate) async fn lookup_rid(
         .ok_or_else(|| Error::new(ErrorKind::Protocol, op, "the server returned no RID"))
 }
 
-pub(crate) async fn open_user(
+/// Open the user with relative id `rid` with `desired_access` (bits of [`access`], e.g.
+/// `access::USER_READ_ACCOUNT`) (SamrOpenUser). Close the handle with [`close_handle`].
+pub async fn open_user(
     client: &mut SamrClient,
     h: &DomainHandles,
     rid: u32,
@@ -136,7 +187,10 @@ pub(crate) async fn open_user(
     Ok(r.handle)
 }
 
-pub(crate) async fn query_domain(
+/// The opened domain's information at `level` (a `DOMAIN_…_INFORMATION` constant of
+/// [`crate::samr::consts`]) (SamrQueryInformationDomain2). The domain must have been opened
+/// with the access the level needs (e.g. `DOMAIN_READ_PASSWORD_PARAMETERS` for level 1).
+pub async fn query_domain(
     client: &mut SamrClient,
     h: &DomainHandles,
     level: u16,
@@ -146,5 +200,21 @@ pub(crate) async fn query_domain(
     refused(op, r.status)?;
     r.info.ok_or_else(|| {
         Error::new(ErrorKind::Protocol, op, "the server returned no domain information")
+    })
+}
+
+/// The opened user's information at `level` (a `USER_…_INFORMATION` constant of
+/// [`crate::samr::consts`]) (SamrQueryInformationUser2). The user must have been opened with
+/// the access the level needs.
+pub async fn query_user(
+    client: &mut SamrClient,
+    user: &ContextHandle,
+    level: u16,
+) -> Result<UserInfo, Error> {
+    let op = Operation::Call(SamrQueryInformationUser2::NAME);
+    let r = client.call(&SamrQueryInformationUser2 { user_handle: *user, level }).await?;
+    refused(op, r.status)?;
+    r.info.ok_or_else(|| {
+        Error::new(ErrorKind::Protocol, op, "the server returned no user information")
     })
 }

@@ -1,8 +1,8 @@
 //! Read the domain password policy and a user's password state.
 
 use super::{
-    DomainHandles, SessionSummary, close_domain, close_handle, lookup_rid, open_account_domain,
-    open_user, query_domain, refused,
+    Deadline, DomainHandles, SessionSummary, close_domain, close_handle, lookup_rid,
+    open_account_domain, open_user, query_domain, refused,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
@@ -11,10 +11,12 @@ use crate::samr::{
     Call, DomainInfo, SamrQueryInformationDomain2, SamrQueryInformationUser2, UserInfo, access,
     consts,
 };
+use std::time::{Duration, SystemTime};
 
 /// The domain password and lockout policy ([MS-SAMR] DOMAIN_PASSWORD_INFORMATION and
 /// DOMAIN_LOCKOUT_INFORMATION).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PasswordPolicy {
     /// Minimum password length in characters.
     pub min_length: u16,
@@ -87,14 +89,17 @@ impl PasswordPolicy {
 
 /// One user's password state.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserState {
     /// The account name.
     pub name: String,
     /// The relative id.
     pub rid: u32,
-    /// When the password was last set, as a Windows FILETIME (0 = never / must change).
+    /// When the password was last set, as a Windows FILETIME (0 = never / must change);
+    /// [`UserState::password_last_set_time`] gives it as a `SystemTime`.
     pub password_last_set: u64,
-    /// When the password must be changed, as a FILETIME (`i64::MAX as u64` = never).
+    /// When the password must be changed, as a FILETIME (`i64::MAX as u64` = never);
+    /// [`UserState::password_must_change_time`] gives it as a `SystemTime`.
     pub password_must_change: u64,
     /// The user account control bits (USER_ACCOUNT_DISABLED = 0x01, …).
     pub account_control: u32,
@@ -102,8 +107,39 @@ pub struct UserState {
     pub bad_password_count: u16,
 }
 
+impl UserState {
+    /// When the password was last set; `None` when it never was (or is marked "must change
+    /// at next logon", which SAMR stores as 0).
+    pub fn password_last_set_time(&self) -> Option<SystemTime> {
+        filetime_to_system_time(self.password_last_set)
+    }
+
+    /// When the password must be changed; `None` when it never expires.
+    pub fn password_must_change_time(&self) -> Option<SystemTime> {
+        filetime_to_system_time(self.password_must_change)
+    }
+}
+
+/// A Windows FILETIME (100-ns intervals since 1601-01-01 UTC) as a `SystemTime`; `None` for
+/// the "never" values SAMR uses (0 and anything from `i64::MAX` up).
+pub fn filetime_to_system_time(filetime: u64) -> Option<SystemTime> {
+    /// 1601-01-01 to 1970-01-01 in 100-ns intervals.
+    const UNIX_EPOCH_FILETIME: u64 = 116_444_736_000_000_000;
+    if filetime == 0 || filetime >= i64::MAX as u64 {
+        return None;
+    }
+    let since =
+        |t: u64| Duration::from_secs(t / 10_000_000) + Duration::from_nanos(t % 10_000_000 * 100);
+    if filetime >= UNIX_EPOCH_FILETIME {
+        SystemTime::UNIX_EPOCH.checked_add(since(filetime - UNIX_EPOCH_FILETIME))
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(since(UNIX_EPOCH_FILETIME - filetime))
+    }
+}
+
 /// The answer of [`password_policy`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PolicyReport {
     /// The domain the policy belongs to (the NetBIOS domain or the computer name).
     pub domain: String,
@@ -194,11 +230,52 @@ impl PolicyRequest {
 }
 
 /// Read the domain password policy and, if `req.user` is given, that user's password state.
+///
+/// Reads only: dropping the future (cancelling it) at any point changes nothing on the server
+/// and leaves nothing running. Over an existing session use
+/// [`SamrClient::password_policy`] and [`SamrClient::user_state`].
 pub async fn password_policy(req: PolicyRequest) -> Result<PolicyReport, Error> {
-    let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
-    let result = policy_on(&mut client, req.user.as_deref()).await;
+    let deadline = Deadline::start(&req.config);
+    let mut client = deadline.connect(&req.host, &req.credentials, &req.config).await?;
+    let op = Operation::Call(SamrQueryInformationDomain2::NAME);
+    let result = match deadline.run(policy_on(&mut client, req.user.as_deref())).await {
+        Some(r) => r,
+        None => Err(deadline.expired(client.interrupted(), op)),
+    };
     client.close().await;
     result
+}
+
+impl SamrClient {
+    /// Read the account domain's password policy and, if `user` is given, that user's
+    /// password state, over this client's session (as [`password_policy`] does over a new
+    /// one). Reads only: cancelling it changes nothing on the server (though a cancelled call
+    /// closes the client). The client's `operation_timeout` applies, counted from this call.
+    pub async fn password_policy(&mut self, user: Option<&str>) -> Result<PolicyReport, Error> {
+        let deadline = Deadline::start(self.config());
+        let op = Operation::Call(SamrQueryInformationDomain2::NAME);
+        match deadline.run(policy_on(self, user)).await {
+            Some(r) => r,
+            None => Err(deadline.expired(self.interrupted(), op)),
+        }
+    }
+
+    /// Read one user's password state (last set, must change, account control, bad password
+    /// count) from the account domain, over this client's session. Reads only.
+    pub async fn user_state(&mut self, user: &str) -> Result<UserState, Error> {
+        let deadline = Deadline::start(self.config());
+        let op = Operation::Call(SamrQueryInformationUser2::NAME);
+        let work = async {
+            let h = open_account_domain(self, access::DOMAIN_LOOKUP).await?;
+            let r = user_state(self, &h, user).await;
+            close_domain(self, h).await;
+            r
+        };
+        match deadline.run(work).await {
+            Some(r) => r,
+            None => Err(deadline.expired(self.interrupted(), op)),
+        }
+    }
 }
 
 async fn policy_on(client: &mut SamrClient, user: Option<&str>) -> Result<PolicyReport, Error> {
@@ -273,5 +350,23 @@ pub(crate) async fn user_state(
             op,
             "the server answered another information level",
         )),
+    }
+}
+
+#[cfg(test)]
+mod filetime_tests {
+    use super::*;
+
+    #[test]
+    fn filetimes_convert_and_never_is_none() {
+        // 2021-01-01T00:00:00Z = 1609459200 s after the Unix epoch = FILETIME
+        // 132539328000000000 (116444736000000000 + 1609459200 * 10^7).
+        let t = filetime_to_system_time(132_539_328_000_000_000).unwrap();
+        assert_eq!(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_609_459_200);
+        let t = filetime_to_system_time(116_444_736_000_000_123).unwrap();
+        assert_eq!(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos(), 12_300);
+        assert_eq!(filetime_to_system_time(0), None);
+        assert_eq!(filetime_to_system_time(i64::MAX as u64), None);
+        assert_eq!(filetime_to_system_time(u64::MAX), None);
     }
 }

@@ -1,8 +1,8 @@
 //! Reset a password as an administrator.
 
 use super::{
-    Method, Outcome, check_new_password, close_domain, close_handle, crypto_error, lookup_rid,
-    open_account_domain, open_user, refused, restriction_error,
+    Deadline, Method, Outcome, check_new_password, close_domain, close_handle, crypto_error,
+    lookup_rid, open_account_domain, open_user, refused, restriction_error,
 };
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
@@ -85,29 +85,79 @@ impl ResetPassword {
 
 /// Reset a password as an administrator with `SamrSetInformationUser2` level 31
 /// (`UserInternal7Information`, AES keyed by the SMB application key). With
-/// `config.allow_rc4`, servers without level 31 get level 25, then 23.
+/// `config.allow_rc4`, servers without level 31 get level 25, then 23. To reset several
+/// passwords over one session, connect a [`SamrClient`] and use
+/// [`SamrClient::reset_password`].
 ///
 /// **Warning:** a reset, unlike a change, cannot re-protect the user's DPAPI secrets (saved
 /// credentials, EFS files, certificate private keys); they may become unreadable for good.
 /// Prefer [`change_password`](super::change_password) when the old password is known.
+///
+/// # Cancellation
+///
+/// Dropping the future stops the job and drops the connection. Dropped before the
+/// `SamrSetInformationUser2` request left (connecting, opening the domain, looking up the
+/// user), nothing has changed; dropped after, the outcome is unknown: the password may or may
+/// not have been set. Set [`ClientConfig::operation_timeout`] instead of wrapping the future
+/// in `tokio::time::timeout` to get that classification in the returned error
+/// ([`Error::outcome_unknown`]). Needs a tokio runtime with I/O and timers enabled (see
+/// [`crate::blocking`] for synchronous callers).
 pub async fn reset_password(req: ResetPassword) -> Result<Outcome, Error> {
     check_new_password(&req.new)?;
-    let mut client =
-        SamrClient::connect(&req.host, &req.admin, &req.config).await.map_err(|e| {
-            // An administrator's failed logon says nothing about the target's password.
-            if req.admin.is_anonymous() {
-                e
-            } else {
-                e.with_credentials_used(CredentialsUsed::OtherAccount)
-            }
-        })?;
-    let result = reset_on(&mut client, &req).await;
+    let config = super::smb_only(&req.config, "a password reset")?;
+    let deadline = Deadline::start(&config);
+    let mut client = deadline.connect(&req.host, &req.admin, &config).await.map_err(|e| {
+        // An administrator's failed logon says nothing about the target's password.
+        if req.admin.is_anonymous() {
+            e
+        } else {
+            e.with_credentials_used(CredentialsUsed::OtherAccount)
+        }
+    })?;
+    let result =
+        match deadline.run(reset_on(&mut client, &req)).await {
+            Some(r) => r,
+            None => Err(deadline
+                .expired(client.interrupted(), Operation::Call(SamrSetInformationUser2::NAME))),
+        };
     client.close().await;
     result
 }
 
+impl SamrClient {
+    /// Reset `req.user`'s password over this client's session (which must be authenticated as
+    /// an administrator), as [`reset_password`] does over a new one. Of the request it uses
+    /// `user`, `new` and `must_change`; `host`, `admin` and `config` belong to the connection
+    /// and are ignored: the client's own [`config`](SamrClient::config) decides `allow_rc4`
+    /// and the `operation_timeout` (counted from this call). The same warning about DPAPI
+    /// secrets applies.
+    ///
+    /// **Cancellation:** dropping the future after the set request left closes the client
+    /// ([`SamrClient::is_closed`]) and the reset's outcome is unknown; before, nothing has
+    /// changed.
+    pub async fn reset_password(&mut self, req: &ResetPassword) -> Result<Outcome, Error> {
+        check_new_password(&req.new)?;
+        let deadline = Deadline::start(self.config());
+        match deadline.run(reset_on(self, req)).await {
+            Some(r) => r,
+            None => Err(deadline
+                .expired(self.interrupted(), Operation::Call(SamrSetInformationUser2::NAME))),
+        }
+    }
+}
+
 async fn reset_on(client: &mut SamrClient, req: &ResetPassword) -> Result<Outcome, Error> {
     let op = Operation::Call(SamrSetInformationUser2::NAME);
+    // A client connected over TCP (a reused one): refused before any call, as the free
+    // function refuses a TCP configuration before connecting.
+    if client.session().transport == crate::session::RpcTransportKind::Tcp {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "a password reset cannot run over ncacn_ip_tcp: it needs the SMB session key",
+        )
+        .with_hint(super::RESET_NEEDS_SMB_HINT));
+    }
     let key = client.application_key().cloned().ok_or_else(|| {
         Error::new(
             ErrorKind::Security,
@@ -173,7 +223,7 @@ pub(crate) async fn set_password(
     if !level_missing(&r31) {
         return Ok((Method::SetInternal7, r31?));
     }
-    if !req.config.allow_rc4 {
+    if !client.config().allow_rc4 {
         return Err(match r31 {
             Ok(s) => Error::refused(op, s),
             Err(e) => e,

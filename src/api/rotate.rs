@@ -448,6 +448,8 @@ pub async fn rotate(
     req: RotateRequest,
     mut on_result: impl FnMut(&Rotated, usize, usize),
 ) -> Result<RotateSummary, Error> {
+    let mut req = req;
+    req.config = super::smb_only(&req.config, "a rotation (which resets passwords)")?;
     let mut first = SamrClient::connect(&req.host, &req.admin, &req.config).await?;
     let h = open_account_domain(
         &mut first,

@@ -1,6 +1,8 @@
 //! List the users of the account domain.
 
-use super::{DomainHandles, close_domain, close_handle, open_account_domain, open_user, refused};
+use super::{
+    Deadline, DomainHandles, close_domain, close_handle, open_account_domain, open_user, refused,
+};
 use crate::client::SamrClient;
 use crate::config::{ClientConfig, Credentials};
 use crate::error::{Error, ErrorKind, Operation};
@@ -11,6 +13,7 @@ use crate::status::NtStatus;
 
 /// One account of [`list_users`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserEntry {
     /// The account name.
     pub name: String,
@@ -109,11 +112,33 @@ impl ListUsersRequest {
 /// List the accounts of the server's account domain (name, RID and account-control bits), of
 /// the kind asked for: the server filters by the account-control bits
 /// (`SamrEnumerateUsersInDomain`), and the bits each account reports are checked again.
+///
+/// Reads only: dropping the future (cancelling it) at any point changes nothing on the server
+/// and leaves nothing running. Over an existing session use [`SamrClient::list_users`].
 pub async fn list_users(req: ListUsersRequest) -> Result<Vec<UserEntry>, Error> {
-    let mut client = SamrClient::connect(&req.host, &req.credentials, &req.config).await?;
-    let result = users_on(&mut client, req.kind).await;
+    let deadline = Deadline::start(&req.config);
+    let mut client = deadline.connect(&req.host, &req.credentials, &req.config).await?;
+    let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+    let result = match deadline.run(users_on(&mut client, req.kind)).await {
+        Some(r) => r,
+        None => Err(deadline.expired(client.interrupted(), op)),
+    };
     client.close().await;
     result
+}
+
+impl SamrClient {
+    /// List the accounts of `kind` ([`AccountKind::All`] for every one) in the account domain
+    /// over this client's session (as [`list_users`] does over a new one). Reads only; the
+    /// client's `operation_timeout` applies, counted from this call.
+    pub async fn list_users(&mut self, kind: AccountKind) -> Result<Vec<UserEntry>, Error> {
+        let deadline = Deadline::start(self.config());
+        let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
+        match deadline.run(users_on(self, kind)).await {
+            Some(r) => r,
+            None => Err(deadline.expired(self.interrupted(), op)),
+        }
+    }
 }
 
 /// Every account of the opened domain whose control bits match `account_control` (0 = all),

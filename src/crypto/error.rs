@@ -42,4 +42,8 @@ pub enum CryptoError {
     /// The PKCS#7 padding is invalid (pad length 0, more than 16, or inconsistent bytes).
     #[error("invalid PKCS#7 padding")]
     BadPadding,
+    /// The key derivation was cancelled through its flag before it finished
+    /// ([`derive_cek_cancellable`](super::derive_cek_cancellable)).
+    #[error("the key derivation was cancelled")]
+    Cancelled,
 }

@@ -4,6 +4,8 @@
 //! Layout:
 //! - key derivation — [`nt_hash`], [`derive_cek`] (the specialised PBKDF2-HMAC-SHA512 loop) and
 //!   [`derive_cek_reference`] (RustCrypto's generic path, for cross-checks and benchmarks);
+//!   [`derive_cek_cancellable`] and [`encrypt_password_change_aes_cancellable`] stop at the
+//!   next check of a cancellation flag;
 //! - AEAD — [`seal`]/[`open`], and the high-level [`encrypt_password_change_aes`] (opnum 73),
 //!   [`encrypt_password_set_aes`] (levels 31/32) with their `decrypt_*` counterparts;
 //! - buffers — [`UserPasswordAes`] (514 bytes) and [`UserPassword`] (516 bytes);
@@ -23,7 +25,8 @@ mod types;
 
 pub use error::CryptoError;
 pub use kdf::{
-    MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, derive_cek, derive_cek_reference, nt_hash,
+    CANCEL_CHECK_INTERVAL, MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, derive_cek,
+    derive_cek_cancellable, derive_cek_reference, nt_hash,
 };
 pub use legacy::{
     decrypt_nt_owf, decrypt_user_password_new, decrypt_user_password_with_old_nt,
@@ -37,7 +40,7 @@ pub use password_buffer::{
 pub use samr_aes::{
     ENC_KEY_LABEL, MAC_KEY_LABEL, decrypt_password_aes, decrypt_password_change_aes,
     decrypt_password_set_aes, derive_aead_keys, encrypt_password_change_aes,
-    encrypt_password_set_aes, open, seal,
+    encrypt_password_change_aes_cancellable, encrypt_password_set_aes, open, seal,
 };
 pub use types::{
     EncryptedNtOwfPassword, EncryptedPasswordAes, EncryptedUserPassword, EncryptedUserPasswordNew,

@@ -16,9 +16,10 @@ use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, generic_array::Ge
 
 use super::password_buffer::UserPasswordAes;
 use super::sha512::HmacSha512Key;
-use super::{CryptoError, EncryptedPasswordAes, derive_cek};
+use super::{CryptoError, EncryptedPasswordAes, derive_cek, derive_cek_cancellable};
 use crate::rng::{SecureRandom, SecureRandomExt};
 use crate::secret::{Key16, Key32, Key64, NtHash, Password, SecretBytes, SessionKey, ct_eq};
+use core::sync::atomic::AtomicBool;
 
 /// The label for the AES-256 encryption sub-key, including its terminating NUL (61 bytes).
 pub const ENC_KEY_LABEL: &[u8; 61] =
@@ -122,6 +123,25 @@ pub fn encrypt_password_change_aes(
 ) -> Result<EncryptedPasswordAes, CryptoError> {
     super::kdf::check_iterations(iterations)?;
     seal_password(|salt| derive_cek(old, salt, iterations), new, iterations, rng)
+}
+
+/// [`encrypt_password_change_aes`] whose PBKDF2 stops with [`CryptoError::Cancelled`] at the
+/// next check of `cancel` once it is set (see
+/// [`derive_cek_cancellable`](super::derive_cek_cancellable)).
+pub fn encrypt_password_change_aes_cancellable(
+    old: &NtHash,
+    new: &Password,
+    iterations: u64,
+    rng: &mut dyn SecureRandom,
+    cancel: &AtomicBool,
+) -> Result<EncryptedPasswordAes, CryptoError> {
+    super::kdf::check_iterations(iterations)?;
+    seal_password(
+        |salt| derive_cek_cancellable(old, salt, iterations, cancel),
+        new,
+        iterations,
+        rng,
+    )
 }
 
 /// Encrypt `new` for SamrSetInformationUser2 levels 31/32: CEK = `session_key` as given (the

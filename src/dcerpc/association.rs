@@ -13,7 +13,7 @@
 //!
 //! Invariants:
 //! * Call ids come from one counter starting at 1: the BIND takes the first (1, as in the
-//!   notes 4.3 example), every request and AUTH3 takes the next one.
+//!   notes 4.3 example), every request takes the next one; AUTH3 reuses the BIND's.
 //! * No fragment we send exceeds `min(our max_xmit_frag, server's max_recv_frag)`.
 //! * A received fragment longer than our `max_recv_frag` is rejected from its header, before its
 //!   body is buffered; `alloc_hint` never drives allocation beyond a small reserve, and the
@@ -167,9 +167,15 @@ impl Unbound {
             });
         }
         let call_id = self.call_ids.next();
+        // With RPC-level authentication, offer header signing ([MS-RPCE] 2.2.2.3): the
+        // signature then covers the whole PDU (notes 4.7).
+        let flags = match self.bind_auth {
+            Some(_) => PfcFlags::FIRST_LAST.with(PfcFlags::SUPPORT_HEADER_SIGN),
+            None => PfcFlags::FIRST_LAST,
+        };
         let bind = Bind {
             call_id,
-            flags: PfcFlags::FIRST_LAST,
+            flags,
             max_xmit_frag: self.config.max_xmit_frag,
             max_recv_frag: self.config.max_recv_frag,
             assoc_group_id: self.config.assoc_group_id,
@@ -224,7 +230,11 @@ impl Unbound {
             return Err(RpcError::Protocol("server's max_recv_frag is below 1432"));
         }
         let max_xmit = self.config.max_xmit_frag.min(ack.max_recv_frag);
+        let header_signing =
+            self.bind_auth.is_some() && ack.flags.contains(PfcFlags::SUPPORT_HEADER_SIGN);
         Ok(Bound {
+            bind_call_id,
+            header_signing,
             max_xmit,
             max_recv: self.config.max_recv_frag,
             server_max_xmit: ack.max_xmit_frag,
@@ -236,6 +246,7 @@ impl Unbound {
             call_ids: self.call_ids,
             rx: Vec::new(),
             pending: None,
+            calls_made: false,
             broken: false,
         })
     }
@@ -270,6 +281,8 @@ struct Pending {
 
 /// After a successful bind: sends calls and reassembles their responses.
 pub struct Bound {
+    bind_call_id: u32,
+    header_signing: bool,
     max_xmit: u16,
     max_recv: u16,
     server_max_xmit: u16,
@@ -282,6 +295,7 @@ pub struct Bound {
     /// Bytes of a fragment not yet complete (at most one fragment, ≤ `max_recv`).
     rx: Vec<u8>,
     pending: Option<Pending>,
+    calls_made: bool,
     broken: bool,
 }
 
@@ -328,12 +342,29 @@ impl Bound {
         self.bind_ack_auth.as_ref()
     }
 
-    /// An AUTH3 PDU carrying `verifier` (e.g. NTLM AUTHENTICATE), with a new call id. The
-    /// server does not answer it.
+    /// Whether both sides agreed to header signing (the BIND carried an auth token and offered
+    /// `PFC_SUPPORT_HEADER_SIGN`, and the BIND_ACK echoed it): signatures then cover the whole
+    /// PDU, header through sec_trailer.
+    pub fn header_signing(&self) -> bool {
+        self.header_signing
+    }
+
+    /// An AUTH3 PDU carrying `verifier` (e.g. NTLM AUTHENTICATE). It reuses the BIND's call id,
+    /// as Samba and Windows expect (research note "ncacn-ip-tcp"); the server does not answer.
     pub fn auth3_pdu(&mut self, verifier: AuthVerifier) -> Result<Vec<u8>, RpcError> {
-        let pdu =
-            Auth3 { call_id: self.call_ids.next(), flags: PfcFlags::FIRST_LAST, auth: verifier };
+        let pdu = Auth3 { call_id: self.bind_call_id, flags: PfcFlags::FIRST_LAST, auth: verifier };
         pdu.encode()
+    }
+
+    /// Install the per-PDU protection established by the bind's authentication legs (e.g. the
+    /// NTLM sealer after AUTH3). Only before the first request.
+    pub fn set_auth(&mut self, auth: Box<dyn PduAuth>) -> Result<(), RpcError> {
+        self.check_usable()?;
+        if self.pending.is_some() || self.calls_made {
+            return Err(RpcError::Protocol("per-PDU protection set after calls were made"));
+        }
+        self.auth = auth;
+        Ok(())
     }
 
     fn check_usable(&self) -> Result<(), RpcError> {
@@ -417,6 +448,7 @@ impl Bound {
             fragments.push(bytes);
         }
         self.pending = Some(Pending { call_id, stub: Vec::new(), fragments: 0 });
+        self.calls_made = true;
         Ok(OutgoingCall { call_id, fragments })
     }
 
@@ -1006,7 +1038,7 @@ mod tests {
     }
 
     #[test]
-    fn auth3_takes_a_new_call_id() {
+    fn auth3_reuses_the_bind_call_id() {
         let mut b = bound(&mut MockDc::new());
         let v = AuthVerifier {
             auth_type: AuthType::NTLMSSP,
@@ -1015,8 +1047,10 @@ mod tests {
             auth_value: vec![1; 20],
         };
         let a = crate::dcerpc::auth3::Auth3::decode(&b.auth3_pdu(v).unwrap()).unwrap();
-        assert_eq!(a.call_id, 2);
-        assert_eq!(b.request(1, &[]).unwrap().call_id, 3);
+        // Samba's and rpcclient's AUTH3 reuse the BIND's call id (capture
+        // tests/vectors/samba-dc-tcp/seal-auth3.hex: call id 1, like its BIND).
+        assert_eq!(a.call_id, 1);
+        assert_eq!(b.request(1, &[]).unwrap().call_id, 2);
     }
 
     proptest! {

@@ -12,6 +12,7 @@
 //! * [`association`]: the sans-IO client association, one type per phase:
 //!   [`Association::new`] → [`Unbound`] → ([`Unbound::handle_bind_response`]) → [`Bound`], which
 //!   fragments requests and reassembles responses from whatever bytes the shell reads.
+//! * [`epm`]: the endpoint mapper's `ept_map` request/response and TCP/IP protocol towers.
 //! * [`testing`]: `MockDc`, a scripted server peer for in-memory tests (test support only).
 //!
 //! Stubs are opaque bytes here; NDR lives in [`crate::ndr`].
@@ -22,6 +23,7 @@ pub mod auth3;
 pub mod bind;
 pub mod bind_ack;
 pub mod bind_nak;
+pub mod epm;
 mod error;
 pub mod fault;
 mod frame;

@@ -1,6 +1,8 @@
 //! What a transport step is and why it failed: shared by every transport.
 
 use crate::auth::AuthError;
+use crate::dcerpc::RpcError;
+use crate::dcerpc::epm::EpmError;
 use crate::smb2::Smb2Error;
 use crate::status::NtStatus;
 use core::fmt;
@@ -35,6 +37,8 @@ pub enum TransportStep {
     Close,
     /// The whole connect (operation timeout).
     Operation,
+    /// Asking the endpoint mapper (TCP 135) for the RPC port.
+    EndpointMapper,
 }
 
 impl fmt::Display for TransportStep {
@@ -52,6 +56,7 @@ impl fmt::Display for TransportStep {
             Self::Read => "pipe read",
             Self::Close => "closing the session",
             Self::Operation => "the whole operation",
+            Self::EndpointMapper => "the endpoint mapper lookup",
         })
     }
 }
@@ -125,6 +130,24 @@ pub enum TransportError {
     /// The authenticator failed.
     #[error("authentication failed: {0}")]
     Auth(#[from] AuthError),
+    /// A TCP-carried PDU's header is unacceptable (bad version, or a `frag_length` outside
+    /// 16..=the negotiated size).
+    #[error("bad DCE/RPC framing over TCP: {what}")]
+    Framing {
+        /// What was wrong.
+        what: &'static str,
+    },
+    /// A DCE/RPC failure inside a transport step (the endpoint mapper's own bind and call).
+    #[error("{step}: {source}")]
+    Rpc {
+        /// The step.
+        step: TransportStep,
+        /// The DCE/RPC error.
+        source: RpcError,
+    },
+    /// The endpoint mapper gave no usable TCP endpoint.
+    #[error("the endpoint mapper lookup failed: {0}")]
+    Epm(EpmError),
     /// The pipe is unusable after an earlier failure.
     #[error("the SMB connection is broken by an earlier error")]
     Broken,
@@ -139,6 +162,8 @@ impl TransportError {
             | Self::Io { request_sent, .. }
             | Self::Closed { request_sent, .. }
             | Self::Smb2 { request_sent, .. } => *request_sent,
+            // A bad header arrives in answer to a request.
+            Self::Framing { .. } => true,
             _ => false,
         }
     }

@@ -6,6 +6,9 @@
 //! and closes. Each way to reach SAMR is a sibling module behind it:
 //!
 //! - [`smb`]: [`SmbPipe`], an SMB2/3 session with `\PIPE\samr` open on IPC$ (ncacn_np);
+//! - [`tcp`]: [`RpcTcp`], DCE/RPC PDUs straight over TCP (ncacn_ip_tcp), framed by
+//!   `frag_length`; RPC-level authentication and sealing happen in the client's association;
+//! - [`epm`]: the endpoint mapper client that finds SAMR's TCP port (TCP 135);
 //! - shared pieces: [`TransportError`] and [`TransportStep`] (what failed where, and whether the
 //!   request had left), name resolution and TCP connect with timeouts.
 //!
@@ -13,14 +16,17 @@
 //! raised after a request left this host say so ([`TransportError::request_sent`]), so that a
 //! caller can report "outcome unknown" for change requests.
 
+pub mod epm;
 mod error;
 pub mod kdc;
 mod net;
 pub mod smb;
+pub mod tcp;
 
 pub use crate::smb2::SessionInfo;
 pub use error::{TransportError, TransportStep};
 pub use smb::{SmbPipe, TransportConfig};
+pub use tcp::{RpcTcp, TcpConfig};
 
 use crate::secret::SessionKey;
 use crate::session::SessionSummary;
@@ -31,9 +37,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// a new variant (the enum is `#[non_exhaustive]`).
 #[derive(Debug)]
 #[non_exhaustive]
+// One transport per client, moved rarely: the SMB variant's size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum RpcTransport {
     /// `ncacn_np`: an SMB2/3 session with a named pipe open on IPC$.
     Smb(SmbPipe),
+    /// `ncacn_ip_tcp`: a TCP connection to the interface's RPC port.
+    Tcp(RpcTcp),
+}
+
+impl From<RpcTcp> for RpcTransport {
+    fn from(t: RpcTcp) -> Self {
+        Self::Tcp(t)
+    }
 }
 
 impl From<SmbPipe> for RpcTransport {
@@ -47,6 +63,7 @@ impl RpcTransport {
     pub async fn transceive(&mut self, pdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         match self {
             Self::Smb(p) => p.transceive(pdu).await,
+            Self::Tcp(t) => t.transceive(pdu).await,
         }
     }
 
@@ -54,6 +71,7 @@ impl RpcTransport {
     pub async fn write(&mut self, pdu: &[u8]) -> Result<(), TransportError> {
         match self {
             Self::Smb(p) => p.write(pdu).await,
+            Self::Tcp(t) => t.write(pdu).await,
         }
     }
 
@@ -61,6 +79,7 @@ impl RpcTransport {
     pub async fn read(&mut self) -> Result<Vec<u8>, TransportError> {
         match self {
             Self::Smb(p) => p.read().await,
+            Self::Tcp(t) => t.read().await,
         }
     }
 
@@ -68,6 +87,7 @@ impl RpcTransport {
     pub async fn close(self) -> Result<(), TransportError> {
         match self {
             Self::Smb(p) => p.close().await,
+            Self::Tcp(t) => t.close().await,
         }
     }
 
@@ -76,6 +96,10 @@ impl RpcTransport {
     pub async fn close_nowait(self) -> Result<u32, TransportError> {
         match self {
             Self::Smb(p) => p.close_nowait().await,
+            Self::Tcp(t) => {
+                let n = t.flights();
+                t.close().await.map(|()| n)
+            }
         }
     }
 
@@ -84,6 +108,7 @@ impl RpcTransport {
     pub fn flights(&self) -> u32 {
         match self {
             Self::Smb(p) => p.flights(),
+            Self::Tcp(t) => t.flights(),
         }
     }
 
@@ -92,6 +117,8 @@ impl RpcTransport {
     pub fn application_key(&self) -> Option<&SessionKey> {
         match self {
             Self::Smb(p) => p.application_key(),
+            // ncacn_ip_tcp carries no session key the server could use for password-set levels.
+            Self::Tcp(_) => None,
         }
     }
 
@@ -99,6 +126,7 @@ impl RpcTransport {
     pub fn session(&self) -> SessionSummary {
         match self {
             Self::Smb(p) => p.summary(),
+            Self::Tcp(t) => t.summary(),
         }
     }
 }

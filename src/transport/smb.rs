@@ -646,8 +646,13 @@ impl SmbPipe {
     pub fn summary(&self) -> SessionSummary {
         let i = self.info();
         let kind = if i.anonymous { SessionKind::Anonymous } else { SessionKind::Authenticated };
-        SessionSummary::new(kind, i.dialect.to_string(), i.signing, i.encryption)
-            .with_auth(if i.anonymous { "anonymous" } else { self.mechanism })
+        SessionSummary::new(
+            kind,
+            crate::session::Dialect::from_code(i.dialect.0),
+            i.signing,
+            i.encryption,
+        )
+        .with_auth(if i.anonymous { "anonymous" } else { self.mechanism })
     }
 
     /// The address connected to.

@@ -278,3 +278,29 @@ pub fn admin_credentials(server: Server) -> samrpc::Credentials {
         samrpc::Password::from(admin_password().as_str()),
     )
 }
+
+/// Every textual form a secret could leak in: the text, its UTF-16LE bytes in hex, its NT
+/// hash in hex (both cases) and as a `Debug` byte array.
+pub fn secret_forms(secret: &str) -> Vec<String> {
+    let utf16: Vec<u8> = secret.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let hash = samrpc::crypto::nt_hash(&samrpc::Password::from(secret));
+    let h = hash.expose();
+    vec![
+        secret.to_owned(),
+        hex::encode(&utf16),
+        hex::encode_upper(&utf16),
+        hex::encode(h),
+        hex::encode_upper(h),
+        format!("{:?}", h),
+        format!("{:?}", &h[..8]),
+    ]
+}
+
+/// Fails naming `what` if `text` holds any form ([`secret_forms`]) of any of `secrets`.
+pub fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
+    for s in secrets {
+        for f in secret_forms(s) {
+            assert!(!text.contains(&f), "{what} contains a secret form {f:?}:\n{text}");
+        }
+    }
+}

@@ -275,9 +275,11 @@ cmd_add_user() {
         conf=$(standalone_conf "$n")
         [[ -f $conf ]] || die "server $ip is not set up: run 'bash tests/samba/samba.sh up'"
         # A local Unix account. NSS includes winbind, which would find a same-named DC account
-        # and make useradd refuse; _NO_WINBINDD keeps the lookup local.
+        # and make useradd refuse; _NO_WINBINDD keeps the lookup local. Test accounts get no
+        # subordinate uid/gid ranges: with many accounts (the load tests) those run out first.
         if ! grep -q "^$name:" /etc/passwd; then
-            _NO_WINBINDD=1 useradd -M -N -s /usr/sbin/nologin "$name" >/dev/null 2>&1 \
+            _NO_WINBINDD=1 useradd -M -N -s /usr/sbin/nologin -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 \
+                "$name" >/dev/null 2>&1 \
                 || grep -q "^$name:" /etc/passwd || die "useradd $name failed"
         fi
         _NO_WINBINDD=1 pdbedit -s "$conf" -x -u "$name" >/dev/null 2>&1 || true

@@ -3,7 +3,12 @@
 //!
 //! [`MockServer::start`] binds `127.0.0.1:0` and serves one connection at a time (then accepts
 //! the next, so a client that reconnects is served too). It speaks just enough of the server
-//! side for **anonymous** sessions, which carry no signing and no encryption:
+//! side for **anonymous** sessions, which carry no signing and no encryption, and, when the
+//! script names an account ([`Script::authenticated`]), for **authenticated NTLMv2 sessions
+//! with SMB signing** on every dialect the client accepts (2.1 and up): HMAC-SHA256 keyed by the session key on
+//! 2.x, AES-CMAC with the SP800-108 keys on 3.0 / 3.0.2 (answering
+//! FSCTL_VALIDATE_NEGOTIATE_INFO) and on 3.1.1 (keys from the session's preauth integrity
+//! hash, which the peer keeps); no encryption:
 //!
 //! * SMB2 ([MS-SMB2] 3.3): NEGOTIATE (dialect 2.1 by default, or 3.0, 3.0.2, 3.1.1 with its
 //!   preauth context; signing enabled but not required; empty security buffer), SESSION_SETUP in two legs (STATUS_MORE_PROCESSING_REQUIRED with a SPNEGO
@@ -12,6 +17,22 @@
 //!   TREE_CONNECT (a pipe share), CREATE (one FileId), IOCTL FSCTL_PIPE_TRANSCEIVE, WRITE,
 //!   READ (with STATUS_BUFFER_OVERFLOW when an answer exceeds the client's buffer), CLOSE,
 //!   TREE_DISCONNECT and LOGOFF.
+//! * Authenticated sessions ([MS-NLMP] 3.2.5, 3.4.5; [MS-SPNG] 3.2.5.1; [MS-SMB2] 3.3.5.5.3):
+//!   the CHALLENGE asks for SIGN, KEY_EXCH and 128-bit keys; the AUTHENTICATE must carry the
+//!   account's NTLMv2 response (else STATUS_LOGON_FAILURE), its MIC and the client's SPNEGO
+//!   mechListMIC; the peer recovers the ExportedSessionKey (RC4-decrypting the
+//!   EncryptedRandomSessionKey), answers with its own mechListMIC, signs every later response,
+//!   records a departure for every later request that is unsigned or badly signed (a script
+//!   can play a hostile server: [`Script::server_mic`] withholds or spoils the mechListMIC,
+//!   [`Script::sign_responses`] turns response signing off), and logs
+//!   the session's ApplicationKey ([`Log::application_keys`]) so a test can decrypt the SAMR
+//!   password-set buffers. All of it is the crate's own NTLM/SMB crypto, used from the server
+//!   side ([`NtlmSealer::new_server`], `ntowfv2`, `compute_mic`, `derive_session_keys`,
+//!   `smb2::signing`).
+//! * SAMR directory ([`Script::directory`]): when no rule matches a call, SamrConnect5,
+//!   SamrEnumerateDomainsInSamServer, SamrLookupDomainInSamServer, SamrOpenDomain,
+//!   SamrLookupNamesInDomain, SamrOpenUser and SamrCloseHandle answer as a server with one
+//!   account domain and one user would, so scripts reach SamrSetInformationUser2.
 //! * DCE/RPC: [`MockDc`] answers the BIND (as [`Script::bind_reply`] says) and reassembles
 //!   REQUEST fragments; the answer to each call comes from the first matching [`Rule`], by
 //!   default a FAULT `nca_s_op_rng_error` (the server lacks the call).
@@ -33,14 +54,25 @@
     missing_docs
 )]
 
-use samrpc::auth::ntlm::{Authenticate, AvId, AvPairs, Challenge, flags as ntlm_flags};
+use samrpc::auth::ntlm::authenticate::MIC_OFFSET;
+use samrpc::auth::ntlm::crypto::{compute_mic, hmac_md5, nt_proof_str, ntowfv2};
+use samrpc::auth::ntlm::rc4::Rc4;
+use samrpc::auth::ntlm::{Authenticate, AvId, AvPairs, Challenge, NtlmSealer, flags as ntlm_flags};
 use samrpc::auth::spnego::{NegState, NegTokenResp, OID_NTLMSSP, SpnegoToken, decode_spnego};
 use samrpc::dcerpc::header::{Header as RpcHeader, PacketType, PfcFlags};
 use samrpc::dcerpc::testing::{BindReply, CallReply, MockDc, ReceivedCall};
-use samrpc::ndr::Stub;
-use samrpc::samr::StatusResponse;
+use samrpc::ndr::{ContextHandle, RpcSid, RpcUnicodeString, Stub};
+use samrpc::samr::{
+    Call, EnumerationBuffer, HandleResponse, RevisionInfoV1, RidEnumeration, SamrCloseHandle,
+    SamrConnect5, SamrConnect5Response, SamrEnumerateDomainsInSamServer,
+    SamrEnumerateDomainsInSamServerResponse, SamrLookupDomainInSamServer,
+    SamrLookupDomainInSamServerResponse, SamrLookupNamesInDomain, SamrLookupNamesInDomainResponse,
+    SamrOpenDomain, SamrOpenUser, StatusResponse, UlongArray,
+};
+use samrpc::secret::{Key16, NtHash, Password, SessionKey, ct_eq};
 use samrpc::smb2::header::{FLAG_ASYNC_COMMAND, FLAG_SERVER_TO_REDIR, Header};
-use samrpc::smb2::{Command, Dialect, HEADER_LEN};
+use samrpc::smb2::keys::{PreauthHash, default_signing, derive_session_keys};
+use samrpc::smb2::{Command, Dialect, HEADER_LEN, SigningAlgorithm, signing};
 use samrpc::status::{NtStatus, RpcFault};
 use samrpc::wire::{Reader, Writer};
 use std::sync::{Arc, Mutex};
@@ -51,6 +83,8 @@ use tokio::task::JoinHandle;
 
 /// FSCTL_PIPE_TRANSCEIVE ([MS-FSCC] 2.3.49).
 pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_C017;
+/// FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 2.2.31).
+pub const FSCTL_VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
 /// SessionFlags: null session ([MS-SMB2] 2.2.6).
 pub const SESSION_FLAG_IS_NULL: u16 = 0x0002;
 /// The FileId the peer hands out for the pipe.
@@ -63,6 +97,60 @@ pub const TREE_ID: u32 = 0x0000_0005;
 pub const CREDITS_GRANTED: u16 = 32;
 /// The largest message the peer reads from the client.
 const MAX_REQUEST: usize = 1 << 20;
+/// The ServerChallenge of every CHALLENGE the peer sends.
+pub const SERVER_CHALLENGE: [u8; 8] = [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF];
+
+/// The account an authenticated script accepts ([`Script::authenticated`]).
+#[derive(Clone)]
+pub struct Account {
+    /// The user name (matched case-insensitively, as Windows does).
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl core::fmt::Debug for Account {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Account").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+/// The server's mechListMIC in an authenticated logon's final SPNEGO token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerMic {
+    /// The correct one.
+    Correct,
+    /// None (what a downgraded or relayed exchange looks like).
+    Missing,
+    /// Sixteen wrong bytes.
+    Wrong,
+}
+
+/// The SAM database the peer's default SAMR answers describe ([`Script::directory`]).
+#[derive(Clone, Debug)]
+pub struct Directory {
+    /// The account domain's name (listed with `Builtin`).
+    pub domain: String,
+    /// The one user the domain holds.
+    pub user: String,
+    /// Its RID.
+    pub rid: u32,
+}
+
+/// The domain SID of the [`Directory`]: S-1-5-21-1-2-3.
+pub fn directory_sid() -> RpcSid {
+    RpcSid {
+        revision: 1,
+        identifier_authority: [0, 0, 0, 0, 0, 5],
+        sub_authorities: vec![21, 1, 2, 3],
+    }
+}
+/// The server handle the directory hands out.
+pub const SERVER_HANDLE: ContextHandle = ContextHandle([0x51; 20]);
+/// The domain handle the directory hands out.
+pub const DOMAIN_HANDLE: ContextHandle = ContextHandle([0xD0; 20]);
+/// The user handle the directory hands out.
+pub const USER_HANDLE: ContextHandle = ContextHandle([0x0E; 20]);
 
 /// What a rule reacts to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,6 +263,17 @@ pub struct Script {
     pub session_flags: u16,
     /// ShareFlags of the TREE_CONNECT response (0 by default; 0x8000 = ENCRYPT_DATA).
     pub share_flags: u32,
+    /// The account authenticated logons must prove (`None`: only anonymous logons are
+    /// served, as before).
+    pub account: Option<Account>,
+    /// Default answers for the SAMR calls on the way to a user handle (`None`: unscripted
+    /// calls fault with `nca_s_op_rng_error`).
+    pub directory: Option<Directory>,
+    /// (Authenticated sessions) the server's mechListMIC in the final SPNEGO token.
+    pub server_mic: ServerMic,
+    /// (Authenticated sessions) sign the responses (default `true`; `false` plays a server
+    /// or a relay that does not).
+    pub sign_responses: bool,
     /// The rules, first match wins.
     pub rules: Vec<Rule>,
 }
@@ -188,6 +287,10 @@ impl Default for Script {
             credits: CREDITS_GRANTED,
             session_flags: SESSION_FLAG_IS_NULL,
             share_flags: 0,
+            account: None,
+            directory: None,
+            server_mic: ServerMic::Correct,
+            sign_responses: true,
             rules: Vec::new(),
         }
     }
@@ -212,6 +315,18 @@ impl Script {
     /// Answer SAMR calls with `opnum` by `action`.
     pub fn call(self, opnum: u16, action: Action) -> Self {
         self.on(When::Call(opnum), action)
+    }
+    /// Serve authenticated NTLMv2 logons of `user` with `password` (signed sessions, on any
+    /// of the peer's dialects). Anonymous logons are still served, as null sessions.
+    pub fn authenticated(mut self, user: &str, password: &str) -> Self {
+        self.account = Some(Account { user: user.to_owned(), password: password.to_owned() });
+        self
+    }
+    /// Answer the calls on the way to a user handle (see [`Directory`]) as a server whose
+    /// account domain `domain` holds `user` with RID `rid`; rules still take precedence.
+    pub fn directory(mut self, domain: &str, user: &str, rid: u32) -> Self {
+        self.directory = Some(Directory { domain: domain.to_owned(), user: user.to_owned(), rid });
+        self
     }
 
     fn take(&mut self, when: &When) -> Action {
@@ -255,6 +370,18 @@ pub struct Log {
     pub fragment_opnums: Vec<u16>,
     /// Whether each session setup was anonymous (empty user, ANONYMOUS flag), per connection.
     pub anonymous_logons: Vec<bool>,
+    /// The user names of the authenticated logons the peer accepted, in order.
+    pub authenticated_logons: Vec<String>,
+    /// Authenticated logons refused with STATUS_LOGON_FAILURE (unknown user, wrong
+    /// password).
+    pub logon_failures: usize,
+    /// The ApplicationKey of each accepted authenticated session, in order (on 2.x the
+    /// session key: the key of the SAMR password-set levels 23, 24, 25, 26, 31, 32).
+    pub application_keys: Vec<SessionKey>,
+    /// Requests received signed and verified on authenticated sessions.
+    pub verified_requests: usize,
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO requests received.
+    pub validate_negotiates: usize,
     /// Protocol departures noticed in the client's requests (empty for a correct client).
     pub errors: Vec<String>,
 }
@@ -360,6 +487,18 @@ struct Conn {
     session_legs: usize,
     /// RPC answer bytes not yet handed to the client (read with READ).
     pending: Vec<u8>,
+    /// The NTLM NEGOTIATE of this connection's logon (for the AUTHENTICATE's MIC).
+    ntlm_negotiate: Vec<u8>,
+    /// The DER mechTypes of the client's NegTokenInit (the mechListMIC covers them).
+    mech_types: Vec<u8>,
+    /// The NTLM CHALLENGE sent.
+    ntlm_challenge: Vec<u8>,
+    /// The signing algorithm and key of an accepted authenticated session.
+    signing: Option<(SigningAlgorithm, Key16)>,
+    /// 3.1.1: Connection.PreauthIntegrityHashValue ([MS-SMB2] 3.3.5.4).
+    preauth: PreauthHash,
+    /// 3.1.1: the session's PreauthIntegrityHashValue ([MS-SMB2] 3.3.5.5).
+    session_preauth: PreauthHash,
 }
 
 impl Conn {
@@ -378,6 +517,12 @@ impl Conn {
             dc: MockDc::with_bind_reply(bind_reply),
             session_legs: 0,
             pending: Vec::new(),
+            ntlm_negotiate: Vec::new(),
+            mech_types: Vec::new(),
+            ntlm_challenge: challenge_message(),
+            signing: None,
+            preauth: PreauthHash::default(),
+            session_preauth: PreauthHash::default(),
         }
     }
 
@@ -460,6 +605,21 @@ impl Conn {
     }
 
     async fn send_frame(&mut self, msg: &[u8]) -> bool {
+        // On a signed session every SMB2 response is signed ([MS-SMB2] 3.3.4.1.1); raw bytes
+        // that are no response header go out as they are.
+        let mut signed;
+        let mut msg = msg;
+        let sign = self.script_value(|s| s.sign_responses);
+        if let (Some((alg, key)), true) = (&self.signing, sign) {
+            if msg.len() >= HEADER_LEN
+                && msg.starts_with(b"\xFESMB")
+                && Header::decode(msg).is_ok_and(|h| h.is_response())
+            {
+                signed = msg.to_vec();
+                signing::sign(&mut signed, *alg, key).expect("sign a response");
+                msg = &signed;
+            }
+        }
         let len = msg.len() as u32;
         let mut v = Vec::with_capacity(4 + msg.len());
         v.extend_from_slice(&[0, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
@@ -479,6 +639,35 @@ impl Conn {
             self.error(format!("unexpected header flags {:#x}", req.flags));
         }
         let body = &msg[HEADER_LEN.min(msg.len())..];
+        if let Some((alg, key)) = &self.signing {
+            if signing::verify(msg, *alg, key) {
+                self.log.lock().unwrap().verified_requests += 1;
+            } else {
+                let what = if req.is_signed() { "badly signed" } else { "unsigned" };
+                self.error(format!("{what} {} request on a signed session", req.command));
+            }
+        }
+
+        // 3.1.1 preauth integrity: NEGOTIATE and every SESSION_SETUP request are hashed as
+        // received ([MS-SMB2] 3.3.5.4, 3.3.5.5).
+        if self.script_value(|s| s.dialect) == Dialect::SMB311 {
+            match req.command {
+                Command::NEGOTIATE => self.preauth.update(msg),
+                Command::SESSION_SETUP => {
+                    if self.session_legs == 0 {
+                        self.session_preauth = self.preauth.clone();
+                    }
+                    self.session_preauth.update(msg);
+                }
+                _ => {}
+            }
+        }
+        // 3.0 / 3.0.2: FSCTL_VALIDATE_NEGOTIATE_INFO on an authenticated session.
+        if req.command == Command::IOCTL
+            && ioctl_ctl_code(msg) == Some(FSCTL_VALIDATE_NEGOTIATE_INFO)
+        {
+            return self.validate_negotiate(&req).await;
+        }
 
         // Pipe writes: find out whether they carry a BIND or a call's last fragment, so that
         // rules on those can fire.
@@ -588,24 +777,39 @@ impl Conn {
                 if !negotiate_offers(body, dialect) {
                     self.error(format!("NEGOTIATE does not offer {dialect}"));
                 }
-                self.resp(req, ok, &negotiate_body(dialect, max))
+                let r = self.resp(req, ok, &negotiate_body(dialect, max));
+                if dialect == Dialect::SMB311 {
+                    self.preauth.update(&r);
+                }
+                r
             }
             Command::SESSION_SETUP => {
                 self.session_legs += 1;
                 let token = session_setup_token(body);
                 if self.session_legs == 1 {
-                    if !token.as_deref().is_some_and(is_neg_token_init) {
-                        self.error("first SESSION_SETUP token is not a SPNEGO NegTokenInit");
+                    match token.as_deref().map(decode_spnego) {
+                        Some(Ok(SpnegoToken::Init(i))) if i.offers_ntlm() => {
+                            self.mech_types = i.mech_types_der();
+                            self.ntlm_negotiate = i.mech_token.clone().unwrap_or_default();
+                        }
+                        _ => self.error("first SESSION_SETUP token is not a SPNEGO NegTokenInit"),
                     }
                     let mut r = self.resp(
                         req,
                         NtStatus::STATUS_MORE_PROCESSING_REQUIRED,
-                        &session_setup_body(0, &challenge_token()),
+                        &session_setup_body(0, &wrap_challenge(&self.ntlm_challenge)),
                     );
                     set_session_id(&mut r, SESSION_ID);
+                    if self.script_value(|s| s.dialect) == Dialect::SMB311 {
+                        self.session_preauth.update(&r);
+                    }
                     r
                 } else {
                     let anonymous = token.as_deref().is_some_and(is_anonymous_authenticate);
+                    let account = self.script_value(|s| s.account.clone());
+                    if let (Some(account), false) = (account, anonymous) {
+                        return self.authenticated_logon(req, &account, token.as_deref());
+                    }
                     if !anonymous {
                         self.error("the AUTHENTICATE message is not anonymous");
                     }
@@ -690,6 +894,99 @@ impl Conn {
         }
     }
 
+    /// The second SESSION_SETUP leg of an authenticated logon: verify the AUTHENTICATE and
+    /// the client's mechListMIC, answer with the server's, and turn signing on.
+    fn authenticated_logon(
+        &mut self,
+        req: &Header,
+        account: &Account,
+        token: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let verified = verify_authenticate(
+            account,
+            token.unwrap_or_default(),
+            &self.ntlm_negotiate,
+            &self.ntlm_challenge,
+            &self.mech_types,
+        );
+        let (user, exported, server_mic) = match verified {
+            Ok(v) => v,
+            Err(Refusal::Credentials(why)) => {
+                if std::env::var_os("MOCK_DEBUG").is_some() {
+                    eprintln!("mock: connection {}: logon refused: {why}", self.index);
+                }
+                self.log.lock().unwrap().logon_failures += 1;
+                let mut r = self.resp(req, NtStatus::STATUS_LOGON_FAILURE, &error_body());
+                set_session_id(&mut r, SESSION_ID);
+                return r;
+            }
+            Err(Refusal::Protocol(why)) => {
+                self.error(why);
+                let mut r = self.resp(req, NtStatus::STATUS_INVALID_PARAMETER, &error_body());
+                set_session_id(&mut r, SESSION_ID);
+                return r;
+            }
+        };
+        let dialect = self.script_value(|s| s.dialect);
+        // Session.SessionKey = the NTLM ExportedSessionKey; 2.x signs with it, 3.x derives the
+        // signing and application keys from it, 3.1.1 with the session's preauth hash as the
+        // context ([MS-SMB2] 3.3.5.5.3). No cipher is negotiated.
+        let preauth = (dialect == Dialect::SMB311).then_some(&self.session_preauth);
+        let keys = derive_session_keys(&exported, dialect, preauth, None);
+        {
+            let mut l = self.log.lock().unwrap();
+            l.anonymous_logons.push(false);
+            l.authenticated_logons.push(user);
+            l.application_keys.push(keys.application.clone());
+        }
+        let mech_list_mic = match self.script_value(|s| s.server_mic) {
+            ServerMic::Correct => Some(server_mic.to_vec()),
+            ServerMic::Missing => None,
+            ServerMic::Wrong => Some({
+                let mut m = server_mic.to_vec();
+                m[8] ^= 0x01;
+                m
+            }),
+        };
+        let done = NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            mech_list_mic,
+            ..Default::default()
+        }
+        .encode();
+        let mut r = self.resp(req, NtStatus::STATUS_SUCCESS, &session_setup_body(0, &done));
+        set_session_id(&mut r, SESSION_ID);
+        // Signed by `send_frame` from here on, this final response included; requests are
+        // checked either way.
+        self.signing = Some((default_signing(dialect), keys.signing));
+        r
+    }
+
+    /// The answer to FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 3.3.5.15.12): what the NEGOTIATE
+    /// response said (a mismatch is the client's to detect), signed like every response.
+    async fn validate_negotiate(&mut self, req: &Header) -> Flow {
+        self.log.lock().unwrap().validate_negotiates += 1;
+        if self.signing.is_none() {
+            self.error("VALIDATE_NEGOTIATE_INFO outside a signed session");
+        }
+        let action = self.rule(&When::Smb(Command::IOCTL));
+        let dialect = self.script_value(|s| s.dialect);
+        let resp = match action {
+            Action::Status(status) => self.resp(req, status, &error_body()),
+            _ => {
+                let mut out = Writer::new();
+                // Capabilities, ServerGuid, SecurityMode, Dialect ([MS-SMB2] 2.2.32.6).
+                out.u32(0).bytes(&[0x5A; 16]).u16(0x0001).u16(dialect.0);
+                let mut body = ioctl_body(out.as_slice());
+                body[4..8].copy_from_slice(&FSCTL_VALIDATE_NEGOTIATE_INFO.to_le_bytes());
+                // FileId 0xFFFF…: the request's, not the pipe's.
+                body[8..24].fill(0xFF);
+                self.resp(req, NtStatus::STATUS_SUCCESS, &body)
+            }
+        };
+        flow(self.send_frame(&resp).await)
+    }
+
     /// Take in a pipe write that will not be answered normally: the PDU is received (a
     /// BIND counted, a call recorded) but its answer is dropped.
     fn receive_only(&mut self, pipe_data: Option<&[u8]>) {
@@ -746,6 +1043,11 @@ impl Conn {
                         fragments: 1,
                     },
                     Action::Handler(h) => h(&call),
+                    Action::Reply => {
+                        let dir = self.script_value(|s| s.directory.clone());
+                        dir.and_then(|d| directory_answer(&d, &call))
+                            .unwrap_or(CallReply::Fault(RpcFault::NCA_S_OP_RNG_ERROR))
+                    }
                     _ => CallReply::Fault(RpcFault::NCA_S_OP_RNG_ERROR),
                 };
                 match MockDc::render(call.call_id, reply) {
@@ -913,6 +1215,22 @@ fn is_anonymous_authenticate(token: &[u8]) -> bool {
 
 /// The first-leg server token: NegTokenResp(accept-incomplete, NTLMSSP, CHALLENGE).
 pub fn challenge_token() -> Vec<u8> {
+    wrap_challenge(&challenge_message())
+}
+
+/// NegTokenResp(accept-incomplete, NTLMSSP, `challenge`).
+fn wrap_challenge(challenge: &[u8]) -> Vec<u8> {
+    NegTokenResp {
+        neg_state: Some(NegState::AcceptIncomplete),
+        supported_mech: Some(OID_NTLMSSP.to_vec()),
+        response_token: Some(challenge.to_vec()),
+        mech_list_mic: None,
+    }
+    .encode()
+}
+
+/// The NTLM CHALLENGE message the peer sends ([MS-NLMP] 2.2.1.2).
+pub fn challenge_message() -> Vec<u8> {
     let name = utf16("MOCK");
     let mut ti = AvPairs::new();
     ti.set(AvId::NB_DOMAIN_NAME, name.clone());
@@ -935,17 +1253,153 @@ pub fn challenge_token() -> Vec<u8> {
             // scripted after the CHALLENGE); an anonymous one ignores them.
             | ntlm_flags::SIGN
             | ntlm_flags::KEY_EXCH,
-        server_challenge: [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF],
+        server_challenge: SERVER_CHALLENGE,
         target_info: Some(ti),
         version: None,
     };
-    NegTokenResp {
-        neg_state: Some(NegState::AcceptIncomplete),
-        supported_mech: Some(OID_NTLMSSP.to_vec()),
-        response_token: Some(challenge.encode()),
-        mech_list_mic: None,
+    challenge.encode()
+}
+
+/// Why an authenticated logon was refused.
+enum Refusal {
+    /// Unknown user or wrong password: STATUS_LOGON_FAILURE, not a client bug.
+    Credentials(String),
+    /// The client's messages break the protocol.
+    Protocol(String),
+}
+
+/// The server side of an NTLMv2 logon over SPNEGO ([MS-NLMP] 3.2.5.1.2, 3.3.2, 3.4.5;
+/// [MS-SPNG] 3.2.5.1): check the account's NTProofStr, recover the ExportedSessionKey, check
+/// the AUTHENTICATE's MIC and the client's mechListMIC; the user name, the key and the
+/// server's mechListMIC.
+fn verify_authenticate(
+    account: &Account,
+    token: &[u8],
+    negotiate: &[u8],
+    challenge: &[u8],
+    mech_types: &[u8],
+) -> Result<(String, SessionKey, [u8; 16]), Refusal> {
+    let protocol = |s: &str| Refusal::Protocol(s.to_owned());
+    let Ok(SpnegoToken::Resp(r)) = decode_spnego(token) else {
+        return Err(protocol("second SESSION_SETUP token is not a SPNEGO NegTokenResp"));
+    };
+    let auth = r.response_token.ok_or_else(|| protocol("no NTLM AUTHENTICATE"))?;
+    let a = Authenticate::decode(&auth).map_err(|_| protocol("undecodable AUTHENTICATE"))?;
+    let required = ntlm_flags::SIGN | ntlm_flags::KEY_EXCH | ntlm_flags::NEGOTIATE_128;
+    if a.flags & required != required {
+        return Err(Refusal::Protocol(format!(
+            "AUTHENTICATE flags {:#x} lack SIGN/KEY_EXCH/128",
+            a.flags
+        )));
     }
-    .encode()
+    let user = String::from_utf16_lossy(&utf16_units(&a.user));
+    let domain = String::from_utf16_lossy(&utf16_units(&a.domain));
+    if !user.eq_ignore_ascii_case(&account.user) {
+        return Err(Refusal::Credentials(format!("unknown user {user:?}")));
+    }
+    if a.nt_response.len() < 16 + 28 {
+        return Err(protocol("the NtChallengeResponse is not an NTLMv2 response"));
+    }
+    // The response key from the names as sent ([MS-NLMP] 3.3.2: the domain as given).
+    let hash = NtHash::from_password(&Password::from(account.password.as_str()));
+    let key = ntowfv2(&hash, &user, &domain);
+    let proof = nt_proof_str(&key, &SERVER_CHALLENGE, &a.nt_response[16..]);
+    if !ct_eq(&proof, &a.nt_response[..16]) {
+        return Err(Refusal::Credentials("wrong password (NTProofStr)".to_owned()));
+    }
+    let base = hmac_md5(key.expose(), &[&proof]);
+    // KEY_EXCH: ExportedSessionKey = RC4(KeyExchangeKey = SessionBaseKey, EncryptedRandom…).
+    let mut exported = [0u8; 16];
+    exported.copy_from_slice(
+        a.encrypted_session_key
+            .get(..16)
+            .ok_or_else(|| protocol("no EncryptedRandomSessionKey"))?,
+    );
+    Rc4::new(&base).apply(&mut exported);
+    let exported = SessionKey::new(exported);
+    let mic = a.mic.ok_or_else(|| protocol("the AUTHENTICATE carries no MIC"))?;
+    let mut zeroed = auth.clone();
+    zeroed[MIC_OFFSET..MIC_OFFSET + 16].fill(0);
+    if !ct_eq(&compute_mic(&exported, negotiate, challenge, &zeroed), &mic) {
+        return Err(protocol("the AUTHENTICATE's MIC is wrong"));
+    }
+    let client_mic = r.mech_list_mic.ok_or_else(|| protocol("no client mechListMIC"))?;
+    let mut sealer = NtlmSealer::new_server(&exported, a.flags);
+    if sealer.verify(mech_types, &client_mic).is_err() {
+        return Err(protocol("the client's mechListMIC is wrong"));
+    }
+    let server_mic = sealer.sign(mech_types);
+    Ok((user, exported, server_mic))
+}
+
+fn utf16_units(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+}
+
+/// The directory's answer to `call`, or `None` for calls it does not know.
+fn directory_answer(d: &Directory, call: &ReceivedCall) -> Option<CallReply> {
+    let ok = NtStatus::STATUS_SUCCESS;
+    let stub = match call.opnum {
+        SamrConnect5::OPNUM => SamrConnect5Response {
+            revision: RevisionInfoV1 { revision: 3, supported_features: 0 },
+            handle: SERVER_HANDLE,
+            status: ok,
+        }
+        .to_stub(),
+        SamrEnumerateDomainsInSamServer::OPNUM => {
+            let names = [d.domain.as_str(), "Builtin"];
+            let entries = names
+                .iter()
+                .map(|n| RidEnumeration { relative_id: 0, name: RpcUnicodeString::new(n).unwrap() })
+                .collect();
+            SamrEnumerateDomainsInSamServerResponse {
+                enumeration_context: 2,
+                buffer: Some(EnumerationBuffer::new(entries)),
+                count_returned: 2,
+                status: ok,
+            }
+            .to_stub()
+        }
+        SamrLookupDomainInSamServer::OPNUM => {
+            SamrLookupDomainInSamServerResponse { domain_id: Some(directory_sid()), status: ok }
+                .to_stub()
+        }
+        SamrOpenDomain::OPNUM => HandleResponse { handle: DOMAIN_HANDLE, status: ok }.to_stub(),
+        SamrLookupNamesInDomain::OPNUM => {
+            let known = SamrLookupNamesInDomain::from_stub(&call.stub).ok().is_some_and(|q| {
+                q.names.len() == 1 && q.names[0].to_string_lossy().eq_ignore_ascii_case(&d.user)
+            });
+            let (rids, uses, status) = if known {
+                (vec![d.rid], vec![1], ok)
+            } else {
+                (vec![0], vec![8], NtStatus::STATUS_NONE_MAPPED)
+            };
+            SamrLookupNamesInDomainResponse {
+                relative_ids: UlongArray::new(rids),
+                uses: UlongArray::new(uses),
+                status,
+            }
+            .to_stub()
+        }
+        SamrOpenUser::OPNUM => {
+            let known =
+                SamrOpenUser::from_stub(&call.stub).ok().is_some_and(|q| q.user_id == d.rid);
+            if known {
+                HandleResponse { handle: USER_HANDLE, status: ok }.to_stub()
+            } else {
+                HandleResponse {
+                    handle: ContextHandle::NULL,
+                    status: NtStatus::STATUS_NO_SUCH_USER,
+                }
+                .to_stub()
+            }
+        }
+        SamrCloseHandle::OPNUM => {
+            HandleResponse { handle: ContextHandle::NULL, status: ok }.to_stub()
+        }
+        _ => return None,
+    };
+    Some(CallReply::Response { stub, fragments: 1 })
 }
 
 fn utf16(s: &str) -> Vec<u8> {
@@ -986,6 +1440,13 @@ pub fn ioctl_body(output: &[u8]) -> Vec<u8> {
         .u32(0) // Reserved2
         .bytes(output);
     w.into_vec()
+}
+
+/// The CtlCode of an IOCTL request (whole message).
+fn ioctl_ctl_code(msg: &[u8]) -> Option<u32> {
+    let mut r = Reader::new(msg);
+    r.skip(HEADER_LEN + 4, "header, StructureSize, Reserved").ok()?;
+    r.u32("CtlCode").ok()
 }
 
 /// A parsed IOCTL request.

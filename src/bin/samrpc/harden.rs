@@ -35,11 +35,10 @@ pub(crate) fn harden_process() -> Vec<String> {
     warnings
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn core_limit_is_zero_and_the_process_is_not_dumpable() {
         // The unit-test process is hardened in place: harmless, it is about to exit.

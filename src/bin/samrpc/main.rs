@@ -12,6 +12,7 @@ mod output;
 mod prompt;
 mod rotate;
 mod secrets;
+mod shell;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use output::Report;
@@ -19,8 +20,8 @@ use samrpc::api::{
     self, AccountKind, ChangePassword, ChangeSession, DoctorRequest, ListUsersRequest, Method,
     PolicyRequest, ResetPassword, SessionKind,
 };
-use samrpc::smb2::Dialect;
-use samrpc::{AuthMethod, ClientConfig, Credentials, Error};
+use samrpc::session::Dialect;
+use samrpc::{AuthMethod, ClientConfig, Credentials, Error, Transport};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -103,29 +104,44 @@ SAMRPC_PASSWORD, else the first line of standard input, else a prompt without ec
 #[command(name = "samrpc", version, after_help = EXIT_CODES, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: TopLevel,
+}
+
+/// The jobs, and the shell-integration commands that do not talk to a server.
+#[derive(Subcommand)]
+// Parsed once at start-up; boxing the jobs would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum TopLevel {
+    #[command(flatten)]
+    Job(Command),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(long_about = shell::COMPLETIONS_LONG)]
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand with --dir
+    #[command(long_about = shell::MAN_LONG)]
+    Man(shell::ManArgs),
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
-    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous | --no-anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous | --no-anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Passwd(PasswdArgs),
     /// Reset a password as an administrator (can make the user's DPAPI secrets unreadable;
     /// prefer passwd)
-    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Reset(ResetArgs),
     /// Show the domain password policy (and a user's password state)
-    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
-    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
-    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
 }
 
@@ -140,6 +156,12 @@ pub(crate) struct Common {
     /// request)
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: Option<u64>,
+    /// How to reach SAMR: smb (named pipe over SMB, TCP 445; the default), tcp (DCE/RPC over
+    /// TCP: endpoint mapper on 135, then a dynamic port; sealed at the RPC level; no resets,
+    /// no expired-password changes) or auto (SMB, falling back to TCP when port 445 is
+    /// unreachable; computer accounts ending in `$` try TCP first)
+    #[arg(long, value_name = "smb|tcp|auto", default_value = "smb", value_parser = parse_transport)]
+    transport: Transport,
     /// Refuse SMB dialects below this one: 2.0.2, 2.1 (the default), 3.0, 3.0.2 or 3.1.1.
     /// 3.0 rules out SMB 2.x, whose negotiation a man in the middle can rewrite unnoticed
     #[arg(long, value_name = "VERSION", value_parser = parse_dialect)]
@@ -352,7 +374,8 @@ pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
         .with_auth(common.auth_method())
         .with_kdc(common.kdc.clone())
         .with_realm(common.realm.clone())
-        .with_address(common.address.clone());
+        .with_address(common.address.clone())
+        .with_transport(common.transport);
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
     }
@@ -361,6 +384,16 @@ pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     }
     c = c.with_require_encryption(common.require_encryption);
     c
+}
+
+/// `smb`, `tcp` or `auto`.
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "smb" | "np" | "ncacn_np" => Ok(Transport::Smb),
+        "tcp" | "ncacn_ip_tcp" => Ok(Transport::Tcp),
+        "auto" => Ok(Transport::Auto),
+        _ => Err(format!("unknown transport `{s}` (expected smb, tcp or auto)")),
+    }
 }
 
 /// `NAME`, `DOMAIN\NAME` or `NAME@DOMAIN` → (name, domain); an empty name is a usage error.
@@ -699,6 +732,16 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
     rep.exit = if all_ok { 0 } else { 1 };
     rep.extra.insert("steps".into(), output::steps_json(steps));
     rep.extra.insert("verdicts".into(), output::verdicts_json(&report));
+    // Which protocol sequence the checks reached SAMR over, if they got that far.
+    let reached = |name: &str| steps.iter().any(|s| s.ok && s.name == name);
+    let transport = if reached("endpoint mapper") {
+        Some("ncacn_ip_tcp")
+    } else if reached("\\PIPE\\samr") {
+        Some("ncacn_np")
+    } else {
+        None
+    };
+    rep.extra.insert("transport".into(), serde_json::json!(transport));
     rep.lines.push(format!("Checking the path to a password change on {}:", a.host));
     if steps.is_empty() {
         rep.lines.push("✗ no checks were run (this build cannot run them)".to_owned());
@@ -744,7 +787,14 @@ fn main() -> ExitCode {
     let hardening_warnings = harden::harden_process();
     // Usage errors exit with 2 (clap's default); --help and --version with 0.
     let cli = Cli::parse();
-    let common = cli.command.common().clone();
+    let command = match cli.command {
+        TopLevel::Job(command) => command,
+        TopLevel::Completions(a) => {
+            return shell::completions(&a, <Cli as clap::CommandFactory>::command());
+        }
+        TopLevel::Man(a) => return shell::man(&a, <Cli as clap::CommandFactory>::command()),
+    };
+    let common = command.common().clone();
     init_logging(common.verbose);
     for w in hardening_warnings {
         eprintln!("{w}");
@@ -776,7 +826,7 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let report = runtime.block_on(run(cli.command, &mut secrets));
+    let report = runtime.block_on(run(command, &mut secrets));
     // Do not wait for work that no longer matters (e.g. a key derivation started alongside a
     // connection that failed): the answer is known.
     runtime.shutdown_background();
@@ -866,6 +916,7 @@ mod tests {
         let common = Common {
             port: 4445,
             timeout: Some(7),
+            transport: Transport::Auto,
             min_smb: None,
             require_encryption: false,
             json: false,
@@ -881,16 +932,19 @@ mod tests {
         assert_eq!(c.min_dialect, ClientConfig::default().min_dialect);
         assert!(!c.require_encryption);
         assert_eq!(c.port, 4445);
+        assert_eq!(c.transport, Transport::Auto);
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(7));
         assert!(c.allow_rc4);
         assert!(c.require_signing);
-        let c = config(&Common { timeout: None, ..common.clone() }, false);
+        let c =
+            config(&Common { timeout: None, transport: Transport::Smb, ..common.clone() }, false);
+        assert_eq!(c.transport, Transport::Smb);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
-        let strict = Common { min_smb: Some(Dialect::SMB300), require_encryption: true, ..common };
+        let strict = Common { min_smb: Some(Dialect::Smb300), require_encryption: true, ..common };
         let c = config(&strict, false);
-        assert_eq!(c.min_dialect, Dialect::SMB300);
+        assert_eq!(c.min_dialect, Dialect::Smb300);
         assert!(c.require_encryption);
     }
 
@@ -905,16 +959,17 @@ mod tests {
             &["rotate", "h", "-U", "a", "--all", "--out", "f"],
         ] {
             for (v, d) in [
-                ("2.0.2", Dialect::SMB202),
-                ("2.1", Dialect::SMB210),
-                ("3.0", Dialect::SMB300),
-                ("3.0.2", Dialect::SMB302),
-                ("3.1.1", Dialect::SMB311),
+                ("2.0.2", Dialect::Smb202),
+                ("2.1", Dialect::Smb210),
+                ("3.0", Dialect::Smb300),
+                ("3.0.2", Dialect::Smb302),
+                ("3.1.1", Dialect::Smb311),
             ] {
                 let args: Vec<&str> =
                     cmd.iter().copied().chain(["--min-smb", v, "--require-encryption"]).collect();
                 let cli = parse(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
-                let c = cli.command.common();
+                let TopLevel::Job(command) = cli.command else { panic!("{args:?}: not a job") };
+                let c = command.common();
                 assert_eq!((c.min_smb, c.require_encryption), (Some(d), true), "{args:?}");
             }
             for bad in ["2", "3", "3.1", "2.0", "smb3", ""] {
@@ -935,7 +990,8 @@ mod tests {
             (&["users", "h", "-U", "a"][..], AuthMethod::Ntlm),
         ] {
             let cli = parse(args).unwrap();
-            assert_eq!(cli.command.common().auth_method(), auth, "{args:?}");
+            let TopLevel::Job(command) = cli.command else { panic!("{args:?}: not a job") };
+            assert_eq!(command.common().auth_method(), auth, "{args:?}");
         }
         assert!(parse(&["users", "h", "-U", "a", "-k", "--auth", "ntlm"]).is_err());
         assert!(parse(&["users", "h", "-U", "a", "--auth", "basic"]).is_err());
@@ -953,7 +1009,8 @@ mod tests {
             "--no-anonymous",
         ])
         .unwrap();
-        let c = config(cli.command.common(), false);
+        let TopLevel::Job(command) = cli.command else { panic!("not a job") };
+        let c = config(command.common(), false);
         assert_eq!(c.kdc.as_deref(), Some("kdc1:88"));
         assert_eq!(c.realm.as_deref(), Some("SAMR.TEST"));
         assert_eq!(c.address.as_deref(), Some("127.0.0.1"));
@@ -970,6 +1027,15 @@ mod tests {
             assert!(parse(&v).is_ok(), "{cmd}");
         }
         assert!(parse(&["passwd", "h", "u", "--anonymous", "--no-anonymous"]).is_err());
+    }
+
+    #[test]
+    fn transports_parse() {
+        assert_eq!(parse_transport("smb"), Ok(Transport::Smb));
+        assert_eq!(parse_transport("TCP"), Ok(Transport::Tcp));
+        assert_eq!(parse_transport("ncacn_ip_tcp"), Ok(Transport::Tcp));
+        assert_eq!(parse_transport("auto"), Ok(Transport::Auto));
+        assert!(parse_transport("udp").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use samrpc::api::{
     DoctorReport, DoctorStep, Outcome, PasswordPolicy, SessionSummary, UserEntry, UserState,
     Verdict,
 };
+use samrpc::session::RpcTransportKind;
 use samrpc::{Advice, Error, ErrorKind};
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -130,7 +131,11 @@ impl Report {
                     .or(self.session.filter(|s| *s == "anonymous"))
             ),
         );
-        o.insert("dialect".into(), json!(self.summary.as_ref().map(|s| s.dialect.clone())));
+        o.insert("transport".into(), json!(self.summary.as_ref().map(|s| s.transport.name())));
+        o.insert(
+            "dialect".into(),
+            json!(self.summary.as_ref().and_then(|s| s.dialect).map(|d| d.to_string())),
+        );
         o.insert("signing".into(), json!(self.summary.as_ref().map(|s| s.signing)));
         o.insert("encryption".into(), json!(self.summary.as_ref().map(|s| s.encryption)));
         if let Some(n) = self.iterations {
@@ -290,8 +295,11 @@ pub(crate) fn describe_session(s: &SessionSummary) -> String {
     } else {
         format!("{} session", s.kind.name())
     }];
-    if !s.dialect.is_empty() {
-        parts.push(format!("SMB {}", s.dialect));
+    if let Some(d) = s.dialect {
+        parts.push(format!("SMB {d}"));
+    }
+    if s.transport == RpcTransportKind::Tcp {
+        parts.push("ncacn_ip_tcp".to_owned());
     }
     if s.signing {
         parts.push("signed".to_owned());
@@ -600,17 +608,17 @@ mod tests {
     use samrpc::{NtStatus, Operation};
 
     fn summary(kind: SessionKind, signing: bool, encryption: bool) -> SessionSummary {
-        SessionSummary::new(kind, "3.1.1", signing, encryption)
+        SessionSummary::new(kind, samrpc::session::Dialect::Smb311, signing, encryption)
     }
 
     #[test]
     fn outcome_line_matches_the_contract() {
-        let o = Outcome {
-            method: Method::ChangeUser4,
-            status: NtStatus::STATUS_SUCCESS,
-            session: summary(SessionKind::Anonymous, true, false),
-            iterations: Some(23533),
-        };
+        let o = Outcome::new(
+            Method::ChangeUser4,
+            NtStatus::STATUS_SUCCESS,
+            summary(SessionKind::Anonymous, true, false),
+            Some(23533),
+        );
         assert_eq!(
             describe_outcome(&o),
             "SamrUnicodeChangePasswordUser4, anonymous session, SMB 3.1.1, signed"
@@ -629,12 +637,12 @@ mod tests {
     fn json_on_success_has_the_contract_fields() {
         let mut r = Report::new("passwd", "dc1");
         r.user = Some("bob".into());
-        r.outcome(&Outcome {
-            method: Method::ChangeUser4,
-            status: NtStatus::STATUS_SUCCESS,
-            session: summary(SessionKind::Anonymous, false, true),
-            iterations: Some(23533),
-        });
+        r.outcome(&Outcome::new(
+            Method::ChangeUser4,
+            NtStatus::STATUS_SUCCESS,
+            summary(SessionKind::Anonymous, false, true),
+            Some(23533),
+        ));
         let v = r.to_json();
         assert_eq!(v["ok"], true);
         assert_eq!(v["operation"], "passwd");
@@ -670,6 +678,21 @@ mod tests {
         for k in ["method", "session", "dialect", "signing", "encryption"] {
             assert!(v.get(k).is_some(), "{k}");
         }
+    }
+
+    #[test]
+    fn transport_in_json_and_description() {
+        let mut r = Report::new("policy", "h");
+        r.session_summary(&summary(SessionKind::Authenticated, true, true));
+        assert_eq!(r.to_json()["transport"], "ncacn_np");
+        let tcp = SessionSummary::new(SessionKind::Authenticated, None, true, true)
+            .with_transport(RpcTransportKind::Tcp);
+        r.session_summary(&tcp);
+        assert_eq!(r.to_json()["transport"], "ncacn_ip_tcp");
+        assert_eq!(
+            describe_session(&tcp),
+            "authenticated session, ncacn_ip_tcp, signed, encrypted"
+        );
     }
 
     #[test]
@@ -789,13 +812,8 @@ mod tests {
     #[test]
     fn doctor_checklist() {
         let steps = vec![
-            DoctorStep { name: "TCP 445".into(), ok: true, found: "connected".into(), hint: None },
-            DoctorStep {
-                name: "SAMR bind".into(),
-                ok: false,
-                found: "access denied".into(),
-                hint: Some("ask an admin".into()),
-            },
+            DoctorStep::new("TCP 445", true, "connected", None),
+            DoctorStep::new("SAMR bind", false, "access denied", Some("ask an admin".into())),
         ];
         assert_eq!(
             steps_lines(&steps),

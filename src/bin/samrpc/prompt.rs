@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 
 /// Read one line (without its `\n` / `\r\n`) from `r` into a buffer sized once for
 /// [`MAX_LINE`] bytes plus the line ending; longer lines and invalid UTF-8 are errors (the
-/// bytes read are wiped either way).
+/// bytes read are wiped either way). Used by the Unix prompt (and the tests everywhere).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn read_hidden_line(r: &mut dyn Read) -> io::Result<Zeroizing<String>> {
     let mut buf = Zeroizing::new(Vec::<u8>::with_capacity(MAX_LINE + 2));
     let mut byte = Zeroizing::new([0u8; 1]);

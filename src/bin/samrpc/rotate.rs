@@ -1,5 +1,5 @@
 //! `samrpc rotate`: reset many accounts to fresh random passwords, one JSON line per account
-//! in a new file readable only by its owner.
+//! in a new file readable only by its owner (on Unix; on Windows see [`create_out`]).
 
 use crate::output::Report;
 use crate::secrets::{ENV_ADMIN_PASSWORD, SecretReader, usage};
@@ -9,7 +9,6 @@ use samrpc::api::rotate::{self, RotateRequest, RotateUsers, Rotated};
 use samrpc::{Credentials, Error, ErrorKind, Operation};
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub(crate) const ROTATE_LONG: &str = "\
@@ -88,9 +87,21 @@ fn read_users(path: &Path) -> Result<Vec<String>, Error> {
     Ok(users)
 }
 
-/// Create the results file: new, owner read/write only.
+/// Create the results file: new (never overwritten), owner read/write only.
+///
+/// On Unix the file is created with mode 0600. On Windows safe `std` cannot set a security
+/// descriptor: the file gets the ACL it inherits from its directory (under `%USERPROFILE%`
+/// that is the user, SYSTEM and Administrators; elsewhere it may be wider), and it is opened
+/// with no sharing, so no other process can open it while `rotate` runs. README.md and
+/// SECURITY.md say so.
 fn create_out(path: &Path) -> Result<File, Error> {
-    OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    #[cfg(windows)]
+    std::os::windows::fs::OpenOptionsExt::share_mode(&mut options, 0);
+    options.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             usage(format!("{} exists; rotate never overwrites a results file", path.display()))
         } else {
@@ -243,8 +254,11 @@ mod tests {
         let out = dir.join("out.jsonl");
         let _ = std::fs::remove_file(&out);
         drop(create_out(&out).unwrap());
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        }
         let e = create_out(&out).unwrap_err();
         assert!(e.to_string().contains("never overwrites"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();

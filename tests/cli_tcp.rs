@@ -1,0 +1,173 @@
+//! The `samrpc` binary over `--transport tcp|auto` against the real AD DC: `passwd` sealed at
+//! the RPC level, `policy` and `doctor` equal to their SMB results, `reset` refused before
+//! anything is sent, `auto` falling back when the SMB port is closed; JSON carries
+//! `"transport"`.
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+#[path = "support/cli_run.rs"]
+mod cli_run;
+use cli_run::{code, json, run};
+
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    drop(l);
+    p.to_string()
+}
+
+#[test]
+fn passwd_over_tcp() {
+    let user = unique_user("clitcp");
+    add_user(DC, &user, "Old-Cli-1!", false);
+    let o = run(
+        &[
+            "passwd",
+            DC.ip,
+            &user,
+            "-d",
+            DC.domain,
+            "--iterations",
+            "5000",
+            "--transport",
+            "tcp",
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_OLD_PASSWORD", "Old-Cli-1!"), ("SAMRPC_NEW_PASSWORD", "New-Cli-2!")],
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["transport"], "ncacn_ip_tcp", "{v}");
+    assert_eq!(v["method"], "SamrUnicodeChangePasswordUser4", "{v}");
+    assert_eq!((v["signing"].clone(), v["encryption"].clone()), (true.into(), true.into()), "{v}");
+    assert_login_ok(DC, &user, "New-Cli-2!");
+}
+
+#[test]
+fn policy_and_doctor_over_tcp_match_smb() {
+    require_servers();
+    // The -U account's password (policy, users, doctor read SAMRPC_PASSWORD).
+    let admin = [("SAMRPC_PASSWORD", admin_password())];
+    let env: Vec<(&str, &str)> = admin.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let policy = |transport: &str| {
+        let o = run(
+            &["policy", DC.ip, "-U", "SAMR\\Administrator", "--transport", transport, "--json"],
+            None,
+            &env,
+        );
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        json(&o)
+    };
+    let (smb, tcp) = (policy("smb"), policy("tcp"));
+    assert_eq!(smb["transport"], "ncacn_np");
+    assert_eq!(tcp["transport"], "ncacn_ip_tcp");
+    assert_eq!(smb["policy"], tcp["policy"], "{smb} vs {tcp}");
+    let o = run(
+        &["doctor", DC.ip, "-U", "SAMR\\Administrator", "--transport", "tcp", "--json"],
+        None,
+        &env,
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["transport"], "ncacn_ip_tcp", "{v}");
+    let names: Vec<&str> =
+        v["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names[..5],
+        ["TCP 135", "endpoint mapper", "authentication", "SAMR bind", "SamrConnect5"]
+    );
+    let auth = &v["steps"][2]["found"];
+    assert!(auth.as_str().unwrap().contains("packet privacy"), "{v}");
+    // Over SMB the same checks name the pipe.
+    let o = run(&["doctor", DC.ip, "-U", "SAMR\\Administrator", "--json"], None, &env);
+    assert_eq!(code(&o), 0);
+    assert_eq!(json(&o)["transport"], "ncacn_np");
+}
+
+#[test]
+fn reset_over_tcp_is_refused_with_the_smb_hint() {
+    require_servers();
+    let o = run(
+        &["reset", DC.ip, "nobody", "-U", "SAMR\\Administrator", "--transport", "tcp", "--json"],
+        None,
+        &[("SAMRPC_ADMIN_PASSWORD", "x"), ("SAMRPC_NEW_PASSWORD", "New-Cli-2!")],
+    );
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["ok"], false);
+    let hint = v["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("SMB"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("ncacn_ip_tcp"), "{v}");
+}
+
+#[test]
+fn auto_falls_back_when_the_smb_port_is_closed() {
+    require_servers();
+    let pw = admin_password();
+    let port = closed_port();
+    let o = run(
+        &[
+            "policy",
+            DC.ip,
+            "-U",
+            "SAMR\\Administrator",
+            "--transport",
+            "auto",
+            "--port",
+            &port,
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_PASSWORD", &pw)],
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["transport"], "ncacn_ip_tcp");
+    let o = run(
+        &["policy", DC.ip, "-U", "SAMR\\Administrator", "--port", &port, "--json"],
+        None,
+        &[("SAMRPC_PASSWORD", &pw)],
+    );
+    assert_eq!(code(&o), 3, "SMB only: the closed port is a network error");
+    // doctor follows the same rule, and says resets would need SMB.
+    let o = run(
+        &[
+            "doctor",
+            DC.ip,
+            "-U",
+            "SAMR\\Administrator",
+            "--transport",
+            "auto",
+            "--port",
+            &port,
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_PASSWORD", &pw)],
+    );
+    let v = json(&o);
+    assert_eq!(code(&o), 0, "{v}");
+    assert_eq!(v["transport"], "ncacn_ip_tcp", "{v}");
+    let first = &v["steps"][0];
+    assert_eq!(first["name"], format!("TCP {port}"), "{v}");
+    assert!(first["found"].as_str().unwrap().contains("auto"), "{v}");
+    assert_eq!(v["steps"][1]["name"], "TCP 135", "{v}");
+    assert!(v["verdicts"].to_string().contains("need SMB"), "{v}");
+}
+
+#[test]
+fn unknown_transport_is_a_usage_error() {
+    let o = run(&["policy", "127.0.0.1", "--anonymous", "--transport", "udp"], None, &[]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("smb, tcp or auto"));
+}
