@@ -334,7 +334,7 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     // unreachable SMB port moves the checks to TCP (as the client itself would).
     let mut over_tcp = config.transport == Transport::Tcp;
     if !over_tcp {
-        match probe(host, port, config.connect_timeout).await {
+        match probe(dial, port, config.connect_timeout).await {
             Ok(target) => steps.push(step(
                 &format!("TCP {port}"),
                 true,
@@ -363,7 +363,7 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     }
     if over_tcp {
         let epm = config.epm_port;
-        match probe(host, epm, config.connect_timeout).await {
+        match probe(dial, epm, config.connect_timeout).await {
             Ok(target) => steps.push(step(
                 &format!("TCP {epm}"),
                 true,
