@@ -1,8 +1,9 @@
 //! # samrpc
 //!
 //! A pure-Rust MS-SAMR client: change and reset Windows and Active Directory account
-//! passwords over SMB2/3 named pipes, from any platform Rust runs on. No Samba, no Python,
-//! no Windows machine in between.
+//! passwords over SMB2/3 named pipes (or, for changes and reads, DCE/RPC over TCP with
+//! RPC-level NTLM sealing: [`config::Transport`]), from any platform Rust runs on. No Samba,
+//! no Python, no Windows machine in between.
 //!
 //! ## What it does
 //!
@@ -53,6 +54,9 @@
 //! - SMB signing is required on authenticated sessions; SMB3 encryption is used whenever the
 //!   server asks for it (and can be required). A Guest session is never used in place of the
 //!   account you named.
+//! - Over TCP ([`config::Transport::Tcp`]) named accounts bind with NTLM at packet privacy:
+//!   every request is sealed and every response's signature checked (header signing
+//!   required) before its bytes are read.
 //! - Passwords, NT hashes and keys live in zeroizing types ([`secret`]) whose `Debug` shows
 //!   nothing; MACs and signatures are compared in constant time; nothing secret is logged.
 //! - Every network step has a timeout ([`ClientConfig`]).
@@ -89,9 +93,9 @@
 //!   for [`client::SamrClient::call`]), [`ndr`] (the handles and strings those calls carry),
 //!   [`crypto`] (the SAMR password encryption, for testing a server), [`wire`] and [`rng`]
 //!   (what those signatures mention).
-//! - **Internal layers** (`dcerpc`, `smb2`, `auth`, `transport`, `fuzzing`): reachable for the
-//!   crate's own tests, benches and fuzz targets, hidden from the documentation, and not part
-//!   of any compatibility promise; they may become private.
+//! - **Internal layers** (`dcerpc`, `smb2`, `auth`, `rpcauth`, `transport`, `fuzzing`):
+//!   reachable for the crate's own tests, benches and fuzz targets, hidden from the
+//!   documentation, and not part of any compatibility promise; they may become private.
 //!
 //! The core is pure and sans-IO (it takes bytes, time and randomness as arguments); the tokio
 //! shell (feature `tokio`, on by default) is the transports, [`client`], [`api`] and
@@ -136,6 +140,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod ndr;
 pub mod rng;
+#[doc(hidden)]
 pub mod rpcauth;
 pub mod samr;
 pub mod secret;

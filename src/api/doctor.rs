@@ -308,14 +308,7 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
 
     // 0. Name resolution (a step of its own only when it fails), of the address dialled.
     let dial = config.address.as_deref().unwrap_or(host);
-    let target = format!(
-        "{}:{port}",
-        if dial.contains(':') && !dial.starts_with('[') {
-            format!("[{dial}]")
-        } else {
-            dial.to_owned()
-        }
-    );
+    let target = host_port(dial, port);
     let resolved = tokio::time::timeout(config.connect_timeout, tokio::net::lookup_host(&target))
         .await
         .map(|r| r.map(|mut addrs| addrs.next()));
@@ -608,16 +601,18 @@ fn smb_steps(steps: &mut Vec<DoctorStep>, s: &SessionSummary, who: &str) {
     steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
 }
 
+/// `host:port` for `lookup_host` / `connect`, with a bare IPv6 literal bracketed.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Whether `host:port` accepts a TCP connection: `Ok(target)` or `Err(what was found)`.
 async fn probe(host: &str, port: u16, limit: std::time::Duration) -> Result<String, String> {
-    let target = format!(
-        "{}:{port}",
-        if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        }
-    );
+    let target = host_port(host, port);
     match tokio::time::timeout(limit, tokio::net::TcpStream::connect(&target)).await {
         Ok(Ok(_)) => Ok(target),
         Ok(Err(e)) => Err(format!("cannot connect to {target}: {e}")),

@@ -150,6 +150,7 @@ pub(crate) async fn enumerate_users(
 ) -> Result<Vec<(String, u32)>, Error> {
     let op = Operation::Call(SamrEnumerateUsersInDomain::NAME);
     let mut names = Vec::new();
+    let mut name_bytes = 0usize;
     let mut context = 0;
     loop {
         let r = client
@@ -164,12 +165,61 @@ pub(crate) async fn enumerate_users(
             refused(op, r.status)?;
         }
         let entries = r.buffer.as_ref().map(|b| b.as_slice()).unwrap_or_default();
-        names.extend(entries.iter().map(|e| (e.name.to_string_lossy(), e.relative_id)));
-        if r.status != NtStatus::STATUS_MORE_ENTRIES || entries.is_empty() {
+        let more = r.status == NtStatus::STATUS_MORE_ENTRIES && !entries.is_empty();
+        check_enumeration(op, names.len(), entries.len(), more, context, r.enumeration_context)?;
+        for e in entries {
+            let name = e.name.to_string_lossy();
+            name_bytes = name_bytes.saturating_add(name.len());
+            if name_bytes > MAX_ENUMERATED_NAME_BYTES {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    op,
+                    "the server's account names exceed the enumeration's size limit",
+                ));
+            }
+            names.push((name, e.relative_id));
+        }
+        if !more {
             return Ok(names);
         }
         context = r.enumeration_context;
     }
+}
+
+/// The most accounts [`enumerate_users`] collects (far above the largest domains, whose
+/// accounts number in the hundreds of thousands).
+pub(crate) const MAX_ENUMERATED_ACCOUNTS: usize = 2_000_000;
+
+/// The most bytes of account names [`enumerate_users`] collects (names are at most 20
+/// characters in AD; the account cap alone would not bound a server sending huge names).
+pub(crate) const MAX_ENUMERATED_NAME_BYTES: usize = 128 * 1024 * 1024;
+
+/// Refuse an enumeration that cannot end well (issue 15, item 3): more than
+/// [`MAX_ENUMERATED_ACCOUNTS`] in total, or STATUS_MORE_ENTRIES with a resume handle that did
+/// not move (the server would answer the same page forever).
+fn check_enumeration(
+    op: Operation,
+    have: usize,
+    got: usize,
+    more: bool,
+    context: u32,
+    next_context: u32,
+) -> Result<(), Error> {
+    if have.saturating_add(got) > MAX_ENUMERATED_ACCOUNTS {
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            op,
+            format!("the server listed more than {MAX_ENUMERATED_ACCOUNTS} accounts"),
+        ));
+    }
+    if more && next_context == context {
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            op,
+            "the server asked to continue the enumeration without advancing its resume handle",
+        ));
+    }
+    Ok(())
 }
 
 async fn users_on(client: &mut SamrClient, kind: AccountKind) -> Result<Vec<UserEntry>, Error> {
@@ -213,6 +263,22 @@ async fn users_on(client: &mut SamrClient, kind: AccountKind) -> Result<Vec<User
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn enumeration_must_advance_and_stay_bounded() {
+        use super::{MAX_ENUMERATED_ACCOUNTS, check_enumeration};
+        let op = crate::error::Operation::Call("SamrEnumerateUsersInDomain");
+        // A normal page, then the last one.
+        assert!(check_enumeration(op, 0, 500, true, 0, 500).is_ok());
+        assert!(check_enumeration(op, 500, 20, false, 500, 500).is_ok());
+        // STATUS_MORE_ENTRIES with the same resume handle: the same page forever.
+        let e = check_enumeration(op, 500, 500, true, 500, 500).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Protocol);
+        assert!(e.to_string().contains("resume handle"), "{e}");
+        // Past the total cap.
+        let e = check_enumeration(op, MAX_ENUMERATED_ACCOUNTS, 1, true, 1, 2).unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
+    }
+
     use super::*;
 
     #[test]

@@ -574,6 +574,12 @@ impl Bound {
         if pending.stub.len().saturating_add(stub.len()) > max_stub_len {
             return Err(RpcError::Protocol("reassembled response exceeds the size limit"));
         }
+        // A fragment that is not the last must move the reassembly forward: otherwise a
+        // server could send stub-less fragments forever, each within the read timeout, and
+        // the stub cap above would never be reached.
+        if stub.is_empty() && !resp.flags.contains(PfcFlags::LAST_FRAG) {
+            return Err(RpcError::Protocol("response fragment without stub bytes before the last"));
+        }
         if pending.fragments == 0 && !resp.flags.contains(PfcFlags::LAST_FRAG) {
             let hint = usize::try_from(resp.alloc_hint).unwrap_or(usize::MAX);
             pending.stub.reserve(hint.min(RESERVE_CAP).min(max_stub_len));
@@ -1035,6 +1041,27 @@ mod tests {
         let mut bad = make(PfcFlags::FIRST_LAST, &[1], 0xEF);
         bad[12] = call.call_id as u8;
         assert_eq!(b.receive(call.call_id, &bad).unwrap_err(), RpcError::Auth("bad signature"));
+    }
+
+    /// A non-last response fragment with no stub bytes makes no progress: it is refused (a
+    /// server could otherwise keep a call waiting forever below the stub cap).
+    #[test]
+    fn empty_non_last_fragment_is_refused() {
+        let mut dc = MockDc::new();
+        let mut b = bound(&mut dc);
+        let call = b.request(1, &[]).unwrap();
+        // Three fragments for an empty stub: the first two carry nothing and lack LAST_FRAG.
+        let resp = MockDc::render(call.call_id, CallReply::Response { stub: vec![], fragments: 3 })
+            .unwrap();
+        let e = b.receive(call.call_id, &resp).unwrap_err();
+        assert!(matches!(e, RpcError::Protocol(m) if m.contains("without stub bytes")), "{e:?}");
+        // An empty stub in a single (last) fragment is still a valid response.
+        let mut b = bound(&mut MockDc::new());
+        let call = b.request(1, &[]).unwrap();
+        let one = MockDc::render(call.call_id, CallReply::Response { stub: vec![], fragments: 1 })
+            .unwrap();
+        let done = b.receive(call.call_id, &one).unwrap();
+        assert!(matches!(done, Progress::Complete(s) if s.is_empty()));
     }
 
     #[test]

@@ -182,26 +182,7 @@ impl MockDc {
                 (DEFAULT_FRAG, DEFAULT_FRAG)
             }
             BindReply::Accept { max_xmit_frag, max_recv_frag, features } => {
-                for (i, c) in bind.contexts.iter().enumerate() {
-                    let ts = c.transfer_syntaxes.first().copied().unwrap_or_else(zero_syntax);
-                    results.push(match ts.bind_time_feature_bits() {
-                        Some(bits) => ContextResult {
-                            result: BindResult::NEGOTIATE_ACK,
-                            reason: features & (bits as u16),
-                            transfer_syntax: zero_syntax(),
-                        },
-                        None if i == 0 => ContextResult {
-                            result: BindResult::ACCEPTANCE,
-                            reason: 0,
-                            transfer_syntax: ts,
-                        },
-                        None => ContextResult {
-                            result: BindResult::PROVIDER_REJECTION,
-                            reason: 2,
-                            transfer_syntax: zero_syntax(),
-                        },
-                    });
-                }
+                results = accept_contexts(&bind, *features);
                 self.max_recv_frag = *max_recv_frag;
                 (*max_xmit_frag, *max_recv_frag)
             }
@@ -329,6 +310,36 @@ pub fn bound_with_pending_call() -> Result<(Bound, u32), RpcError> {
     let mut bound = unbound.handle_bind_response(&ack)?;
     let call = bound.request(1, &[])?;
     Ok((bound, call.call_id))
+}
+
+/// The context results of a server that accepts a BIND's first context with its first
+/// transfer syntax, answers a bind-time feature negotiation context with the `features` bits
+/// the client offered, and rejects every other context (a context with no transfer syntax
+/// included).
+pub fn accept_contexts(bind: &Bind, features: u16) -> Vec<ContextResult> {
+    let reject = ContextResult {
+        result: BindResult::PROVIDER_REJECTION,
+        reason: 2,
+        transfer_syntax: zero_syntax(),
+    };
+    bind.contexts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c.transfer_syntaxes.first().copied() {
+            None => reject.clone(),
+            Some(ts) => match ts.bind_time_feature_bits() {
+                Some(bits) => ContextResult {
+                    result: BindResult::NEGOTIATE_ACK,
+                    reason: features & (bits as u16),
+                    transfer_syntax: zero_syntax(),
+                },
+                None if i == 0 => {
+                    ContextResult { result: BindResult::ACCEPTANCE, reason: 0, transfer_syntax: ts }
+                }
+                None => reject.clone(),
+            },
+        })
+        .collect()
 }
 
 fn zero_syntax() -> SyntaxId {

@@ -15,11 +15,11 @@ use crate::auth::ntlm::{
 use crate::dcerpc::auth::AuthLayout;
 use crate::dcerpc::auth3::Auth3;
 use crate::dcerpc::bind::Bind;
-use crate::dcerpc::bind_ack::{BindAck, BindResult, ContextResult};
+use crate::dcerpc::bind_ack::BindAck;
 use crate::dcerpc::header::PfcFlags;
 use crate::dcerpc::request::Request;
 use crate::dcerpc::response::Response;
-use crate::dcerpc::{AuthLevel, AuthType, AuthVerifier, PduAuth, RpcError, SyntaxId};
+use crate::dcerpc::{AuthLevel, AuthType, AuthVerifier, PduAuth, RpcError};
 use crate::secret::{NtHash, SessionKey};
 
 use super::ntlm::{CONTEXT_ID, NtlmPduAuth};
@@ -93,7 +93,7 @@ pub fn server_session_key(
     let dom = from_utf16le_lossy(&a.domain);
     let key = ntowfv2(hash, &sent_user, &dom);
     let proof = nt_proof_str(&key, &c.server_challenge, &a.nt_response[16..]);
-    if proof[..] != a.nt_response[..16] {
+    if !crate::secret::ct_eq(&proof, &a.nt_response[..16]) {
         return Err(RpcError::Auth("peer: wrong password"));
     }
     let base = hmac_md5(key.expose(), &[&proof]);
@@ -189,31 +189,9 @@ impl NtlmRpcPeer {
         self.level = Some(v.auth_level);
         self.bind_call_id = Some(bind.call_id);
         self.bind_flags = Some(bind.flags);
-        let results = bind
-            .contexts
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let ts = c.transfer_syntaxes[0];
-                match ts.bind_time_feature_bits() {
-                    Some(_) => ContextResult {
-                        result: BindResult::NEGOTIATE_ACK,
-                        reason: 3,
-                        transfer_syntax: SyntaxId { uuid: [0; 16], major: 0, minor: 0 },
-                    },
-                    None if i == 0 => ContextResult {
-                        result: BindResult::ACCEPTANCE,
-                        reason: 0,
-                        transfer_syntax: ts,
-                    },
-                    None => ContextResult {
-                        result: BindResult::PROVIDER_REJECTION,
-                        reason: 2,
-                        transfer_syntax: SyntaxId { uuid: [0; 16], major: 0, minor: 0 },
-                    },
-                }
-            })
-            .collect();
+        // Bind-time features: security context multiplexing and keep-connection-on-orphan
+        // (0x03), as Samba answers.
+        let results = crate::dcerpc::testing::accept_contexts(&bind, 0x03);
         let flags = if self.header_signing && bind.flags.contains(PfcFlags::SUPPORT_HEADER_SIGN) {
             PfcFlags::FIRST_LAST.with(PfcFlags::SUPPORT_HEADER_SIGN)
         } else {

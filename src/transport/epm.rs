@@ -8,7 +8,17 @@
 use super::tcp::{RpcTcp, TcpConfig};
 use super::{TransportError, TransportStep};
 use crate::dcerpc::epm::{EPM_SYNTAX, OPNUM_EPT_MAP, decode_ept_map_response, ept_map_request};
-use crate::dcerpc::{Association, AssociationConfig, Progress, SyntaxId};
+use crate::dcerpc::{Association, AssociationConfig, Progress, RpcError, SyntaxId};
+
+/// Cap on the reassembled `ept_map` response stub. One TCP/IP tower answer is about 150 bytes
+/// and the decoder accepts at most [`MAX_TOWERS`](crate::dcerpc::epm::MAX_TOWERS) towers of
+/// [`MAX_TOWER_LEN`](crate::dcerpc::epm::MAX_TOWER_LEN) bytes, so 64 KiB is ample.
+const MAX_EPM_STUB: usize = 64 * 1024;
+
+/// Cap on the PDUs read for the `ept_map` response after its first one. The stub cap alone
+/// does not bound a server that sends fragments with empty stubs and never LAST_FRAG, each
+/// within the per-read timeout: this does, without an operation deadline.
+const MAX_EPM_READS: usize = 32;
 
 /// Ask the endpoint mapper at `host:epm_port` for the TCP port of `interface`.
 pub async fn map_tcp_port(
@@ -33,6 +43,7 @@ async fn map_on(
         abstract_syntax: EPM_SYNTAX,
         max_recv_frag: cfg.max_frag,
         max_xmit_frag: cfg.max_frag,
+        max_stub_len: MAX_EPM_STUB,
         ..Default::default()
     });
     let bind = unbound.bind_pdu().map_err(rpc)?;
@@ -48,10 +59,19 @@ async fn map_on(
             data = t.transceive(f).await?;
         }
     }
+    let mut reads = 0usize;
     let stub = loop {
         match bound.receive(call.call_id, &data).map_err(rpc)? {
             Progress::Complete(stub) => break stub,
-            Progress::NeedMore => data = t.read().await?,
+            Progress::NeedMore if reads >= MAX_EPM_READS => {
+                return Err(rpc(RpcError::Protocol(
+                    "the endpoint mapper's response spans too many fragments",
+                )));
+            }
+            Progress::NeedMore => {
+                reads += 1;
+                data = t.read().await?;
+            }
         }
     };
     let endpoint = decode_ept_map_response(&stub, interface).map_err(TransportError::Epm)?;
@@ -81,6 +101,11 @@ mod tests {
 
     /// A scripted endpoint mapper answering the bind, then `ept_map` with `stub`.
     async fn epm_answering(stub: Vec<u8>) -> u16 {
+        epm_replying(stub, 1).await
+    }
+
+    /// The same, with the answer split into `fragments` RESPONSE fragments.
+    async fn epm_replying(stub: Vec<u8>, fragments: usize) -> u16 {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -88,7 +113,7 @@ mod tests {
             let mut dc = MockDc::new();
             let bind = read_pdu(&mut s).await;
             s.write_all(&dc.answer_bind(&bind).unwrap()).await.unwrap();
-            dc.push(CallReply::Response { stub, fragments: 1 });
+            dc.push(CallReply::Response { stub, fragments });
             let req = read_pdu(&mut s).await;
             let reply = dc.feed(&req).unwrap().unwrap();
             assert_eq!(dc.calls[0].opnum, OPNUM_EPT_MAP);
@@ -135,6 +160,27 @@ mod tests {
         let port = epm_answering(encode_ept_map_response(&[t.encode()], 0)).await;
         let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
         assert!(matches!(e, TransportError::Epm(EpmError::WrongProtocol(_))), "{e}");
+    }
+
+    /// A hostile endpoint mapper that answers `ept_map` with a long run of tiny fragments (one
+    /// stub byte each, no LAST_FRAG, each well within the read timeout and far below the stub
+    /// cap) is cut off after `MAX_EPM_READS` reads, not followed to the end.
+    #[tokio::test]
+    async fn long_runs_of_tiny_fragments_are_cut_off() {
+        // 10 × MAX_EPM_READS one-byte fragments; only the very last one is LAST_FRAG.
+        let n = 10 * MAX_EPM_READS;
+        let port = epm_replying(vec![0; n], n).await;
+        let e = map_tcp_port("127.0.0.1", port, SAMR_SYNTAX, &cfg()).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TransportError::Rpc {
+                    step: TransportStep::EndpointMapper,
+                    source: RpcError::Protocol(m)
+                } if m.contains("too many fragments")
+            ),
+            "{e}"
+        );
     }
 
     #[tokio::test]

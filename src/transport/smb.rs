@@ -590,6 +590,15 @@ impl SmbPipe {
             let progressed = !pd.data.is_empty();
             data.extend_from_slice(&pd.data);
             if pd.more {
+                // "More data" with no data makes no progress: a server answering every READ
+                // that way would keep the client reading forever, each READ inside the
+                // request timeout and the size cap never reached (issue 15, item 2).
+                if !progressed {
+                    self.broken = true;
+                    return Err(smb(step, true)(Smb2Error::Protocol(
+                        "pipe READ reported more data but returned none",
+                    )));
+                }
                 continue;
             }
             // Samba answers a short READ on a pipe with STATUS_SUCCESS even when the message
