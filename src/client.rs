@@ -16,8 +16,14 @@
 //! # Ok(()) }
 //! ```
 
-use crate::auth::{Authenticator, NtlmCredentials, NtlmSecret, SpnegoNtlm};
-use crate::config::{ClientConfig, Credentials, RpcProtection, Secret, Transport};
+use crate::auth::kerberos::error::KerberosError;
+use crate::auth::kerberos::exchange::{ClientCredentials, ClientSecret, Credential};
+use crate::auth::kerberos::krb5conf::Krb5Conf;
+use crate::auth::kerberos::messages::PrincipalName;
+use crate::auth::{
+    AuthError, Authenticator, NtlmCredentials, NtlmSecret, SpnegoKerberos, SpnegoNtlm,
+};
+use crate::config::{AuthMethod, ClientConfig, Credentials, RpcProtection, Secret, Transport};
 use crate::dcerpc::association::DEFAULT_FRAG;
 use crate::dcerpc::{
     Association, AssociationConfig, AuthLevel, Bound, Progress, RpcError, SAMR_SYNTAX,
@@ -30,6 +36,11 @@ use crate::secret::SessionKey;
 pub use crate::session::{SessionKind, SessionSummary};
 use crate::smb2::Smb2Error;
 use crate::status::NtStatus;
+use crate::transport::kdc::{
+    CachedTicket, KdcError, KdcSettings, KdcTrips, choose_realm, get_initial, get_service_ticket,
+    load_krb5_conf, read_cache,
+};
+use crate::transport::smb::Reauthenticator;
 use crate::transport::{
     RpcTcp, RpcTransport, SmbPipe, TcpConfig, TransportConfig, TransportError, TransportStep,
 };
@@ -444,17 +455,25 @@ pub(crate) fn server_name(host: &str) -> &str {
     }
 }
 
-/// NTLM (in SPNEGO) for `credentials`, with the target SPN `<service>/<host>`.
+/// A factory of SPNEGO/NTLM authenticators for `credentials` and the target `service/host`:
+/// the first logon and any re-authentication of the session each take one.
 fn ntlm_authenticator(
     credentials: &Credentials,
     service: &str,
     host: &str,
-) -> Box<dyn Authenticator> {
+) -> Result<Reauthenticator, Error> {
     match credentials {
         Credentials::User { user, domain, secret } => {
             let secret = match secret {
                 Secret::Password(p) => NtlmSecret::Password(p.clone()),
                 Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        Operation::Input,
+                        "an AES key can only be used with Kerberos",
+                    ));
+                }
             };
             let creds = NtlmCredentials {
                 user: user.clone(),
@@ -462,9 +481,17 @@ fn ntlm_authenticator(
                 workstation: None,
                 secret,
             };
-            Box::new(SpnegoNtlm::new(creds).with_target_spn(format!("{service}/{host}")))
+            let spn = format!("{service}/{host}");
+            Ok(Box::new(move || {
+                Box::new(SpnegoNtlm::new(creds.clone()).with_target_spn(spn.clone()))
+            }))
         }
-        Credentials::Anonymous => Box::new(SpnegoNtlm::anonymous()),
+        Credentials::Anonymous => Ok(Box::new(|| Box::new(SpnegoNtlm::anonymous()))),
+        _ => Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "a ticket cache can only be used with Kerberos",
+        )),
     }
 }
 
@@ -495,42 +522,120 @@ fn unreachable_at_connect(e: &TransportError) -> bool {
 }
 
 /// `ncacn_np`: an SMB2/3 session to `host`, `\PIPE\samr` opened and SAMR bound (TREE_CONNECT,
-/// CREATE and the bind travel as one compound).
+/// CREATE and the bind travel as one compound). The authentication follows `config.auth`;
+/// `negotiate` retries with Kerberos when NTLM is refused for the account.
 async fn connect_smb(
     host: &str,
     credentials: &Credentials,
     config: &ClientConfig,
 ) -> Result<(RpcTransport, Bound), SmbFailure> {
-    let name = server_name(host);
-    let mut auth = ntlm_authenticator(credentials, "cifs", name);
-    let tcfg = TransportConfig {
-        server_name: Some(name.to_owned()),
+    let kerberos_only = matches!(credentials, Credentials::TicketCache)
+        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. });
+    match config.auth {
+        AuthMethod::Kerberos => connect_kerberos(host, credentials, config).await,
+        _ if kerberos_only && !credentials.is_anonymous() => {
+            connect_kerberos(host, credentials, config).await
+        }
+        AuthMethod::Negotiate if !credentials.is_anonymous() => {
+            match connect_with(
+                host,
+                ntlm_authenticator(credentials, "cifs", server_name(host))?,
+                config,
+                credentials,
+            )
+            .await
+            {
+                Err(f)
+                    if f.error.operation() == Operation::SessionSetup
+                        && matches!(
+                            f.error.status(),
+                            Some(
+                                NtStatus::STATUS_ACCOUNT_RESTRICTION
+                                    | NtStatus::STATUS_NTLM_BLOCKED
+                            )
+                        ) =>
+                {
+                    crate::log_debug!(status = ?f.error.status(), "NTLM refused for this account: retrying with Kerberos");
+                    connect_kerberos(host, credentials, config).await
+                }
+                r => r,
+            }
+        }
+        _ => {
+            connect_with(
+                host,
+                ntlm_authenticator(credentials, "cifs", server_name(host))?,
+                config,
+                credentials,
+            )
+            .await
+        }
+    }
+}
+
+fn transport_config(host: &str, config: &ClientConfig) -> TransportConfig {
+    TransportConfig {
         port: config.port,
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
         operation_timeout: Some(config.effective_operation_timeout()),
         require_signing: config.require_signing,
         require_encryption: config.require_encryption,
+        // The tree path names the server by `host` (without a port) even when `address` is
+        // dialled.
+        server_name: Some(server_name(host).to_owned()),
         min_dialect: crate::smb2::Dialect(config.min_dialect.code()),
         ..TransportConfig::default()
-    };
-    let mut rng = OsRandom;
-    let mut unbound = Association::new(AssociationConfig::default());
-    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
-    let (mut pipe, ack) = SmbPipe::connect_transceive(host, tcfg, &mut *auth, &mut rng, &bind)
-        .await
-        .map_err(|e| SmbFailure {
+    }
+}
+
+async fn connect_with(
+    host: &str,
+    mut make_auth: Reauthenticator,
+    config: &ClientConfig,
+    credentials: &Credentials,
+) -> Result<(RpcTransport, Bound), SmbFailure> {
+    let mut auth = make_auth();
+    // Session expiry ([MS-SMB2] 3.2.5.1.8): the same logon is re-run on the same session
+    // with a fresh authenticator from the same factory.
+    match connect_auth(host, &mut *auth, config, Some(make_auth)).await {
+        Ok(r) => Ok(r),
+        Err(ConnectFail::Transport(e)) => Err(SmbFailure {
             unreachable: unreachable_at_connect(&e),
             error: explain_connect(
                 map_transport(e, Operation::Bind, false, config.port),
                 credentials,
             ),
-        })?;
-    // Session expiry ([MS-SMB2] 3.2.5.1.8): re-run the same logon on the same session. The
-    // closure keeps the credentials (zeroizing types inside `Credentials`).
-    let (creds, target) = (credentials.clone(), name.to_owned());
-    pipe.set_reauthenticator(Box::new(move || ntlm_authenticator(&creds, "cifs", &target)));
-    let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+        }),
+        Err(ConnectFail::Rpc(e)) => Err(e.into()),
+    }
+}
+
+enum ConnectFail {
+    Transport(TransportError),
+    Rpc(Error),
+}
+
+async fn connect_auth(
+    host: &str,
+    auth: &mut dyn Authenticator,
+    config: &ClientConfig,
+    reauth: Option<Reauthenticator>,
+) -> Result<(RpcTransport, Bound), ConnectFail> {
+    let tcfg = transport_config(host, config);
+    let dial = config.address.as_deref().unwrap_or(host);
+    let mut rng = OsRandom;
+    let mut unbound = Association::new(AssociationConfig::default());
+    let bind = unbound.bind_pdu().map_err(|e| ConnectFail::Rpc(map_rpc(e, Operation::Bind)))?;
+    let (mut pipe, ack) = SmbPipe::connect_transceive(dial, tcfg, auth, &mut rng, &bind)
+        .await
+        .map_err(ConnectFail::Transport)?;
+    if let Some(make) = reauth {
+        pipe.set_reauthenticator(make);
+    }
+    let rpc = unbound
+        .handle_bind_response(&ack)
+        .map_err(|e| ConnectFail::Rpc(map_rpc(e, Operation::Bind)))?;
     Ok((RpcTransport::from(pipe), rpc))
 }
 
@@ -559,9 +664,11 @@ fn ntlm_credentials(credentials: &Credentials) -> Option<NtlmCredentials> {
             secret: match secret {
                 Secret::Password(p) => NtlmSecret::Password(p.clone()),
                 Secret::NtHash(h) => NtlmSecret::NtHash(h.clone()),
+                _ => return None,
             },
         }),
-        Credentials::Anonymous => None,
+        // Kerberos-only credentials are refused before this (connect_tcp).
+        _ => None,
     }
 }
 
@@ -588,6 +695,16 @@ async fn connect_tcp(
     credentials: &Credentials,
     config: &ClientConfig,
 ) -> Result<(RpcTransport, Bound), Error> {
+    if config.auth == AuthMethod::Kerberos
+        || matches!(credentials, Credentials::TicketCache)
+        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. })
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "Kerberos is supported over SMB only, not over ncacn_ip_tcp",
+        ));
+    }
     let tcfg = TcpConfig {
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
@@ -670,12 +787,210 @@ fn deadline_error(op: Operation, limit: std::time::Duration, unknown: bool) -> E
     }
 }
 
+/// Kerberos: a service ticket for `cifs/<host>` (from the cache, or AS + TGS with the
+/// credentials), then the SMB session with mutual authentication; on KRB_AP_ERR_SKEW from
+/// the server, one retry with the server's time.
+async fn connect_kerberos(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+) -> Result<(RpcTransport, Bound), SmbFailure> {
+    let cred = kerberos_service_ticket(host, credentials, config, &mut KdcTrips::default()).await?;
+    let mut offset = 0i64;
+    for attempt in 0..2 {
+        let mut auth = SpnegoKerberos::new(cred.clone());
+        auth.set_clock_offset(offset);
+        // Session expiry: re-authenticate with a fresh AP-REQ on the same service ticket
+        // (while it lasts; renewing it would need the KDC, which this hook cannot reach).
+        let ticket = cred.clone();
+        let reauth: Reauthenticator = Box::new(move || {
+            let mut a = SpnegoKerberos::new(ticket.clone());
+            a.set_clock_offset(offset);
+            Box::new(a)
+        });
+        match connect_auth(host, &mut auth, config, Some(reauth)).await {
+            Err(ConnectFail::Transport(TransportError::Auth(AuthError::Kerberos(
+                KerberosError::ClockSkew { server_time },
+            )))) if attempt == 0 => {
+                offset = server_time.time.0
+                    - crate::auth::kerberos::asn1::KrbTimestamp::from_filetime(
+                        crate::transport::now_filetime(),
+                    )
+                    .time
+                    .0;
+                crate::log_debug!(
+                    offset,
+                    "the server reported clock skew: retrying once with its time"
+                );
+            }
+            Err(ConnectFail::Transport(TransportError::Auth(AuthError::Kerberos(k)))) => {
+                return Err(map_kerberos(KdcError::Kerberos(k), Operation::SessionSetup).into());
+            }
+            Err(ConnectFail::Transport(e)) => {
+                return Err(SmbFailure {
+                    unreachable: unreachable_at_connect(&e),
+                    error: map_transport(e, Operation::Bind, false, config.port),
+                });
+            }
+            Err(ConnectFail::Rpc(e)) => return Err(e.into()),
+            Ok(r) => return Ok(r),
+        }
+    }
+    Err(SmbFailure::from(Error::new(
+        ErrorKind::Protocol,
+        Operation::SessionSetup,
+        "clock skew persisted after one retry",
+    )))
+}
+
+/// The Kerberos realm and KDC settings for `host` under `config`, with krb5.conf.
+pub(crate) fn kerberos_settings(
+    host: &str,
+    user_domain: Option<&str>,
+    config: &ClientConfig,
+) -> Result<(KdcSettings, Option<Krb5Conf>), Error> {
+    let conf = load_krb5_conf().map_err(|e| map_kerberos(e, Operation::Kerberos))?;
+    let realm = choose_realm(config.realm.as_deref(), user_domain, conf.as_ref(), host).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidInput, Operation::Input, "no Kerberos realm: none given, none in krb5.conf, and the host name has no DNS suffix")
+            .with_hint("Name the realm, or connect by the server's DNS name.")
+    })?;
+    let fallback = config.address.as_deref().unwrap_or(host);
+    let settings = KdcSettings::discover(
+        &realm,
+        config.kdc.as_deref(),
+        conf.as_ref(),
+        fallback,
+        config.connect_timeout,
+    );
+    Ok((settings, conf))
+}
+
+/// A service ticket for `cifs/<host>`: from the ticket cache for [`Credentials::TicketCache`],
+/// else through AS + TGS with the account's secret.
+pub async fn kerberos_service_ticket(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+    trips: &mut KdcTrips,
+) -> Result<Credential, Error> {
+    let op = Operation::Kerberos;
+    let domain = match credentials {
+        Credentials::User { domain, .. } => domain.as_deref(),
+        _ => None,
+    };
+    let (settings, conf) = kerberos_settings(server_name(host), domain, config)?;
+    let spn = PrincipalName::service("cifs", server_name(host));
+    crate::log_debug!(realm = %settings.realm, spn = %spn, "Kerberos: getting a service ticket");
+    match credentials {
+        Credentials::TicketCache => {
+            match read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn)
+                .map_err(|e| map_kerberos(e, op))?
+            {
+                CachedTicket::Service(c) => Ok(c),
+                CachedTicket::Tgt(tgt) => get_service_ticket(&settings, &tgt, spn, trips)
+                    .await
+                    .map_err(|e| map_kerberos(e, op)),
+            }
+        }
+        Credentials::User { user, secret, .. } => {
+            let creds = client_credentials(user, &settings.realm, secret)?;
+            let tgt = get_initial(&settings, creds, None, trips)
+                .await
+                .map_err(|e| map_kerberos(e, op))?;
+            get_service_ticket(&settings, &tgt, spn, trips).await.map_err(|e| map_kerberos(e, op))
+        }
+        _ => Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Input,
+            "Kerberos needs an account or a ticket cache, not an anonymous session",
+        )),
+    }
+}
+
+/// Whether the ticket cache holds a valid ticket for `cifs/<host>` or a TGT for the realm
+/// (so a Kerberos logon needs no password). `user_domain` is the domain of `NAME@DOMAIN`.
+pub fn ticket_cache_usable(host: &str, user_domain: Option<&str>, config: &ClientConfig) -> bool {
+    let Ok((settings, conf)) = kerberos_settings(host, user_domain, config) else { return false };
+    let spn = PrincipalName::service("cifs", server_name(host));
+    read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn).is_ok()
+}
+
+/// The user name of the ticket cache's principal (for a rotation that must skip its own
+/// account); `None` if the cache cannot be read.
+pub(crate) fn ticket_cache_user(host: &str, config: &ClientConfig) -> Option<String> {
+    let (settings, conf) = kerberos_settings(server_name(host), None, config).ok()?;
+    let spn = PrincipalName::service("cifs", server_name(host));
+    match read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn).ok()? {
+        CachedTicket::Service(c) | CachedTicket::Tgt(c) => c.cname.components.first().cloned(),
+    }
+}
+
+/// The sans-IO core's view of an account.
+pub(crate) fn client_credentials(
+    user: &str,
+    realm: &str,
+    secret: &Secret,
+) -> Result<ClientCredentials, Error> {
+    let secret = match secret {
+        Secret::Password(p) => ClientSecret::Password(p.clone()),
+        Secret::NtHash(h) => ClientSecret::NtHash(h.clone()),
+        Secret::AesKey(k) => ClientSecret::aes_key(k.expose())
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, Operation::Input, e.to_string()))?,
+    };
+    Ok(ClientCredentials { user: user.to_owned(), realm: realm.to_owned(), secret })
+}
+
+/// Map a Kerberos failure to the public error (statuses where a KRB-ERROR has an NTSTATUS
+/// equivalent, so `is_wrong_password()` and the expired-password logic work unchanged).
+pub(crate) fn map_kerberos(e: KdcError, op: Operation) -> Error {
+    let msg = format!("{op} failed: {e}");
+    match &e {
+        KdcError::Kerberos(k) => {
+            let status = match k {
+                KerberosError::WrongPassword => Some(NtStatus::STATUS_WRONG_PASSWORD),
+                KerberosError::PasswordExpired { status } => {
+                    Some(NtStatus(status.unwrap_or(NtStatus::STATUS_PASSWORD_EXPIRED.0)))
+                }
+                KerberosError::ClientRevoked { status } => status.map(NtStatus),
+                _ => None,
+            };
+            let mut err = match status {
+                Some(s) => Error::refused(op, s).with_message(msg),
+                None => {
+                    let kind = match k {
+                        KerberosError::Malformed(_) | KerberosError::Protocol(_) => ErrorKind::Protocol,
+                        KerberosError::Crypto(_) => ErrorKind::Security,
+                        KerberosError::Credentials(_) => ErrorKind::InvalidInput,
+                        _ => ErrorKind::ServerRefused,
+                    };
+                    Error::new(kind, op, msg)
+                }
+            };
+            if let Some(h) = k.hint() {
+                err = err.with_hint(h);
+            }
+            err
+        }
+        KdcError::Unreachable { .. } => Error::new(ErrorKind::Network, op, msg).with_hint(
+            "Check that the KDC (TCP port 88) is reachable; name it in krb5.conf ([realms] REALM = { kdc = HOST }) or explicitly.",
+        ),
+        KdcError::Cache(_) => Error::new(ErrorKind::InvalidInput, op, msg)
+            .with_hint("Get a ticket with kinit first, or give a password instead of using the ticket cache."),
+        KdcError::Config(_) => Error::new(ErrorKind::InvalidInput, op, msg),
+        KdcError::Kpasswd(_) => Error::new(ErrorKind::ServerRefused, op, msg),
+        KdcError::OutcomeUnknown(_) => Error::new(ErrorKind::OutcomeUnknown, op, msg).with_hint(
+            "Log in with the new password to find out; if it fails, the old one is still valid and you can retry.",
+        ),
+    }
+}
+
 /// Add what only the caller's credentials tell: whose they were, that an anonymous session
 /// can authenticate instead, and that no domain was given.
 fn explain_connect(e: Error, credentials: &Credentials) -> Error {
     let (anonymous, no_domain) = match credentials {
         Credentials::Anonymous => (true, false),
         Credentials::User { domain, .. } => (false, domain.is_none()),
+        _ => (false, false),
     };
     let e = if anonymous { e.with_credentials_used(CredentialsUsed::Anonymous) } else { e };
     let refused = |s| e.status() == Some(s);

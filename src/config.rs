@@ -5,14 +5,19 @@ use crate::session::Dialect;
 use core::fmt;
 use std::time::Duration;
 
-/// The secret that proves an identity: a password or its NT hash.
+/// The secret that proves an identity: a password, its NT hash, or (Kerberos only) an AES
+/// long-term key.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Secret {
     /// The password itself.
     Password(Password),
-    /// The NT hash (MD4 of the UTF-16LE password).
+    /// The NT hash (MD4 of the UTF-16LE password). Under Kerberos it is the RC4-HMAC key
+    /// (etype 23 only): handing it over is the explicit choice of RC4.
     NtHash(NtHash),
+    /// A Kerberos AES key (16 bytes: aes128-cts-hmac-sha1-96, 32 bytes: aes256). Kerberos
+    /// only; a password change with it goes through kpasswd.
+    AesKey(crate::secret::SecretBytes),
 }
 
 impl From<Password> for Secret {
@@ -46,6 +51,9 @@ pub enum Credentials {
     /// An anonymous (null) session: no identity, no signing. Enough for the handle-less
     /// password change calls on servers that allow it (expired passwords).
     Anonymous,
+    /// Kerberos with the tickets already in the default credential cache (`KRB5CCNAME`, else
+    /// krb5.conf `default_ccache_name`, else `FILE:/tmp/krb5cc_<uid>`): no password needed.
+    TicketCache,
 }
 
 impl Credentials {
@@ -90,6 +98,7 @@ impl fmt::Debug for Credentials {
                 .field("secret", secret)
                 .finish(),
             Self::Anonymous => f.write_str("Anonymous"),
+            Self::TicketCache => f.write_str("TicketCache"),
         }
     }
 }
@@ -188,6 +197,21 @@ pub struct ClientConfig {
     /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
     /// levels 25/23) when the server lacks the AES ones (default `false`).
     pub allow_rc4: bool,
+    /// How to authenticate the SMB session (default [`AuthMethod::Ntlm`]).
+    pub auth: AuthMethod,
+    /// Connect to this address instead of the host name; the host name still names the
+    /// server (Kerberos SPN `cifs/<host>`, tree path). Kerberos needs a name, the network may
+    /// need an address.
+    pub address: Option<String>,
+    /// The Kerberos realm (default: from `user@REALM`, else krb5.conf `default_realm`, else
+    /// the host's DNS suffix upper-cased).
+    pub realm: Option<String>,
+    /// The KDC as `HOST[:PORT]` (default: krb5.conf, else the server itself on port 88).
+    pub kdc: Option<String>,
+    /// The credential cache for [`Credentials::TicketCache`], e.g. `FILE:/tmp/cc` or
+    /// `DIR:/run/user/1000/krb5cc` (default: `KRB5CCNAME`, else krb5.conf
+    /// `default_ccache_name`, else `FILE:/tmp/krb5cc_<uid>`).
+    pub ccache: Option<String>,
     /// How to reach SAMR (default [`Transport::Smb`]).
     pub transport: Transport,
     /// TCP port of the endpoint mapper, for [`Transport::Tcp`] (default 135).
@@ -202,6 +226,41 @@ pub struct ClientConfig {
     pub min_dialect: Dialect,
 }
 
+/// How to authenticate the SMB session.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// NTLMv2 in SPNEGO (the default).
+    #[default]
+    Ntlm,
+    /// Kerberos in SPNEGO, mutual authentication required.
+    Kerberos,
+    /// NTLM first; when NTLM is refused with STATUS_ACCOUNT_RESTRICTION or
+    /// STATUS_NTLM_BLOCKED (Protected Users, NTLM restrictions), retry with Kerberos.
+    Negotiate,
+}
+
+impl AuthMethod {
+    /// `ntlm`, `kerberos` or `negotiate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ntlm => "ntlm",
+            Self::Kerberos => "kerberos",
+            Self::Negotiate => "negotiate",
+        }
+    }
+
+    /// Parse `ntlm`, `kerberos` or `negotiate` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "ntlm" => Some(Self::Ntlm),
+            "kerberos" | "krb5" => Some(Self::Kerberos),
+            "negotiate" => Some(Self::Negotiate),
+            _ => None,
+        }
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
@@ -212,6 +271,11 @@ impl Default for ClientConfig {
             require_signing: true,
             require_encryption: false,
             allow_rc4: false,
+            auth: AuthMethod::Ntlm,
+            address: None,
+            realm: None,
+            kdc: None,
+            ccache: None,
             transport: Transport::Smb,
             epm_port: 135,
             rpc_protection: RpcProtection::Privacy,
@@ -274,6 +338,36 @@ impl ClientConfig {
     /// Allow the legacy RC4 methods when the server lacks the AES ones (default `false`).
     pub fn with_allow_rc4(mut self, allow: bool) -> Self {
         self.allow_rc4 = allow;
+        self
+    }
+
+    /// Set [`Self::auth`].
+    pub fn with_auth(mut self, auth: AuthMethod) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Set [`Self::address`].
+    pub fn with_address(mut self, address: Option<String>) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Set [`Self::realm`].
+    pub fn with_realm(mut self, realm: Option<String>) -> Self {
+        self.realm = realm;
+        self
+    }
+
+    /// Set [`Self::kdc`].
+    pub fn with_kdc(mut self, kdc: Option<String>) -> Self {
+        self.kdc = kdc;
+        self
+    }
+
+    /// Set [`Self::ccache`].
+    pub fn with_ccache(mut self, ccache: Option<String>) -> Self {
+        self.ccache = ccache;
         self
     }
 

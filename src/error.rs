@@ -32,6 +32,9 @@ pub enum Operation {
     Input,
     /// Closing handles and the session.
     Close,
+    /// Getting Kerberos tickets from the KDC (AS/TGS), reading the ticket cache, or a
+    /// kpasswd password change.
+    Kerberos,
 }
 
 impl fmt::Display for Operation {
@@ -45,6 +48,7 @@ impl fmt::Display for Operation {
             Self::Bind => f.write_str("SAMR bind"),
             Self::Call(name) => f.write_str(name),
             Self::Input => f.write_str("input check"),
+            Self::Kerberos => f.write_str("Kerberos"),
             Self::Close => f.write_str("close"),
         }
     }

@@ -15,8 +15,9 @@
 //! Targets: [`smb2_message`], [`smb2_transform`], [`smb2_connection`],
 //! [`smb2_signed_receive`], [`ntlm`], [`spnego`],
 //! [`dcerpc_pdu`], [`dcerpc_association`], [`samr_stub`], [`ndr`], [`samr_crypto`],
-//! [`ccache`], [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`]. [`ALL`] maps the corpus
-//! directory names to them.
+//! [`krb_kdc_reply`], [`krb_error`], [`krb_ap_rep`], [`krb_kpasswd_reply`], [`ccache`],
+//! [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`]. [`ALL`] maps the corpus directory
+//! names to them.
 // The assertions here are the point of the module: a fuzzer reports a failed round trip as a
 // crash. Nothing outside fuzzing and tests calls these functions.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -41,7 +42,7 @@ use crate::wire::Writer;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every entry point with the name of its cargo-fuzz target (= its corpus directory).
-pub const ALL: [Target; 16] = [
+pub const ALL: [Target; 20] = [
     ("smb2_message", smb2_message),
     ("smb2_transform", smb2_transform),
     ("smb2_connection", smb2_connection),
@@ -53,6 +54,10 @@ pub const ALL: [Target; 16] = [
     ("samr_stub", samr_stub),
     ("ndr", ndr),
     ("samr_crypto", samr_crypto),
+    ("krb_kdc_reply", krb_kdc_reply),
+    ("krb_error", krb_error),
+    ("krb_ap_rep", krb_ap_rep),
+    ("krb_kpasswd_reply", krb_kpasswd_reply),
     ("ccache", ccache),
     ("krb5conf", krb5conf),
     ("krb_crypto", krb_crypto),
@@ -726,6 +731,130 @@ pub fn samr_crypto(data: &[u8]) {
 }
 
 // ---- Kerberos ----
+
+/// A KDC reply as the shell receives it: AS-REP / TGS-REP / KRB-ERROR (re-encode round trips),
+/// the decrypted-part decoders (EncASRepPart/EncTGSRepPart, reached without the MAC by
+/// decoding the input directly), and the AS exchange fed the input as the KDC's answer.
+pub fn krb_kdc_reply(data: &[u8]) {
+    use crate::auth::kerberos::messages::{EncKdcRepPart, KdcRep, msg_type};
+    let _ = crate::auth::kerberos::exchange::decode_kdc_reply(data);
+    for t in [msg_type::AS_REP, msg_type::TGS_REP] {
+        if let Ok(r) = KdcRep::decode(data, t) {
+            assert_eq!(KdcRep::decode(&r.encode(), t).as_ref(), Ok(&r), "KDC-REP round trip");
+        }
+    }
+    if let Ok(p) = EncKdcRepPart::decode(data) {
+        let tag = if data.first() == Some(&0x79) { 25 } else { 26 };
+        assert_eq!(
+            EncKdcRepPart::decode(&p.encode(tag)).as_ref(),
+            Ok(&p),
+            "EncKDCRepPart round trip"
+        );
+    }
+    krb_as_exchange(data);
+}
+
+fn krb_as_exchange(data: &[u8]) {
+    use crate::auth::kerberos::asn1::{KerberosTime, KrbTimestamp};
+    use crate::auth::kerberos::crypto::{Etype, KerberosKey};
+    use crate::auth::kerberos::exchange::{AsExchange, ClientCredentials, ClientSecret};
+    let mut rng = Counter(1);
+    let now = KrbTimestamp { time: KerberosTime(1_796_500_143), usec: 0 };
+    // A fixed key (no PBKDF2 per input): the AS exchange's reply handling is what is fuzzed.
+    let Ok(key) = KerberosKey::new(Etype::Aes256CtsHmacSha196, &[7; 32]) else { return };
+    let creds =
+        ClientCredentials { user: "u".into(), realm: "R".into(), secret: ClientSecret::Key(key) };
+    if let Ok((mut x, _)) = AsExchange::start(creds, None, &mut rng, now) {
+        let _ = x.on_reply(data, &mut rng, now);
+    }
+}
+
+/// A KRB-ERROR: decode, re-encode round trip, e-data interpretation, typed mapping.
+pub fn krb_error(data: &[u8]) {
+    use crate::auth::kerberos::messages::KrbError;
+    if let Ok(e) = KrbError::decode(data) {
+        assert_eq!(KrbError::decode(&e.encode()).as_ref(), Ok(&e), "KRB-ERROR round trip");
+        let _ = e.e_data_parsed();
+        let _ = e.etype_info2();
+        let _ = crate::auth::kerberos::error::KerberosError::from_krb_error(&e);
+    }
+    let _ = crate::auth::kerberos::exchange::decode_krb_error(data);
+}
+
+/// An AP-REP and what travels around it: the GSS framing, the SPNEGO/Kerberos client fed
+/// the input as the server's answer, EncAPRepPart and Authenticator decoders (round trips).
+pub fn krb_ap_rep(data: &[u8]) {
+    use crate::auth::kerberos::gss;
+    use crate::auth::kerberos::messages::{ApRep, Authenticator as KrbAuth, EncApRepPart};
+    if let Ok(r) = ApRep::decode(data) {
+        assert_eq!(ApRep::decode(&r.encode()).as_ref(), Ok(&r), "AP-REP round trip");
+    }
+    if let Ok(p) = EncApRepPart::decode(data) {
+        assert_eq!(EncApRepPart::decode(&p.encode()).as_ref(), Ok(&p), "EncAPRepPart round trip");
+    }
+    if let Ok(a) = KrbAuth::decode(data) {
+        assert_eq!(KrbAuth::decode(&a.encode()).as_ref(), Ok(&a), "Authenticator round trip");
+    }
+    if let Ok((tok, msg)) = gss::unwrap(data) {
+        let _ = ApRep::decode(msg);
+        let again = gss::wrap(tok, msg);
+        assert_eq!(gss::unwrap(&again).map(|(t, m)| (t, m.to_vec())), Ok((tok, msg.to_vec())));
+    }
+    let _ = gss::parse_checksum_8003(data);
+    krb_spnego_client(data);
+}
+
+fn krb_spnego_client(data: &[u8]) {
+    use crate::auth::SpnegoKerberos;
+    use crate::auth::kerberos::asn1::KerberosTime;
+    use crate::auth::kerberos::crypto::{Etype, KerberosKey};
+    use crate::auth::kerberos::exchange::Credential;
+    use crate::auth::kerberos::messages::{EncryptedData, PrincipalName, Ticket};
+    let Ok(session_key) = KerberosKey::new(Etype::Aes256CtsHmacSha196, &[9; 32]) else { return };
+    let sname = PrincipalName::service("cifs", "srv");
+    let cred = Credential {
+        crealm: "R".into(),
+        cname: PrincipalName::user("u"),
+        ticket: Ticket::new(
+            "R",
+            sname.clone(),
+            EncryptedData { etype: 18, kvno: None, cipher: vec![0; 40] },
+        ),
+        session_key,
+        flags: 0,
+        endtime: KerberosTime::FAR_FUTURE,
+        starttime: None,
+        srealm: "R".into(),
+        sname,
+    };
+    let mut rng = Counter(1);
+    let mut auth = SpnegoKerberos::new(cred);
+    if auth.step(None, &mut rng, 0x01dd_7a2e_d461_a6e6).is_ok() {
+        let _ = auth.step(Some(data), &mut rng, 0x01dd_7a2e_d461_a6e6);
+    }
+}
+
+/// A kpasswd reply (RFC 3244 framing, AP-REP / KRB-PRIV / KRB-ERROR inside), the
+/// EncKrbPrivPart decoder (round trip) and the result/policy-string decoder.
+pub fn krb_kpasswd_reply(data: &[u8]) {
+    use crate::auth::kerberos::kpasswd::KpasswdResult;
+    use crate::auth::kerberos::messages::{EncKrbPrivPart, KrbPriv};
+    let _ = crate::auth::kerberos::exchange::decode_kpasswd_reply(data);
+    if let Ok(p) = KrbPriv::decode(data) {
+        assert_eq!(KrbPriv::decode(&p.encode()).as_ref(), Ok(&p), "KRB-PRIV round trip");
+    }
+    if let Ok(p) = EncKrbPrivPart::decode(data) {
+        assert_eq!(
+            EncKrbPrivPart::decode(&p.encode()).as_ref(),
+            Ok(&p),
+            "EncKrbPrivPart round trip"
+        );
+    }
+    if let Ok(r) = KpasswdResult::decode(data) {
+        let _ = r.message();
+        assert_eq!(KpasswdResult::decode(r.encode().expose()).as_ref(), Ok(&r));
+    }
+}
 
 /// An MIT FILE credential cache: parse; whatever parses must re-encode to bytes that parse to an
 /// equal value, and the ticket look-ups must run. The same bytes are also tried as a DIR

@@ -158,7 +158,7 @@ pub mod wire;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use config::{ClientConfig, Credentials, RpcProtection, Secret, Transport};
+pub use config::{AuthMethod, ClientConfig, Credentials, RpcProtection, Secret, Transport};
 pub use error::{Advice, CredentialsUsed, Error, ErrorKind, Operation, PasswordRules};
 pub use secret::{NtHash, Password, SessionKey};
 pub use status::{NtStatus, RpcFault};

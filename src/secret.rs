@@ -196,12 +196,84 @@ secret_array!(
     16
 );
 
-secret_array!(
-    /// A 16-byte session key: the NTLM exported session key, the SMB `Session.SessionKey`, or
-    /// the SMB `ApplicationKey` that SAMR password-set levels are keyed with.
-    SessionKey,
-    16
-);
+/// A 16-byte session key: the NTLM exported session key, the SMB `Session.SessionKey`, or
+/// the SMB `ApplicationKey` that SAMR password-set levels are keyed with.
+///
+/// A Kerberos context key can be longer (32 bytes for AES-256): [MS-SMB2] 3.2.5.3.1 then
+/// uses its first 16 bytes as `Session.SessionKey` (signing and application keys) and the
+/// whole key, `Session.FullSessionKey`, for the SMB 3.1.1 AES-256 cipher keys. Such a key
+/// carries both ([`SessionKey::from_full_key`], [`SessionKey::full_key`]).
+///
+/// Zeroized on drop, redacted `Debug`, constant-time `PartialEq`, bytes only through
+/// `expose()`/`full_key()`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SessionKey {
+    key: [u8; 16],
+    full: Option<Key32>,
+}
+
+impl SessionKey {
+    /// The size of the (truncated) session key in bytes.
+    pub const LEN: usize = 16;
+
+    /// Wrap `bytes` (moved in; the caller's copy is the caller's to zeroize).
+    pub const fn new(bytes: [u8; 16]) -> Self {
+        Self { key: bytes, full: None }
+    }
+
+    /// Copy from a slice of exactly [`Self::LEN`] bytes.
+    pub fn from_slice(s: &[u8]) -> Option<Self> {
+        let a: [u8; 16] = s.try_into().ok()?;
+        Some(Self::new(a))
+    }
+
+    /// From a Kerberos context key of 16 or 32 bytes: the session key is its first 16
+    /// bytes, and a 32-byte key is kept whole as the FullSessionKey. `None` for other
+    /// lengths.
+    pub fn from_full_key(k: &[u8]) -> Option<Self> {
+        match k.len() {
+            16 => Self::from_slice(k),
+            32 => {
+                let mut s = Self::from_slice(&k[..16])?;
+                s.full = Key32::from_slice(k);
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// The 16-byte session key.
+    pub fn expose(&self) -> &[u8; 16] {
+        &self.key
+    }
+
+    /// The 16-byte session key, mutably.
+    pub fn expose_mut(&mut self) -> &mut [u8; 16] {
+        &mut self.key
+    }
+
+    /// [MS-SMB2] `Session.FullSessionKey`: the whole 32-byte key when the authentication
+    /// produced one (Kerberos with AES-256), else the 16-byte session key.
+    pub fn full_key(&self) -> &[u8] {
+        match &self.full {
+            Some(k) => k.expose(),
+            None => &self.key,
+        }
+    }
+}
+
+impl core::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SessionKey(..)")
+    }
+}
+
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        ct_eq(self.full_key(), other.full_key()) && bool::from(self.key.ct_eq(&other.key))
+    }
+}
+impl Eq for SessionKey {}
 
 secret_array!(
     /// A 16-byte symmetric key (SMB signing/sealing keys, NTLM sign/seal keys, the SAMR CEK).
@@ -423,6 +495,19 @@ mod tests {
         let p = Password::from("a😀");
         assert_eq!(p.utf16_len(), 3);
         assert_eq!(p.to_utf16le().len(), 6);
+    }
+
+    #[test]
+    fn session_key_keeps_the_full_kerberos_key() {
+        let k32: Vec<u8> = (0u8..32).collect();
+        let s = SessionKey::from_full_key(&k32).unwrap();
+        assert_eq!(&s.expose()[..], &k32[..16]);
+        assert_eq!(s.full_key(), &k32[..]);
+        let s16 = SessionKey::from_full_key(&k32[..16]).unwrap();
+        assert_eq!(s16.full_key(), &k32[..16]);
+        assert_ne!(s, s16, "same first half, different full key");
+        assert!(SessionKey::from_full_key(&k32[..24]).is_none());
+        assert_eq!(format!("{s:?}"), "SessionKey(..)");
     }
 
     #[test]

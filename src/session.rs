@@ -123,6 +123,8 @@ pub struct SessionSummary {
     pub signing: bool,
     /// Whether messages were encrypted (over TCP: RPC privacy).
     pub encryption: bool,
+    /// The authentication mechanism: `ntlm`, `kerberos` or `anonymous`.
+    pub auth: &'static str,
     /// The protocol sequence (default `ncacn_np`).
     pub transport: RpcTransportKind,
 }
@@ -141,7 +143,15 @@ impl SessionSummary {
             signing,
             encryption,
             transport: RpcTransportKind::NamedPipe,
+            auth: if kind == SessionKind::Anonymous { "anonymous" } else { "ntlm" },
         }
+    }
+
+    /// The same summary with the authentication mechanism set (`ntlm`, `kerberos`,
+    /// `anonymous`).
+    pub fn with_auth(mut self, auth: &'static str) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// The same summary for another protocol sequence.

@@ -4,8 +4,10 @@ use super::{
     Deadline, Method, Outcome, check_new_password, crypto_error, refused, restriction_error,
     unicode,
 };
-use crate::client::SamrClient;
-use crate::config::{ClientConfig, Credentials, Secret, Transport};
+use crate::auth::kerberos::kpasswd::ResultCode;
+use crate::auth::kerberos::messages::PrincipalName;
+use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
+use crate::config::{AuthMethod, ClientConfig, Credentials, Secret, Transport};
 use crate::crypto::{
     CryptoError, EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes_cancellable,
     encrypt_user_password_with_old_nt, nt_hash,
@@ -15,8 +17,9 @@ use crate::ndr::RpcUnicodeString;
 use crate::rng::{OsRandom, SecureRandomExt};
 use crate::samr::{Call, SamrUnicodeChangePasswordUser2, SamrUnicodeChangePasswordUser4};
 use crate::secret::{NtHash, Password};
-use crate::session::RpcTransportKind;
+use crate::session::{RpcTransportKind, SessionKind, SessionSummary};
 use crate::status::NtStatus;
+use crate::transport::kdc::{KdcTrips, get_initial, kpasswd_change as kdc_kpasswd_change};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,6 +33,12 @@ pub enum ChangeSession {
     Auto,
     /// Use an anonymous session from the start.
     Anonymous,
+    /// Never fall back to an anonymous session. STATUS_PASSWORD_MUST_CHANGE/EXPIRED at SMB
+    /// session setup is unsigned, so an active attacker can forge it to push
+    /// [`ChangeSession::Auto`] onto the unauthenticated anonymous path; this refuses that
+    /// downgrade. An expired password then fails with a hint — or, under Kerberos, is
+    /// changed through kpasswd, whose answer is authenticated.
+    AuthenticatedOnly,
 }
 
 /// A password change: the user knows the old password (or its NT hash).
@@ -144,6 +153,50 @@ fn lacks_call(result: &Result<NtStatus, Error>) -> bool {
     }
 }
 
+fn is_expired(e: &Error) -> bool {
+    matches!(
+        e.status(),
+        Some(NtStatus::STATUS_PASSWORD_MUST_CHANGE | NtStatus::STATUS_PASSWORD_EXPIRED)
+    )
+}
+
+/// Whether the change authenticates with Kerberos.
+fn uses_kerberos(req: &ChangePassword) -> bool {
+    req.config.auth == AuthMethod::Kerberos || matches!(req.old, Secret::AesKey(_))
+}
+
+/// RFC 3244 kpasswd: an AS exchange for `kadmin/changepw` with the old secret (the KDC grants
+/// it even to an expired password), then AP-REQ + KRB-PRIV to the kpasswd server. Its answer
+/// is encrypted in keys only the real KDC could have issued, so it authenticates the server.
+async fn kpasswd_change(req: &ChangePassword) -> Result<Outcome, Error> {
+    let op = Operation::Kerberos;
+    let (settings, _) = kerberos_settings(&req.host, req.domain.as_deref(), &req.config)?;
+    let creds = client_credentials(&req.user, &settings.realm, &req.old)?;
+    let mut trips = KdcTrips::default();
+    let service = PrincipalName::service("kadmin", "changepw");
+    let cp = get_initial(&settings, creds, Some(service), &mut trips)
+        .await
+        .map_err(|e| map_kerberos(e, op))?;
+    crate::log_debug!(realm = %settings.realm, "changing the password through kpasswd");
+    let r = kdc_kpasswd_change(&settings, &cp, &req.new).await.map_err(|e| map_kerberos(e, op))?;
+    match r.code {
+        ResultCode::Success => Ok(Outcome {
+            method: Method::Kpasswd,
+            status: NtStatus::STATUS_SUCCESS,
+            session: SessionSummary::new(SessionKind::Authenticated, None, false, true)
+                .with_auth("kerberos"),
+            iterations: None,
+        }),
+        ResultCode::SoftError => Err(Error::refused(op, NtStatus::STATUS_PASSWORD_RESTRICTION)
+            .with_message(format!("the kpasswd server refused the new password: {}", r.message()))),
+        code => Err(Error::new(
+            ErrorKind::ServerRefused,
+            op,
+            format!("the kpasswd server refused the change ({code:?}): {}", r.message()),
+        )),
+    }
+}
+
 /// Whether `req` is a computer account's own change under [`Transport::Auto`]: those go over
 /// TCP first (Windows refuses the SMB logon of a workstation trust account).
 fn prefers_tcp(req: &ChangePassword) -> bool {
@@ -189,11 +242,15 @@ async fn connect_change(req: &ChangePassword) -> Result<SamrClient, Error> {
         }
         Err(e)
             if e.operation() == Operation::SessionSetup
-                && matches!(
-                    e.status(),
-                    Some(NtStatus::STATUS_PASSWORD_MUST_CHANGE | NtStatus::STATUS_PASSWORD_EXPIRED)
-                ) =>
+                && is_expired(&e)
+                && req.session == ChangeSession::AuthenticatedOnly =>
         {
+            let hint = "The password must be changed, and the anonymous fallback is disabled (the \
+                 server's \"must change\" answer is unauthenticated, so falling back could be a forced \
+                 downgrade). Change it over Kerberos (kpasswd), or allow the anonymous session.";
+            Err(e.with_hint(hint))
+        }
+        Err(e) if e.operation() == Operation::SessionSetup && is_expired(&e) => {
             crate::log_debug!(status = ?e.status(), "password expired: retrying over an anonymous session");
             SamrClient::connect(&req.host, &Credentials::Anonymous, &req.config).await.map_err(|a| {
                 let msg = format!(
@@ -273,6 +330,11 @@ async fn explain_lockout(e: Error, host: &str, config: &ClientConfig) -> Error {
 /// ```
 pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     crate::client::require_runtime(Operation::Input)?;
+    if matches!(req.old, Secret::AesKey(_)) && req.session != ChangeSession::Anonymous {
+        // SAMR needs the old NT hash, which an AES key cannot give: kpasswd only.
+        check_new_password(&req.new)?;
+        return kpasswd_change(&req).await;
+    }
     let prepared = Prepared::new(&req, &req.host)?;
     let deadline = Deadline::start(&req.config);
     // The PBKDF2 key derivation (the client's only heavy work) runs on a blocking thread
@@ -280,7 +342,29 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     // input was checked above, before any traffic. Dropping `derive` cancels it.
     let derive = Derivation::spawn(&prepared.old_hash, &req.new, prepared.iterations);
     let mut client = match deadline.run(connect_change(&req)).await {
-        Some(c) => c?,
+        Some(Ok(c)) => c,
+        // Under Kerberos the KDC already says KEY_EXPIRED to the AS-REQ: change through
+        // kpasswd (authenticated) rather than the anonymous SAMR path.
+        Some(Err(e))
+            if uses_kerberos(&req) && e.operation() == Operation::Kerberos && is_expired(&e) =>
+        {
+            drop(derive);
+            return match kpasswd_change(&req).await {
+                Err(k) if k.kind() == ErrorKind::Network && req.session == ChangeSession::Auto => {
+                    crate::log_debug!(
+                        "kpasswd unreachable: falling back to the anonymous SAMR change"
+                    );
+                    let anon = ChangePassword {
+                        session: ChangeSession::Anonymous,
+                        config: req.config.clone().with_auth(AuthMethod::Ntlm),
+                        ..req
+                    };
+                    Box::pin(change_password(anon)).await
+                }
+                r => r,
+            };
+        }
+        Some(Err(e)) => return Err(e),
         None => return Err(deadline.expired(None, Operation::Connect)),
     };
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
@@ -395,6 +479,13 @@ impl Prepared {
         let old_hash = match &req.old {
             Secret::Password(p) => nt_hash(p),
             Secret::NtHash(h) => h.clone(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    Operation::Input,
+                    "an AES key can only change a password through Kerberos (kpasswd)",
+                ));
+            }
         };
         let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
         let server_name = Some(unicode(op4, &format!("\\\\{host}"))?);

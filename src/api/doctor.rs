@@ -4,9 +4,10 @@ use super::{
     PasswordPolicy, close_domain, crypto_error, open_account_domain, query_domain, unicode,
     user_state,
 };
-use crate::client::SamrClient;
+use crate::auth::kerberos::messages::PrincipalName;
 use crate::client::{RESOLVE_HINT, check_server_hint};
-use crate::config::{ClientConfig, Credentials, Transport};
+use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
+use crate::config::{AuthMethod, ClientConfig, Credentials, Transport};
 use crate::crypto::encrypt_password_change_aes;
 use crate::error::{Error, Operation};
 use crate::rng::{OsRandom, SecureRandomExt};
@@ -14,6 +15,9 @@ use crate::samr::{Call, DomainInfo, SamrConnect5, SamrUnicodeChangePasswordUser4
 use crate::secret::Password;
 use crate::session::{RpcTransportKind, SessionSummary};
 use crate::status::{NtStatus, RpcFault};
+use crate::transport::kdc::{
+    CachedTicket, KdcTrips, get_initial, get_service_ticket, probe_kdc, read_cache,
+};
 
 /// One step of [`doctor`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,6 +174,109 @@ async fn probe_change(client: &mut SamrClient) -> Result<NtStatus, Error> {
         .map(|r| r.status)
 }
 
+/// The Kerberos steps of [`doctor`]: realm, KDC reached, AS exchange (or the ticket cache),
+/// TGS for `cifs/HOST`. Returns whether all passed.
+async fn kerberos_steps(
+    host: &str,
+    creds: &Credentials,
+    config: &ClientConfig,
+    steps: &mut Vec<DoctorStep>,
+) -> bool {
+    let domain = match creds {
+        Credentials::User { domain, .. } => domain.as_deref(),
+        _ => None,
+    };
+    let (settings, conf) = match kerberos_settings(host, domain, config) {
+        Ok(x) => x,
+        Err(e) => {
+            steps.push(failed_step("Kerberos realm", &e));
+            return false;
+        }
+    };
+    steps.push(step("Kerberos realm", true, settings.realm.clone(), None));
+    match probe_kdc(&settings).await {
+        Ok(ep) => steps.push(step("KDC reached", true, format!("{ep} (TCP)"), None)),
+        Err(e) => {
+            steps.push(failed_step("KDC reached", &map_kerberos(e, Operation::Kerberos)));
+            return false;
+        }
+    }
+    let spn = PrincipalName::service("cifs", host);
+    let mut trips = KdcTrips::default();
+    let tgt = match creds {
+        Credentials::TicketCache => {
+            match read_cache(config.ccache.as_deref(), conf.as_ref(), &settings.realm, &spn) {
+                Ok(CachedTicket::Service(c)) => {
+                    steps.push(step(
+                        "ticket cache",
+                        true,
+                        format!("valid ticket for {}", c.sname),
+                        None,
+                    ));
+                    steps.push(step(&format!("TGS for {spn}"), true, "cached", None));
+                    return true;
+                }
+                Ok(CachedTicket::Tgt(t)) => {
+                    steps.push(step(
+                        "ticket cache",
+                        true,
+                        format!("valid TGT for {}@{}", t.cname, t.crealm),
+                        None,
+                    ));
+                    t
+                }
+                Err(e) => {
+                    steps.push(failed_step("ticket cache", &map_kerberos(e, Operation::Kerberos)));
+                    return false;
+                }
+            }
+        }
+        Credentials::User { user, secret, .. } => {
+            let c = match client_credentials(user, &settings.realm, secret) {
+                Ok(c) => c,
+                Err(e) => {
+                    steps.push(failed_step("AS exchange", &e));
+                    return false;
+                }
+            };
+            match get_initial(&settings, c, None, &mut trips).await {
+                Ok(t) => {
+                    steps.push(step(
+                        "AS exchange",
+                        true,
+                        format!("TGT for {}@{} ({})", t.cname, t.crealm, t.session_key.etype()),
+                        None,
+                    ));
+                    t
+                }
+                Err(e) => {
+                    steps.push(failed_step("AS exchange", &map_kerberos(e, Operation::Kerberos)));
+                    return false;
+                }
+            }
+        }
+        _ => return false,
+    };
+    match get_service_ticket(&settings, &tgt, spn.clone(), &mut trips).await {
+        Ok(c) => {
+            steps.push(step(
+                &format!("TGS for {spn}"),
+                true,
+                format!("service ticket ({})", c.session_key.etype()),
+                None,
+            ));
+            true
+        }
+        Err(e) => {
+            steps.push(failed_step(
+                &format!("TGS for {spn}"),
+                &map_kerberos(e, Operation::Kerberos),
+            ));
+            false
+        }
+    }
+}
+
 /// Walk the path to a password change one step at a time and report each: name resolution
 /// (when it fails), TCP reachability, SMB dialect and signing, authentication, IPC$ and
 /// `\PIPE\samr`, the SAMR bind, then two independent paths:
@@ -199,8 +306,9 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         reset: Verdict::no(format!("the server cannot be reached: {why}")),
     };
 
-    // 0. Name resolution (a step of its own only when it fails).
-    let target = host_port(host, port);
+    // 0. Name resolution (a step of its own only when it fails), of the address dialled.
+    let dial = config.address.as_deref().unwrap_or(host);
+    let target = host_port(dial, port);
     let resolved = tokio::time::timeout(config.connect_timeout, tokio::net::lookup_host(&target))
         .await
         .map(|r| r.map(|mut addrs| addrs.next()));
@@ -219,7 +327,7 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     // unreachable SMB port moves the checks to TCP (as the client itself would).
     let mut over_tcp = config.transport == Transport::Tcp;
     if !over_tcp {
-        match probe(host, port, config.connect_timeout).await {
+        match probe(dial, port, config.connect_timeout).await {
             Ok(target) => steps.push(step(
                 &format!("TCP {port}"),
                 true,
@@ -248,7 +356,7 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     }
     if over_tcp {
         let epm = config.epm_port;
-        match probe(host, epm, config.connect_timeout).await {
+        match probe(dial, epm, config.connect_timeout).await {
             Ok(target) => steps.push(step(
                 &format!("TCP {epm}"),
                 true,
@@ -267,6 +375,17 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         }
     }
 
+    // Kerberos: realm, KDC, AS (or the ticket cache), TGS for cifs/HOST.
+    let kerberos = config.auth == AuthMethod::Kerberos && !credentials.is_anonymous();
+    if kerberos && !kerberos_steps(host, &credentials, &config, &mut steps).await {
+        let why = steps.last().map_or_else(String::new, |s| s.found.clone());
+        return DoctorReport {
+            steps,
+            passwd: Verdict::no(format!("no Kerberos ticket for the server: {why}")),
+            reset: Verdict::no(format!("no Kerberos ticket for the server: {why}")),
+        };
+    }
+
     // 2–6. SMB negotiate, authentication, IPC$, the pipe and the bind (one connect).
     let creds = credentials;
     let who = match &creds {
@@ -275,6 +394,7 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
             None => user.clone(),
         },
         Credentials::Anonymous => "anonymous".to_owned(),
+        _ => "the ticket cache's principal".to_owned(),
     };
     let mut client = match SamrClient::connect(host, &creds, &config).await {
         Ok(c) => c,
@@ -326,6 +446,14 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         steps.push(step("SAMR bind", true, "SAMR v1.0 over NDR20 accepted", None));
     } else {
         smb_steps(&mut steps, &s, &who);
+        if kerberos {
+            steps.push(step(
+                "AP-REP verified",
+                s.auth == "kerberos",
+                "the server proved it holds the cifs key (mutual authentication)",
+                None,
+            ));
+        }
     }
 
     // 7–10. The read path: SamrConnect5, the domain, the policy and the user.

@@ -86,6 +86,8 @@ pub enum Method {
     SetInternal4New,
     /// `SamrSetInformationUser2` level 23 (`UserInternal4Information`, legacy RC4).
     SetInternal4,
+    /// RFC 3244 kpasswd (Kerberos password change, AP-REQ + KRB-PRIV to port 464).
+    Kpasswd,
 }
 
 impl Method {
@@ -98,6 +100,7 @@ impl Method {
             Self::SetInternal8 => "SamrSetInformationUser2/UserInternal8Information",
             Self::SetInternal4New => "SamrSetInformationUser2/UserInternal4InformationNew",
             Self::SetInternal4 => "SamrSetInformationUser2/UserInternal4Information",
+            Self::Kpasswd => "kpasswd",
         }
     }
 }

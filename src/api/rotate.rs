@@ -805,9 +805,15 @@ pub async fn rotate_journaled(
     )
     .await?;
     let rules = read_rules(&mut first, &h, req.length).await?;
+    // The administrator's own account is never rotated; with a ticket cache, that is the
+    // cache's principal.
+    let cached = match &req.admin {
+        Credentials::TicketCache => crate::client::ticket_cache_user(&req.host, &req.config),
+        _ => None,
+    };
     let admin_name = match &req.admin {
         Credentials::User { user, .. } => Some(user.as_str()),
-        Credentials::Anonymous => None,
+        _ => cached.as_deref(),
     };
     let mut users = match &req.users {
         RotateUsers::List(v) => v.clone(),

@@ -3,6 +3,9 @@
 //!
 //! * [`SpnegoNtlm`] — the [`Authenticator`] the SMB2 SESSION_SETUP exchange drives (see its
 //!   docs for the exact step contract and what to do with an empty final token).
+//! * [`SpnegoKerberos`] — the Kerberos [`Authenticator`] (AP-REQ/AP-REP with mutual
+//!   authentication required) for a service ticket; [`kerberos`] holds the messages,
+//!   crypto and sans-IO KDC exchanges.
 //! * [`ntlm`] — the three NTLM messages, NTLMv2 computation, and [`ntlm::NtlmSealer`]
 //!   (sign/seal for DCE/RPC-level NTLM, auth type 10: use [`ntlm::NtlmClient`] directly).
 //! * [`spnego`] — the DER codec for NegTokenInit / NegTokenInit2 / NegTokenResp.
@@ -10,9 +13,11 @@
 //! Everything here is pure: randomness and time are arguments. Plain decoders for fuzzing:
 //! [`decode_challenge`], [`decode_authenticate`], [`decode_spnego`].
 
+pub mod der;
 pub mod kerberos;
 pub mod ntlm;
 pub mod spnego;
+mod spnego_krb;
 mod spnego_ntlm;
 
 #[cfg(test)]
@@ -22,6 +27,7 @@ pub use ntlm::authenticate::decode_authenticate;
 pub use ntlm::challenge::decode_challenge;
 pub use ntlm::{NtlmCredentials, NtlmSecret};
 pub use spnego::decode_spnego;
+pub use spnego_krb::SpnegoKerberos;
 pub use spnego_ntlm::SpnegoNtlm;
 
 use crate::secret::SessionKey;
@@ -63,6 +69,10 @@ pub enum AuthError {
     /// An NTLM message signature did not verify.
     #[error("bad NTLM message signature")]
     BadSignature,
+    /// A Kerberos failure: a KRB-ERROR from the server (e.g. clock skew, with the server's
+    /// time) or an AP-REP that did not verify.
+    #[error(transparent)]
+    Kerberos(kerberos::error::KerberosError),
     /// The server's CHALLENGE withheld a security flag samrpc requires (KEY_EXCH, 128-bit,
     /// SIGN): an attacker stripping them is the classic NTLM downgrade/relay move.
     #[error("the server's NTLM CHALLENGE did not grant {0}")]
@@ -88,4 +98,9 @@ pub trait Authenticator: Send {
 
     /// Whether this is an anonymous (null-session) authenticator.
     fn is_anonymous(&self) -> bool;
+
+    /// The mechanism, for reports: `ntlm`, `kerberos` or `anonymous`.
+    fn mechanism(&self) -> &'static str {
+        if self.is_anonymous() { "anonymous" } else { "ntlm" }
+    }
 }

@@ -8,6 +8,8 @@
 //! fixed, so nesting depth is bounded by construction (at most 6 levels; the optional
 //! negHints and reqFlags are kept as opaque elements and not descended into).
 
+pub use super::der::der;
+use super::der::{TAG_ENUM, TAG_OCTETS, TAG_OID, TAG_SEQ, expect, only, read_tlv};
 use crate::wire::{DecodeError, Reader};
 
 /// Largest SPNEGO token accepted.
@@ -25,10 +27,6 @@ pub const OID_KERBEROS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02
 pub const OID_MS_KERBEROS: &[u8] = &[0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
 
 const TAG_APP0: u8 = 0x60;
-const TAG_SEQ: u8 = 0x30;
-const TAG_OID: u8 = 0x06;
-const TAG_OCTETS: u8 = 0x04;
-const TAG_ENUM: u8 = 0x0a;
 const CTX0: u8 = 0xa0;
 const CTX1: u8 = 0xa1;
 const CTX2: u8 = 0xa2;
@@ -114,72 +112,6 @@ pub fn decode_spnego(buf: &[u8]) -> Result<SpnegoToken, DecodeError> {
         Some(_) => Err(DecodeError::invalid("SPNEGO token")),
         None => Err(DecodeError::truncated("SPNEGO token")),
     }
-}
-
-// ---- DER primitives ----
-
-fn read_tlv<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<(u8, &'a [u8]), DecodeError> {
-    let tag = r.u8(what)?;
-    if tag & 0x1f == 0x1f {
-        return Err(DecodeError::invalid(what)); // multi-byte tags never occur in SPNEGO
-    }
-    let first = r.u8(what)?;
-    let len = match first {
-        0..=0x7f => usize::from(first),
-        0x81 => usize::from(r.u8(what)?),
-        0x82 => usize::from(r.u16_be(what)?),
-        0x83 => {
-            let b = r.array::<3>(what)?;
-            (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2])
-        }
-        _ => return Err(DecodeError::invalid(what)), // indefinite or over-long length
-    };
-    if len > MAX_TOKEN_LEN {
-        return Err(DecodeError::too_large(what));
-    }
-    Ok((tag, r.take(len, what)?))
-}
-
-fn expect<'a>(r: &mut Reader<'a>, tag: u8, what: &'static str) -> Result<&'a [u8], DecodeError> {
-    let (t, c) = read_tlv(r, what)?;
-    if t != tag {
-        return Err(DecodeError::invalid(what));
-    }
-    Ok(c)
-}
-
-/// Content of a single element `tag` that must fill `buf` exactly.
-fn only<'a>(buf: &'a [u8], tag: u8, what: &'static str) -> Result<&'a [u8], DecodeError> {
-    let mut r = Reader::new(buf);
-    let c = expect(&mut r, tag, what)?;
-    r.finish(what)?;
-    Ok(c)
-}
-
-fn put_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xff {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else if len <= 0xffff {
-        out.push(0x82);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else if len <= 0xff_ffff {
-        out.push(0x83);
-        out.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
-    } else {
-        out.push(0x84);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
-    }
-}
-
-/// DER-encode one element.
-pub fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(tag);
-    put_len(&mut out, content.len());
-    out.extend_from_slice(content);
-    out
 }
 
 /// The DER encoding of a mechTypes list (`30 len 06 len oid …`): the exact bytes a

@@ -11,6 +11,16 @@ use super::{AuthError, Authenticator, Step};
 use crate::rng::SecureRandom;
 use crate::secret::SessionKey;
 
+/// Decode the server's SPNEGO answer, which must be a NegTokenResp (shared with the
+/// Kerberos authenticator).
+pub(super) fn server_resp(input: &[u8]) -> Result<NegTokenResp, AuthError> {
+    match decode_spnego(input) {
+        Ok(SpnegoToken::Resp(r)) => Ok(r),
+        Ok(SpnegoToken::Init(_)) => Err(AuthError::Protocol("expected a SPNEGO NegTokenResp")),
+        Err(_) => Err(AuthError::Malformed("SPNEGO token")),
+    }
+}
+
 #[derive(Debug)]
 enum State {
     Start { ntlm: NtlmClient },
@@ -126,11 +136,7 @@ impl SpnegoNtlm {
     }
 
     fn resp(input: &[u8]) -> Result<NegTokenResp, AuthError> {
-        match decode_spnego(input) {
-            Ok(SpnegoToken::Resp(r)) => Ok(r),
-            Ok(SpnegoToken::Init(_)) => Err(AuthError::Protocol("expected a SPNEGO NegTokenResp")),
-            Err(_) => Err(AuthError::Malformed("SPNEGO token")),
-        }
+        server_resp(input)
     }
 
     fn step_inner(

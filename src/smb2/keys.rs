@@ -108,6 +108,9 @@ pub fn derive_session_keys(
     cipher: Option<Cipher>,
 ) -> SessionKeys {
     let ki = session_key.expose();
+    // [MS-SMB2] 3.2.5.3.1: the AES-256 cipher keys come from Session.FullSessionKey (the
+    // whole Kerberos key); everything else from the 16-byte Session.SessionKey.
+    let full = session_key.full_key();
     if !dialect.is_smb3() {
         return SessionKeys {
             signing: Key16::new(*ki),
@@ -117,7 +120,7 @@ pub fn derive_session_keys(
         };
     }
     let cipher_key = |label: &[u8], ctx: &[u8]| match cipher {
-        Some(c) if c.is_256() => Some(CipherKey::Aes256(kdf32(ki, label, ctx))),
+        Some(c) if c.is_256() => Some(CipherKey::Aes256(kdf32(full, label, ctx))),
         Some(_) => Some(CipherKey::Aes128(kdf16(ki, label, ctx))),
         None => None,
     };
@@ -222,6 +225,34 @@ mod tests {
             Some(Cipher::Aes128Gcm),
         );
         assert_ne!(&k.encryption.unwrap().expose()[..16], k128.encryption.unwrap().expose());
+    }
+
+    /// [MS-SMB2] 3.2.5.3.1: with a 32-byte Kerberos key, AES-256 cipher keys derive from the
+    /// full key while signing and application keys derive from its first 16 bytes; AES-128
+    /// ciphers ignore the full key.
+    #[test]
+    fn full_session_key_feeds_only_aes256_cipher_keys() {
+        let k: Vec<u8> = (0u8..32).collect();
+        let full = SessionKey::from_full_key(&k).unwrap();
+        let short = SessionKey::from_slice(&k[..16]).unwrap();
+        let ph = PreauthHash::default();
+        let a = derive_session_keys(&full, Dialect::SMB311, Some(&ph), Some(Cipher::Aes256Gcm));
+        let b = derive_session_keys(&short, Dialect::SMB311, Some(&ph), Some(Cipher::Aes256Gcm));
+        assert_eq!(a.signing, b.signing);
+        assert_eq!(a.application, b.application);
+        assert_ne!(
+            a.encryption.as_ref().unwrap().expose(),
+            b.encryption.as_ref().unwrap().expose()
+        );
+        let mut want = [0u8; 32];
+        kdf(&k, b"SMBC2SCipherKey\0", &ph.0, &mut want);
+        assert_eq!(a.encryption.unwrap().expose(), &want[..]);
+        let mut want = [0u8; 32];
+        kdf(&k, b"SMBS2CCipherKey\0", &ph.0, &mut want);
+        assert_eq!(a.decryption.unwrap().expose(), &want[..]);
+        let c = derive_session_keys(&full, Dialect::SMB311, Some(&ph), Some(Cipher::Aes128Gcm));
+        let d = derive_session_keys(&short, Dialect::SMB311, Some(&ph), Some(Cipher::Aes128Gcm));
+        assert_eq!(c.encryption.unwrap().expose(), d.encryption.unwrap().expose());
     }
 
     #[test]

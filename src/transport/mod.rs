@@ -18,6 +18,7 @@
 
 pub mod epm;
 mod error;
+pub mod kdc;
 mod net;
 pub mod smb;
 pub mod tcp;

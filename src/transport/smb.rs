@@ -135,6 +135,7 @@ pub struct SmbPipe {
     flights: u32,
     reauth: Option<Reauthenticator>,
     reauthentications: u32,
+    mechanism: &'static str,
 }
 
 impl fmt::Debug for SmbPipe {
@@ -358,6 +359,7 @@ impl SmbPipe {
         let (mut stream, peer) = connect_any(&addrs, cfg.connect_timeout).await?;
         debug!(%peer, "TCP connected");
         let anonymous = auth.is_anonymous();
+        let mechanism = auth.mechanism();
         let ccfg = ConnectionConfig {
             min_dialect: cfg.min_dialect,
             max_dialect: cfg.max_dialect,
@@ -449,6 +451,7 @@ impl SmbPipe {
             flights,
             reauth: None,
             reauthentications: 0,
+            mechanism,
         };
         let first = pipe.open(first_pdu).await?;
         debug!(pipe = %pipe.cfg.pipe, flights = pipe.flights, "named pipe open");
@@ -802,6 +805,7 @@ impl SmbPipe {
             i.signing,
             i.encryption,
         )
+        .with_auth(if i.anonymous { "anonymous" } else { self.mechanism })
     }
 
     /// The address connected to.

@@ -10,6 +10,9 @@
 #   tests/samba/samba.sh check-login SERVER NAME PASSWORD
 #                                                exit 0 if NAME can log in with PASSWORD
 #   tests/samba/samba.sh install                 only install Samba 4.22+ and tshark
+#   tests/samba/samba.sh krb5-conf               (re)write $STATE/krb5.conf for the DC's realm
+#                                                (KRB5_CONFIG for the Kerberos tests; `up` does it)
+#   tests/samba/samba.sh group-add GROUP NAME    add a DC account to a group (e.g. "Protected Users")
 #
 # Servers (all on loopback, port 445):
 #   127.0.0.1  AD DC, realm SAMR.TEST, NetBIOS domain SAMR (min password age 0, history 0)
@@ -49,7 +52,7 @@ samba_version_ok() {
 }
 
 cmd_install() {
-    if samba_version_ok && command -v tshark >/dev/null 2>&1; then
+    if samba_version_ok && command -v tshark >/dev/null 2>&1 && command -v kinit >/dev/null 2>&1; then
         return 0
     fi
     [[ $(id -u) -eq 0 ]] || die "installing Samba needs root"
@@ -169,11 +172,44 @@ start_standalone() {
     wait_port "127.0.0.$n" "standalone server 127.0.0.$n" "$pidfile"
 }
 
+# A krb5.conf for the DC's realm that needs no DNS (the machine's /etc/krb5.conf is never
+# touched): tests point KRB5_CONFIG at it. One key per line, as MIT wants.
+cmd_krb5_conf() {
+    mkdir -p "$STATE"
+    local tmp=$STATE/krb5.conf.tmp
+    cat >"$tmp" <<'CONF'
+[libdefaults]
+    default_realm = SAMR.TEST
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    udp_preference_limit = 1
+
+[realms]
+    SAMR.TEST = {
+        kdc = 127.0.0.1:88
+        kpasswd_server = 127.0.0.1:464
+    }
+
+[domain_realm]
+    .samr.test = SAMR.TEST
+    samr.test = SAMR.TEST
+CONF
+    mv -f "$tmp" "$STATE/krb5.conf"
+}
+
+cmd_group_add() {
+    [[ $# -eq 2 ]] || die "usage: group-add GROUP NAME"
+    samba-tool group addmembers "$1" "$2" -s "$(dc_conf)" >/dev/null \
+        || die "samba-tool group addmembers $1 $2 failed"
+}
+
 cmd_up() {
     cmd_install
     mkdir -p "$STATE"
     chmod 700 "$STATE"
     [[ -f $STATE/admin-password ]] || echo "$ADMIN_PASSWORD_DEFAULT" >"$STATE/admin-password"
+    cmd_krb5_conf
     start_dc
     for n in "${STANDALONE[@]}"; do start_standalone "$n"; done
     cmd_status
@@ -273,5 +309,7 @@ case ${1:-} in
     install) cmd_install ;;
     add-user) shift; cmd_add_user "$@" ;;
     check-login) shift; cmd_check_login "$@" ;;
+    krb5-conf) cmd_krb5_conf ;;
+    group-add) shift; cmd_group_add "$@" ;;
     *) sed -n '2,27p' "$0" >&2; exit 2 ;;
 esac

@@ -21,7 +21,7 @@ use samrpc::api::{
     PolicyRequest, ResetPassword, SessionKind,
 };
 use samrpc::session::Dialect;
-use samrpc::{ClientConfig, Credentials, Error, Transport};
+use samrpc::{AuthMethod, ClientConfig, Credentials, Error, Transport};
 use secrets::{ENV_ADMIN_PASSWORD, ENV_PASSWORD, SecretReader, usage};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -109,6 +109,8 @@ struct Cli {
 
 /// The jobs, and the shell-integration commands that do not talk to a server.
 #[derive(Subcommand)]
+// Parsed once at start-up; boxing the jobs would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum TopLevel {
     #[command(flatten)]
     Job(Command),
@@ -123,23 +125,23 @@ enum TopLevel {
 #[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
-    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous | --no-anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Passwd(PasswdArgs),
     /// Reset a password as an administrator (can make the user's DPAPI secrets unreadable;
     /// prefer passwd)
-    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Reset(ResetArgs),
     /// Show the domain password policy (and a user's password state)
-    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
-    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--resume FILE] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--resume FILE] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
-    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
 }
 
@@ -175,6 +177,34 @@ pub(crate) struct Common {
     /// warnings only). Secrets are never logged
     #[arg(short, long, action = ArgAction::Count)]
     verbose: u8,
+    /// Authenticate with Kerberos (short for --auth kerberos)
+    #[arg(short = 'k', long, conflicts_with = "auth")]
+    kerberos: bool,
+    /// Authentication: ntlm (default), kerberos, or negotiate (NTLM, then Kerberos when the
+    /// account may not use NTLM)
+    #[arg(long, value_name = "MODE", value_parser = ["ntlm", "kerberos", "negotiate"])]
+    auth: Option<String>,
+    /// The KDC as HOST[:PORT] (default: krb5.conf, else HOST on port 88)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    kdc: Option<String>,
+    /// The Kerberos realm (default: from NAME@REALM, else krb5.conf default_realm, else
+    /// HOST's DNS suffix upper-cased)
+    #[arg(long, value_name = "REALM")]
+    realm: Option<String>,
+    /// Connect to ADDR but keep HOST as the server's name (Kerberos SPN cifs/HOST, tree
+    /// path): Kerberos needs a name, the network may need an address
+    #[arg(long, value_name = "ADDR")]
+    address: Option<String>,
+}
+
+impl Common {
+    /// The authentication mode chosen.
+    pub(crate) fn auth_method(&self) -> AuthMethod {
+        if self.kerberos {
+            return AuthMethod::Kerberos;
+        }
+        self.auth.as_deref().and_then(AuthMethod::parse).unwrap_or(AuthMethod::Ntlm)
+    }
 }
 
 #[derive(Args)]
@@ -190,8 +220,13 @@ struct PasswdArgs {
     #[arg(short = 'd', long, value_name = "DOMAIN")]
     domain: Option<String>,
     /// Use an anonymous session from the start instead of logging on as USER
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_anonymous")]
     anonymous: bool,
+    /// Never fall back to an anonymous session (the server's "password must change" answer
+    /// is unauthenticated and could be forged to force that downgrade). An expired password
+    /// then fails, or is changed through kpasswd with -k
+    #[arg(long)]
+    no_anonymous: bool,
     /// Prove the current password with its NT hash (32 hex digits) instead. A hash given here
     /// is visible to other local users (/proc, ps): prefer SAMRPC_OLD_NT_HASH, or `-` to read
     /// it from standard input (first line) or a prompt
@@ -336,6 +371,10 @@ pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     let mut c = ClientConfig::default()
         .with_port(common.port)
         .with_allow_rc4(allow_rc4)
+        .with_auth(common.auth_method())
+        .with_kdc(common.kdc.clone())
+        .with_realm(common.realm.clone())
+        .with_address(common.address.clone())
         .with_transport(common.transport);
     if let Some(secs) = common.timeout {
         c = c.with_timeout(Duration::from_secs(secs));
@@ -392,7 +431,31 @@ fn warn_rc4(m: Method) {
 /// Record `err` in `rep` with the fallback hint for its kind.
 pub(crate) fn fail(rep: &mut Report, err: Error, headline: Option<String>, port: u16) {
     let hint = output::fallback_hint(&err, &rep.server, port);
-    rep.fail(err, headline, hint);
+    // Flag-level advice the library cannot give.
+    let extra = match err.hint() {
+        Some(h) if h.contains("not an address") => {
+            Some(" Give the DNS name as HOST and the address with --address ADDR.")
+        }
+        Some(_)
+            if matches!(
+                err.status(),
+                Some(
+                    samrpc::NtStatus::STATUS_ACCOUNT_RESTRICTION
+                        | samrpc::NtStatus::STATUS_NTLM_BLOCKED
+                )
+            ) =>
+        {
+            Some(" Retry with -k (Kerberos), or --auth negotiate.")
+        }
+        _ => None,
+    };
+    match extra {
+        Some(x) => {
+            let h = format!("{}{x}", err.hint().unwrap_or_default());
+            rep.fail(err.with_hint(h), headline, hint);
+        }
+        None => rep.fail(err, headline, hint),
+    }
 }
 
 async fn passwd(mut a: PasswdArgs, secrets: &mut SecretReader<'_>) -> Report {
@@ -445,7 +508,13 @@ async fn passwd_inner(
     let old = secrets.old_secret(hash_arg, user)?;
     let new = secrets.new_password(user)?;
     let mut req = ChangePassword::new(&a.host, user, old, new)
-        .with_session(if a.anonymous { ChangeSession::Anonymous } else { ChangeSession::Auto })
+        .with_session(if a.anonymous {
+            ChangeSession::Anonymous
+        } else if a.no_anonymous {
+            ChangeSession::AuthenticatedOnly
+        } else {
+            ChangeSession::Auto
+        })
         .with_config(config(&a.common, a.allow_rc4));
     req.domain = domain;
     req.iterations = a.iterations;
@@ -490,12 +559,20 @@ async fn reset_inner(
     let (admin, admin_domain) = parse_account(&a.admin, "-U")?;
     let shown = account_display(&admin, admin_domain.as_deref());
     rep.account = Some(shown.clone());
-    let admin_pw = secrets.account_password(ENV_ADMIN_PASSWORD, &shown)?;
+    let cfg = config(&a.common, a.allow_rc4);
+    let admin = account_credentials(
+        &a.host,
+        admin,
+        admin_domain,
+        &shown,
+        ENV_ADMIN_PASSWORD,
+        &cfg,
+        secrets,
+    )?;
     let new = secrets.new_password(user)?;
-    let admin = Credentials::password(admin, admin_domain, admin_pw);
     let req = ResetPassword::new(&a.host, user, admin, new)
         .with_must_change(a.must_change)
-        .with_config(config(&a.common, a.allow_rc4));
+        .with_config(cfg);
     tracing::debug!(host = %req.host, user = %req.user, port = req.config.port, "resetting password");
     let outcome = api::reset_password(req).await?;
     warn_rc4(outcome.method);
@@ -510,8 +587,33 @@ async fn reset_inner(
     Ok(())
 }
 
-/// The credentials for `-U` (password read through `secrets`), or anonymous.
+/// The credentials of an account: under Kerberos, the ticket cache when it holds a valid
+/// ticket (no password asked); otherwise the password from the environment, standard input or
+/// a prompt.
+pub(crate) fn account_credentials(
+    host: &str,
+    name: String,
+    domain: Option<String>,
+    shown: &str,
+    env: &str,
+    cfg: &ClientConfig,
+    secrets: &mut SecretReader<'_>,
+) -> Result<Credentials, Error> {
+    if cfg.auth == AuthMethod::Kerberos
+        && samrpc::client::ticket_cache_usable(host, domain.as_deref(), cfg)
+    {
+        tracing::debug!("using the Kerberos ticket cache: no password needed");
+        return Ok(Credentials::TicketCache);
+    }
+    let pw = secrets.account_password(env, shown)?;
+    Ok(Credentials::password(name, domain, pw))
+}
+
+/// The credentials for `-U` (password read through `secrets`, or the ticket cache under
+/// Kerberos), or anonymous.
 fn credentials(
+    host: &str,
+    cfg: &ClientConfig,
     account: Option<&str>,
     secrets: &mut SecretReader<'_>,
     rep: &mut Report,
@@ -522,8 +624,7 @@ fn credentials(
             let shown = account_display(&name, domain.as_deref());
             rep.account = Some(shown.clone());
             rep.session = Some(SessionKind::Authenticated.name());
-            let pw = secrets.account_password(ENV_PASSWORD, &shown)?;
-            Ok(Credentials::password(name, domain, pw))
+            account_credentials(host, name, domain, &shown, ENV_PASSWORD, cfg, secrets)
         }
         None => {
             rep.session = Some(SessionKind::Anonymous.name());
@@ -547,8 +648,9 @@ async fn policy_inner(
     secrets: &mut SecretReader<'_>,
     rep: &mut Report,
 ) -> Result<(), Error> {
-    let creds = credentials(a.account.as_deref(), secrets, rep)?;
-    let mut req = PolicyRequest::new(&a.host, creds).with_config(config(&a.common, false));
+    let cfg = config(&a.common, false);
+    let creds = credentials(&a.host, &cfg, a.account.as_deref(), secrets, rep)?;
+    let mut req = PolicyRequest::new(&a.host, creds).with_config(cfg);
     req.user = a.user.as_deref().map(|u| Credentials::split_account(u).0);
     let report = api::password_policy(req).await?;
     rep.status = Some(samrpc::NtStatus::STATUS_SUCCESS.symbol());
@@ -587,12 +689,13 @@ async fn users_inner(
     secrets: &mut SecretReader<'_>,
     rep: &mut Report,
 ) -> Result<(), Error> {
-    let creds = credentials(Some(&a.account), secrets, rep)?;
-    let req = ListUsersRequest::new(&a.host, creds)
-        .with_config(config(&a.common, false))
-        .with_kind(a.kind.into());
+    let cfg = config(&a.common, false);
+    let creds = credentials(&a.host, &cfg, Some(&a.account), secrets, rep)?;
+    let req = ListUsersRequest::new(&a.host, creds).with_config(cfg).with_kind(a.kind.into());
+    let kerberos = req.config.auth == AuthMethod::Kerberos;
     let list = api::list_users(req).await?;
     rep.status = Some(samrpc::NtStatus::STATUS_SUCCESS.symbol());
+    rep.extra.insert("auth".into(), serde_json::json!(if kerberos { "kerberos" } else { "ntlm" }));
     rep.extra.insert("kind".into(), serde_json::json!(format!("{:?}", a.kind).to_lowercase()));
     rep.extra.insert("users".into(), output::users_json(&list));
     rep.lines.push(format!("{} users on {}:", list.len(), a.host));
@@ -603,8 +706,9 @@ async fn users_inner(
 async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
     let mut rep = Report::new("doctor", &a.host);
     rep.user = a.user.clone();
+    let cfg = config(&a.common, false);
     let creds = match a.account.as_deref() {
-        Some(acc) => match credentials(Some(acc), secrets, &mut rep) {
+        Some(acc) => match credentials(&a.host, &cfg, Some(acc), secrets, &mut rep) {
             Ok(c) => Some(c),
             Err(e) => {
                 fail(&mut rep, e, None, a.common.port);
@@ -616,7 +720,7 @@ async fn doctor(a: DoctorArgs, secrets: &mut SecretReader<'_>) -> Report {
             None
         }
     };
-    let mut req = DoctorRequest::new(&a.host).with_config(config(&a.common, false));
+    let mut req = DoctorRequest::new(&a.host).with_config(cfg);
     if let Some(creds) = creds {
         req = req.with_credentials(creds);
     }
@@ -817,8 +921,14 @@ mod tests {
             require_encryption: false,
             json: false,
             verbose: 0,
+            kerberos: false,
+            auth: None,
+            kdc: None,
+            realm: None,
+            address: None,
         };
         let c = config(&common, true);
+        assert_eq!(c.auth, AuthMethod::Ntlm);
         assert_eq!(c.min_dialect, ClientConfig::default().min_dialect);
         assert!(!c.require_encryption);
         assert_eq!(c.port, 4445);
@@ -827,7 +937,8 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_secs(7));
         assert!(c.allow_rc4);
         assert!(c.require_signing);
-        let c = config(&Common { timeout: None, transport: Transport::Smb, ..common }, false);
+        let c =
+            config(&Common { timeout: None, transport: Transport::Smb, ..common.clone() }, false);
         assert_eq!(c.transport, Transport::Smb);
         assert_eq!(c.connect_timeout, ClientConfig::default().connect_timeout);
         assert!(!c.allow_rc4);
@@ -866,6 +977,56 @@ mod tests {
                 assert_eq!(parse(&args).err().map(|e| e.exit_code()), Some(2), "{args:?}");
             }
         }
+    }
+
+    /// The Kerberos options of the CLI contract map onto the library's settings.
+    #[test]
+    fn kerberos_options() {
+        for (args, auth) in [
+            (&["users", "h", "-U", "a", "-k"][..], AuthMethod::Kerberos),
+            (&["users", "h", "-U", "a", "--kerberos"][..], AuthMethod::Kerberos),
+            (&["users", "h", "-U", "a", "--auth", "negotiate"][..], AuthMethod::Negotiate),
+            (&["users", "h", "-U", "a", "--auth", "ntlm"][..], AuthMethod::Ntlm),
+            (&["users", "h", "-U", "a"][..], AuthMethod::Ntlm),
+        ] {
+            let cli = parse(args).unwrap();
+            let TopLevel::Job(command) = cli.command else { panic!("{args:?}: not a job") };
+            assert_eq!(command.common().auth_method(), auth, "{args:?}");
+        }
+        assert!(parse(&["users", "h", "-U", "a", "-k", "--auth", "ntlm"]).is_err());
+        assert!(parse(&["users", "h", "-U", "a", "--auth", "basic"]).is_err());
+        let cli = parse(&[
+            "passwd",
+            "dc1.samr.test",
+            "bob",
+            "-k",
+            "--kdc",
+            "kdc1:88",
+            "--realm",
+            "SAMR.TEST",
+            "--address",
+            "127.0.0.1",
+            "--no-anonymous",
+        ])
+        .unwrap();
+        let TopLevel::Job(command) = cli.command else { panic!("not a job") };
+        let c = config(command.common(), false);
+        assert_eq!(c.kdc.as_deref(), Some("kdc1:88"));
+        assert_eq!(c.realm.as_deref(), Some("SAMR.TEST"));
+        assert_eq!(c.address.as_deref(), Some("127.0.0.1"));
+        for cmd in [
+            "passwd h u",
+            "reset h u -U a",
+            "policy h",
+            "users h -U a",
+            "doctor h",
+            "rotate h -U a --all --out f",
+        ] {
+            let mut v: Vec<&str> = cmd.split(' ').collect();
+            v.extend(["-k", "--kdc", "k", "--realm", "R", "--address", "a"]);
+            assert!(parse(&v).is_ok(), "{cmd}");
+        }
+        assert!(parse(&["passwd", "h", "u", "--anonymous", "--no-anonymous"]).is_err());
     }
 
     #[test]

@@ -122,6 +122,15 @@ impl Report {
         o.insert("method".into(), json!(self.method));
         o.insert("status".into(), json!(self.status));
         o.insert("session".into(), json!(self.session));
+        o.insert(
+            "auth".into(),
+            json!(
+                self.summary
+                    .as_ref()
+                    .map(|s| s.auth)
+                    .or(self.session.filter(|s| *s == "anonymous"))
+            ),
+        );
         o.insert("transport".into(), json!(self.summary.as_ref().map(|s| s.transport.name())));
         o.insert(
             "dialect".into(),
@@ -281,7 +290,11 @@ pub(crate) fn describe_outcome(o: &Outcome) -> String {
 
 /// "anonymous session, SMB 3.1.1, signed".
 pub(crate) fn describe_session(s: &SessionSummary) -> String {
-    let mut parts = vec![format!("{} session", s.kind.name())];
+    let mut parts = vec![if s.auth == "kerberos" {
+        format!("{} session (Kerberos)", s.kind.name())
+    } else {
+        format!("{} session", s.kind.name())
+    }];
     if let Some(d) = s.dialect {
         parts.push(format!("SMB {d}"));
     }

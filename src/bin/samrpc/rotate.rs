@@ -379,7 +379,16 @@ async fn rotate_inner(
         Some(path) => read_resume(path)?,
         None => Vec::new(),
     };
-    let admin_pw = secrets.account_password(ENV_ADMIN_PASSWORD, &shown)?;
+    let cfg = config(&a.common, false);
+    let admin = super::account_credentials(
+        &a.host,
+        admin,
+        admin_domain,
+        &shown,
+        ENV_ADMIN_PASSWORD,
+        &cfg,
+        secrets,
+    )?;
     let out = create_out(&a.out)?;
     let mut journal =
         Journal { file: out, failure: None, pending: Default::default(), unknown: Vec::new() };
@@ -393,12 +402,11 @@ async fn rotate_inner(
     if let Some(e) = journal.failure.take() {
         return Err(input_error(format!("writing {} failed: {e}", a.out.display())));
     }
-    let admin = Credentials::password(admin, admin_domain, admin_pw);
     let req = RotateRequest::new(&a.host, admin, users)
         .with_jobs(usize::from(a.jobs))
         .with_length(usize::from(a.length))
         .with_skip(resumed.iter().map(|(u, _)| u.clone()).collect())
-        .with_config(config(&a.common, false));
+        .with_config(cfg);
     let progress = std::io::stderr().is_terminal() || std::env::var_os("SAMRPC_PROGRESS").is_some();
     let started = std::time::Instant::now();
     let summary = rotate::rotate_journaled(req, |ev| {
