@@ -194,43 +194,65 @@ fn pending_line(user: &str, password: &samrpc::Password) -> zeroize::Zeroizing<V
 /// The last record of every account in a results file (a journal until the run compacts
 /// it), in the order the accounts first appear; unreadable lines (a write cut short) are
 /// skipped.
-fn last_records(text: &str) -> Vec<(String, serde_json::Value)> {
-    let mut order: Vec<String> = Vec::new();
-    let mut last: std::collections::HashMap<String, serde_json::Value> =
-        std::collections::HashMap::new();
-    for l in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else { continue };
-        let Some(user) = v.get("user").and_then(|u| u.as_str()).map(str::to_owned) else {
-            continue;
+fn last_records(text: &str) -> Vec<Record<'_>> {
+    let mut order: Vec<Record<'_>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in text.lines() {
+        // Only the fields named in `Head` are read: the password stays in `text` (a
+        // zeroizing buffer) and is never copied out of it.
+        let Ok(head) = serde_json::from_str::<Head<'_>>(line) else { continue };
+        let state = match head.state.as_deref() {
+            Some("pending") => "pending",
+            Some("rotated") => "rotated",
+            Some("unknown") => "unknown",
+            Some(_) => "failed",
+            None if head.ok == Some(true) => "rotated",
+            None => "failed",
         };
-        if last.insert(user.clone(), v).is_none() {
-            order.push(user);
+        let user = head.user.into_owned();
+        let rec = Record { user: user.clone(), state, line };
+        match index.get(&user) {
+            Some(&i) => order[i] = rec,
+            None => {
+                index.insert(user, order.len());
+                order.push(rec);
+            }
         }
     }
-    order.into_iter().filter_map(|u| last.remove(&u).map(|v| (u, v))).collect()
+    order
 }
 
-/// A record's final state (`rotated`, `failed`, `unknown`, or `pending` when the run ended
-/// before the outcome was recorded). Lines written before the `state` field existed count by
-/// their `ok`.
-fn record_state(v: &serde_json::Value) -> &str {
-    match v.get("state").and_then(|s| s.as_str()) {
-        Some(s) => s,
-        None if v.get("ok") == Some(&serde_json::Value::Bool(true)) => "rotated",
-        None => "failed",
-    }
+/// The fields of a results line that the journal's readers need (not the password).
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    user: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    state: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    ok: Option<bool>,
 }
 
-/// The accounts a previous results file records as rotated, with their records.
-fn read_resume(path: &Path) -> Result<Vec<(String, String)>, Error> {
+/// An account's last record in a results file: its name, final state (`rotated`, `failed`,
+/// `unknown`, or `pending` when the run ended before the outcome was recorded; lines written
+/// before the `state` field existed count by their `ok`) and the line itself.
+struct Record<'a> {
+    user: String,
+    state: &'static str,
+    line: &'a str,
+}
+
+/// The accounts a previous results file records as rotated, with their records (the lines
+/// as they were, in zeroizing buffers: they hold the passwords).
+fn read_resume(path: &Path) -> Result<Vec<(String, zeroize::Zeroizing<String>)>, Error> {
     let text = zeroize::Zeroizing::new(
         std::fs::read_to_string(path)
             .map_err(|e| input_error(format!("cannot read {}: {e}", path.display())))?,
     );
     Ok(last_records(&text)
         .into_iter()
-        .filter(|(_, v)| record_state(v) == "rotated")
-        .map(|(u, v)| (u, v.to_string()))
+        .filter(|r| r.state == "rotated")
+        .map(|r| (r.user, zeroize::Zeroizing::new(r.line.to_owned())))
         .collect())
 }
 
@@ -251,8 +273,8 @@ fn new_private_file(path: &Path) -> std::io::Result<File> {
 fn compact(path: &Path) -> std::io::Result<()> {
     let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
     let mut out = zeroize::Zeroizing::new(String::with_capacity(text.len()));
-    for (_, v) in last_records(&text) {
-        out.push_str(&v.to_string());
+    for r in last_records(&text) {
+        out.push_str(r.line);
         out.push('\n');
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -394,7 +416,9 @@ async fn rotate_inner(
         Journal { file: out, failure: None, pending: Default::default(), unknown: Vec::new() };
     // The accounts a previous run rotated keep their records: this file is the whole result.
     for (_, record) in &resumed {
-        let l = zeroize::Zeroizing::new(format!("{record}\n").into_bytes());
+        let mut l = zeroize::Zeroizing::new(Vec::with_capacity(record.len() + 1));
+        l.extend_from_slice(record.as_bytes());
+        l.push(b'\n');
         if !journal.append(&l, false) {
             break;
         }
@@ -586,8 +610,7 @@ mod tests {
             r#"{"user":"carol","ok":true,"password":"c1"}"#,
         );
         let recs = last_records(&text);
-        let states: Vec<(&str, &str)> =
-            recs.iter().map(|(u, v)| (u.as_str(), record_state(v))).collect();
+        let states: Vec<(&str, &str)> = recs.iter().map(|r| (r.user.as_str(), r.state)).collect();
         assert_eq!(states, [("alice", "rotated"), ("bob", "pending"), ("carol", "rotated")]);
         let dir = std::env::temp_dir().join(format!("samrpc-compact-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
