@@ -356,28 +356,6 @@ async fn an_endless_pipe_message_is_cut_off() {
     assert_eq!(server.log().opnums(), vec![OP4]);
 }
 
-/// A READ answered with STATUS_BUFFER_OVERFLOW and no data makes no progress: the client stops
-/// at the first one instead of reading forever (each READ inside the request timeout, the size
-/// cap never reached).
-#[tokio::test]
-async fn a_pipe_read_with_more_data_but_none_is_refused() {
-    use support::mock_server::{ioctl_body, read_body};
-    let script = Script::new()
-        .on(
-            When::Call(OP4),
-            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, ioctl_body(&[0; 64])),
-        )
-        .on(
-            When::Smb(Command::READ),
-            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, read_body(&[])),
-        );
-    let (e, took, server) = fail_with(script, STEP).await;
-    assert_kind(&e, ErrorKind::Protocol, 3);
-    assert!(e.to_string().contains("returned none"), "{e}");
-    fast(took);
-    assert_eq!(server.log().opnums(), vec![OP4]);
-}
-
 /// An IOCTL response whose OutputCount points far past the end of the message.
 #[tokio::test]
 async fn an_ioctl_output_count_past_the_message_end() {
