@@ -281,6 +281,27 @@ pub fn decode_srv_response(msg: &[u8], id: u16, name: &str) -> Result<SrvAnswer,
     Ok(SrvAnswer::Records(records))
 }
 
+/// Most nameservers taken from resolv.conf (glibc's `MAXNS`).
+pub const MAX_NAMESERVERS: usize = 3;
+
+/// The `nameserver` addresses of a resolv.conf text (resolv.conf(5)): the first
+/// [`MAX_NAMESERVERS`] lines `nameserver ADDRESS` whose address is IPv4 or IPv6 (an IPv6
+/// address with a `%zone` suffix is skipped: std cannot carry the zone). Comments (`#`, `;`)
+/// and every other option are ignored.
+pub fn parse_resolv_conf(text: &str) -> Vec<std::net::IpAddr> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split(['#', ';']).next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("nameserver"), Some(addr)) => addr.parse().ok(),
+                _ => None,
+            }
+        })
+        .take(MAX_NAMESERVERS)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,5 +532,15 @@ mod tests {
                 target: "dc1.samr.test".into()
             }])
         );
+    }
+
+    #[test]
+    fn resolv_conf_nameservers() {
+        let text = "# generated\nsearch samr.test\nnameserver 127.0.0.53\n  nameserver ::1 # local\n\
+                    nameserver fe80::1%eth0\nnameserver not-an-ip\noptions edns0\nnameserver\n\
+                    ;nameserver 10.0.0.9\nnameserver 10.0.0.1\nnameserver 10.0.0.2\n";
+        let ns: Vec<String> = parse_resolv_conf(text).iter().map(ToString::to_string).collect();
+        assert_eq!(ns, ["127.0.0.53", "::1", "10.0.0.1"]);
+        assert!(parse_resolv_conf("").is_empty());
     }
 }
