@@ -682,13 +682,18 @@ mod tests {
         assert_eq!(s.kdcs.iter().map(ToString::to_string).collect::<Vec<_>>(), ["srv.r.test:88"]);
     }
 
+    /// An SRV answer: priority, weight, port, target.
+    type Srv = (u16, u16, u16, &'static str);
+    /// A DNS peer's script: the query name → the reply flags and SRV answers, or silence.
+    type Script = fn(&str) -> Option<(u16, Vec<Srv>)>;
+
     /// A scripted DNS server on 127.0.0.1 (random UDP port): each query's name goes to
     /// `answer`, which returns `(flags, SRV answers as (priority, weight, port, target))` or
     /// `None` to stay silent. The reply echoes the id and question (RFC 1035 4.1.1/4.1.2); the
     /// answers' owners point at the question (4.1.4), their RDATA per RFC 2782. Returns the
     /// address and a count of the queries received.
     async fn dns_peer(
-        answer: fn(&str) -> Option<(u16, Vec<(u16, u16, u16, &'static str)>)>,
+        answer: Script,
     ) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = sock.local_addr().unwrap();
