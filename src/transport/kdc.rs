@@ -135,18 +135,16 @@ pub fn choose_realm(
 /// lines are used).
 pub const RESOLV_CONF_ENV: &str = "SAMRPC_RESOLV_CONF";
 
-/// The nameservers (port 53) of the resolv.conf named by [`RESOLV_CONF_ENV`], else of
-/// `/etc/resolv.conf`; empty if it cannot be read or names none.
+/// The nameservers of the resolv.conf named by [`RESOLV_CONF_ENV`], else of
+/// `/etc/resolv.conf` (see [`dns::parse_resolv_conf`]); empty if it cannot be read or names
+/// none.
 pub fn system_nameservers() -> Vec<SocketAddr> {
     let path = std::env::var_os(RESOLV_CONF_ENV)
         .filter(|v| !v.is_empty())
         .map_or_else(|| PathBuf::from("/etc/resolv.conf"), PathBuf::from);
     match std::fs::read(&path) {
         // resolv.conf is small; a huge file is not one.
-        Ok(b) if b.len() <= 64 * 1024 => dns::parse_resolv_conf(&String::from_utf8_lossy(&b))
-            .into_iter()
-            .map(|ip| SocketAddr::new(ip, 53))
-            .collect(),
+        Ok(b) if b.len() <= 64 * 1024 => dns::parse_resolv_conf(&String::from_utf8_lossy(&b)),
         Ok(_) => Vec::new(),
         Err(e) => {
             crate::log_debug!(path = %path.display(), error = %e, "no resolv.conf for DNS SRV");

@@ -285,16 +285,24 @@ pub fn decode_srv_response(msg: &[u8], id: u16, name: &str) -> Result<SrvAnswer,
 pub const MAX_NAMESERVERS: usize = 3;
 
 /// The `nameserver` addresses of a resolv.conf text (resolv.conf(5)): the first
-/// [`MAX_NAMESERVERS`] lines `nameserver ADDRESS` whose address is IPv4 or IPv6 (an IPv6
-/// address with a `%zone` suffix is skipped: std cannot carry the zone). Comments (`#`, `;`)
-/// and every other option are ignored.
-pub fn parse_resolv_conf(text: &str) -> Vec<std::net::IpAddr> {
+/// [`MAX_NAMESERVERS`] lines `nameserver ADDRESS` whose address is IPv4 or IPv6, on port 53.
+/// An IPv6 address with a `%zone` suffix is skipped (std cannot carry the zone). Comments
+/// (`#`, `;`) and every other option are ignored.
+///
+/// A samrpc extension, for test resolvers on unprivileged ports: `nameserver 127.0.0.1:5353`
+/// or `nameserver [::1]:5353` names a port too (glibc skips such lines as malformed).
+pub fn parse_resolv_conf(text: &str) -> Vec<std::net::SocketAddr> {
+    use std::net::{IpAddr, SocketAddr};
     text.lines()
         .filter_map(|line| {
             let line = line.split(['#', ';']).next().unwrap_or("");
             let mut words = line.split_whitespace();
             match (words.next(), words.next()) {
-                (Some("nameserver"), Some(addr)) => addr.parse().ok(),
+                (Some("nameserver"), Some(addr)) => addr
+                    .parse::<IpAddr>()
+                    .map(|ip| SocketAddr::new(ip, 53))
+                    .or_else(|_| addr.parse::<SocketAddr>())
+                    .ok(),
                 _ => None,
             }
         })
@@ -540,7 +548,10 @@ mod tests {
                     nameserver fe80::1%eth0\nnameserver not-an-ip\noptions edns0\nnameserver\n\
                     ;nameserver 10.0.0.9\nnameserver 10.0.0.1\nnameserver 10.0.0.2\n";
         let ns: Vec<String> = parse_resolv_conf(text).iter().map(ToString::to_string).collect();
-        assert_eq!(ns, ["127.0.0.53", "::1", "10.0.0.1"]);
+        assert_eq!(ns, ["127.0.0.53:53", "[::1]:53", "10.0.0.1:53"]);
+        let ports = "nameserver 127.0.0.1:5353\nnameserver [::1]:5300\nnameserver 10.0.0.1:x\n";
+        let ns: Vec<String> = parse_resolv_conf(ports).iter().map(ToString::to_string).collect();
+        assert_eq!(ns, ["127.0.0.1:5353", "[::1]:5300"]);
         assert!(parse_resolv_conf("").is_empty());
     }
 }
