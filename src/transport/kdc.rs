@@ -146,8 +146,8 @@ pub fn system_nameservers() -> Vec<SocketAddr> {
         // resolv.conf is small; a huge file is not one.
         Ok(b) if b.len() <= 64 * 1024 => dns::parse_resolv_conf(&String::from_utf8_lossy(&b)),
         Ok(_) => Vec::new(),
-        Err(e) => {
-            crate::log_debug!(path = %path.display(), error = %e, "no resolv.conf for DNS SRV");
+        Err(_e) => {
+            crate::log_debug!(path = %path.display(), error = %_e, "no resolv.conf for DNS SRV");
             Vec::new()
         }
     }
@@ -221,8 +221,8 @@ async fn srv_endpoints(
             crate::log_debug!(name = %name, records = rs.len(), "DNS SRV answer");
             rs.into_iter().map(|r| Endpoint { host: r.target, port: r.port }).collect()
         }
-        Err(e) => {
-            crate::log_debug!(name = %name, error = %e, "DNS SRV lookup failed");
+        Err(_e) => {
+            crate::log_debug!(name = %name, error = %_e, "DNS SRV lookup failed");
             Vec::new()
         }
     }
