@@ -762,29 +762,7 @@ async fn connect_tcp(
 /// A call that did not finish within its operation deadline. `unknown`: a mutating request
 /// had been (at least partly) sent, so the password may have changed.
 fn deadline_error(op: Operation, limit: std::time::Duration, unknown: bool) -> Error {
-    let secs = limit.as_secs_f64();
-    if unknown {
-        Error::new(
-            ErrorKind::OutcomeUnknown,
-            op,
-            format!(
-                "no complete answer to the {op} request within the operation deadline \
-                 ({secs:.1} s): the password may or may not have changed"
-            ),
-        )
-        .with_hint(
-            "Log in with the new password to find out. If that fails, the old password is still \
-             valid and you can retry.",
-        )
-        .with_advice(Advice::VerifyNewPassword)
-    } else {
-        Error::new(
-            ErrorKind::Timeout,
-            op,
-            format!("{op} did not finish within the operation deadline ({secs:.1} s)"),
-        )
-        .with_hint("The server stopped giving a usable answer; retry later or allow more time (the operation timeout).")
-    }
+    operation_timed_out(limit, Some(InFlight { op, mutating: unknown, sent: unknown }), op)
 }
 
 /// Kerberos: a service ticket for `cifs/<host>` (from the cache, or AS + TGS with the

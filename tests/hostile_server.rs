@@ -356,28 +356,6 @@ async fn an_endless_pipe_message_is_cut_off() {
     assert_eq!(server.log().opnums(), vec![OP4]);
 }
 
-/// A READ answered with STATUS_BUFFER_OVERFLOW and no data makes no progress: the client stops
-/// at the first one instead of reading forever (each READ inside the request timeout, the size
-/// cap never reached).
-#[tokio::test]
-async fn a_pipe_read_with_more_data_but_none_is_refused() {
-    use support::mock_server::{ioctl_body, read_body};
-    let script = Script::new()
-        .on(
-            When::Call(OP4),
-            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, ioctl_body(&[0; 64])),
-        )
-        .on(
-            When::Smb(Command::READ),
-            Action::Respond(NtStatus::STATUS_BUFFER_OVERFLOW, read_body(&[])),
-        );
-    let (e, took, server) = fail_with(script, STEP).await;
-    assert_kind(&e, ErrorKind::Protocol, 3);
-    assert!(e.to_string().contains("returned none"), "{e}");
-    fast(took);
-    assert_eq!(server.log().opnums(), vec![OP4]);
-}
-
 /// An IOCTL response whose OutputCount points far past the end of the message.
 #[tokio::test]
 async fn an_ioctl_output_count_past_the_message_end() {
@@ -516,7 +494,7 @@ async fn a_trickled_answer_ends_at_the_operation_deadline_as_outcome_unknown() {
     let deadline = Duration::from_secs(2);
     let f = run_with_deadline(script, Duration::from_secs(1), deadline).await;
     assert_kind(&f.e, ErrorKind::OutcomeUnknown, 4);
-    assert!(f.e.message().contains("operation deadline"), "{}", f.e);
+    assert!(f.e.message().contains("operation timeout"), "{}", f.e);
     timed_out_after(f.after_last_request, deadline);
 }
 
@@ -688,7 +666,7 @@ async fn a_slow_endless_enumeration_ends_at_the_operation_deadline() {
     let took = started.elapsed();
     let e = r.unwrap_err();
     assert_kind(&e, ErrorKind::Timeout, 3);
-    assert!(e.to_string().contains("operation deadline"), "{e}");
+    assert!(e.to_string().contains("operation timeout"), "{e}");
     assert!(took < deadline + Duration::from_secs(2), "took {took:?}");
     assert!(enumerate_calls(&server) < 40, "{}", enumerate_calls(&server));
 }

@@ -220,7 +220,7 @@ fn a_pool_of_clients_survives_a_cancellation_in_every_phase() {
                     assert!(r.is_none(), "cancelled: {r:?}");
                     assert!(c.client.is_closed(), "a dropped call leaves the client closed");
                     let e = c.rids(&users[u..=u]).await.unwrap_err();
-                    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+                    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
                     pool.give_back(c).await;
                     c = pool.take().await;
                 }

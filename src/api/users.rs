@@ -164,17 +164,8 @@ pub(crate) async fn enumerate_users(
     let limit = client.operation_timeout();
     match tokio::time::timeout(limit, enumerate_inner(client, h, account_control)).await {
         Ok(r) => r,
-        Err(_) => {
-            // The call in flight was abandoned: the client knows (it is unusable now).
-            Err(Error::new(
-                ErrorKind::Timeout,
-                op,
-                format!(
-                    "the user enumeration did not finish within the operation deadline ({:.1} s)",
-                    limit.as_secs_f64()
-                ),
-            ))
-        }
+        // The call in flight was abandoned: the client knows (it is unusable now).
+        Err(_) => Err(crate::client::operation_timed_out(limit, None, op)),
     }
 }
 

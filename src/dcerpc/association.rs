@@ -577,6 +577,9 @@ impl Bound {
             None => &resp.stub,
         };
         let last = resp.flags.contains(PfcFlags::LAST_FRAG);
+        // A fragment that is not the last must move the reassembly forward: otherwise a
+        // server could send stub-less fragments forever, each within the read timeout, and
+        // the stub cap below would never be reached.
         if !last && stub.is_empty() {
             return Err(RpcError::Stalled("a response fragment without stub data is not the last"));
         }
@@ -586,13 +589,7 @@ impl Bound {
         if pending.stub.len().saturating_add(stub.len()) > max_stub_len {
             return Err(RpcError::Protocol("reassembled response exceeds the size limit"));
         }
-        // A fragment that is not the last must move the reassembly forward: otherwise a
-        // server could send stub-less fragments forever, each within the read timeout, and
-        // the stub cap above would never be reached.
-        if stub.is_empty() && !resp.flags.contains(PfcFlags::LAST_FRAG) {
-            return Err(RpcError::Protocol("response fragment without stub bytes before the last"));
-        }
-        if pending.fragments == 0 && !resp.flags.contains(PfcFlags::LAST_FRAG) {
+        if pending.fragments == 0 && !last {
             let hint = usize::try_from(resp.alloc_hint).unwrap_or(usize::MAX);
             pending.stub.reserve(hint.min(RESERVE_CAP).min(max_stub_len));
         }
@@ -1104,7 +1101,7 @@ mod tests {
         let resp = MockDc::render(call.call_id, CallReply::Response { stub: vec![], fragments: 3 })
             .unwrap();
         let e = b.receive(call.call_id, &resp).unwrap_err();
-        assert!(matches!(e, RpcError::Protocol(m) if m.contains("without stub bytes")), "{e:?}");
+        assert!(matches!(e, RpcError::Stalled(m) if m.contains("without stub data")), "{e:?}");
         // An empty stub in a single (last) fragment is still a valid response.
         let mut b = bound(&mut MockDc::new());
         let call = b.request(1, &[]).unwrap();

@@ -718,7 +718,9 @@ impl SmbPipe {
             let r = already_sent(self.exchange(step, |c| c.read_request(file_id)).await)?;
             let pd = self.conn.handle_read(&r).map_err(smb(step, true))?;
             if pd.more && pd.data.is_empty() {
-                // STATUS_BUFFER_OVERFLOW with nothing in it: the next READ would be the same.
+                // STATUS_BUFFER_OVERFLOW with nothing in it makes no progress: the next READ
+                // would be the same, each inside the request timeout, the size cap never
+                // reached (issue 15, item 2).
                 self.broken = true;
                 return Err(TransportError::Stalled {
                     step,
@@ -733,15 +735,6 @@ impl SmbPipe {
             let progressed = !pd.data.is_empty();
             data.extend_from_slice(&pd.data);
             if pd.more {
-                // "More data" with no data makes no progress: a server answering every READ
-                // that way would keep the client reading forever, each READ inside the
-                // request timeout and the size cap never reached (issue 15, item 2).
-                if !progressed {
-                    self.broken = true;
-                    return Err(smb(step, true)(Smb2Error::Protocol(
-                        "pipe READ reported more data but returned none",
-                    )));
-                }
                 continue;
             }
             // Samba answers a short READ on a pipe with STATUS_SUCCESS even when the message
