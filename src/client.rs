@@ -830,11 +830,14 @@ pub(crate) async fn kerberos_settings_dns(
     config: &ClientConfig,
 ) -> Result<(KdcSettings, Option<Krb5Conf>), Error> {
     let (settings, conf) = kerberos_settings(host, user_domain, config)?;
-    if !KdcSettings::wants_dns(&settings.realm, config.kdc.as_deref(), conf.as_ref()) {
-        return Ok((settings, conf));
-    }
     let fallback = config.address.as_deref().unwrap_or(host);
-    let nameservers = system_nameservers();
+    // resolv.conf is read only when DNS will be asked.
+    let nameservers =
+        if KdcSettings::wants_dns(&settings.realm, config.kdc.as_deref(), conf.as_ref()) {
+            system_nameservers()
+        } else {
+            Vec::new()
+        };
     let settings = KdcSettings::discover_with_dns(
         &settings.realm,
         config.kdc.as_deref(),

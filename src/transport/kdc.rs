@@ -239,7 +239,7 @@ impl KdcSettings {
         fallback_host: &str,
         timeout: Duration,
     ) -> Self {
-        Self::assemble(realm, explicit, conf, None, fallback_host, timeout)
+        Self::assemble(realm, explicit, conf, None, fallback_host, timeout).0
     }
 
     /// Whether discovery for `realm` would consult DNS: no usable explicit KDC, no KDC for the
@@ -275,9 +275,12 @@ impl KdcSettings {
                 from_dns = Some((kdcs, kpasswd));
             }
         }
-        Self::assemble(realm, explicit, conf, from_dns, fallback_host, timeout)
+        let (s, _source) = Self::assemble(realm, explicit, conf, from_dns, fallback_host, timeout);
+        crate::log_debug!(realm = %s.realm, source = _source, kdcs = s.kdcs.len(), "KDC discovery");
+        s
     }
 
+    /// The settings and the name of the KDCs' source (for the debug log).
     fn assemble(
         realm: &str,
         explicit: Option<&str>,
@@ -285,7 +288,7 @@ impl KdcSettings {
         from_dns: Option<(Vec<Endpoint>, Vec<Endpoint>)>,
         fallback_host: &str,
         timeout: Duration,
-    ) -> Self {
+    ) -> (Self, &'static str) {
         let mut source = "explicit";
         let mut kdcs: Vec<Endpoint> =
             explicit.and_then(|k| Endpoint::parse(k, 88)).into_iter().collect();
@@ -318,9 +321,7 @@ impl KdcSettings {
         if kpasswd.is_empty() {
             kpasswd = kdcs.iter().map(|e| Endpoint { host: e.host.clone(), port: 464 }).collect();
         }
-        crate::log_debug!(realm = %realm, source = source, kdcs = kdcs.len(), "KDC discovery");
-        let _ = source;
-        Self { realm: realm.to_uppercase(), kdcs, kpasswd, timeout }
+        (Self { realm: realm.to_uppercase(), kdcs, kpasswd, timeout }, source)
     }
 }
 
