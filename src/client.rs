@@ -38,7 +38,7 @@ use crate::smb2::Smb2Error;
 use crate::status::NtStatus;
 use crate::transport::kdc::{
     CachedTicket, KdcError, KdcSettings, KdcTrips, choose_realm, get_initial, get_service_ticket,
-    load_krb5_conf, read_cache,
+    load_krb5_conf, read_cache, system_nameservers,
 };
 use crate::transport::smb::Reauthenticator;
 use crate::transport::{
@@ -821,7 +821,37 @@ async fn connect_kerberos(
     )))
 }
 
-/// The Kerberos realm and KDC settings for `host` under `config`, with krb5.conf.
+/// The Kerberos realm and KDC settings for `host` under `config`, with krb5.conf, the KDCs
+/// discovered in full: explicit, krb5.conf, DNS SRV (see [`KdcSettings::discover_with_dns`];
+/// nameservers from [`system_nameservers`]), then the target host.
+pub(crate) async fn kerberos_settings_dns(
+    host: &str,
+    user_domain: Option<&str>,
+    config: &ClientConfig,
+) -> Result<(KdcSettings, Option<Krb5Conf>), Error> {
+    let (settings, conf) = kerberos_settings(host, user_domain, config)?;
+    let fallback = config.address.as_deref().unwrap_or(host);
+    // resolv.conf is read only when DNS will be asked.
+    let nameservers =
+        if KdcSettings::wants_dns(&settings.realm, config.kdc.as_deref(), conf.as_ref()) {
+            system_nameservers()
+        } else {
+            Vec::new()
+        };
+    let settings = KdcSettings::discover_with_dns(
+        &settings.realm,
+        config.kdc.as_deref(),
+        conf.as_ref(),
+        fallback,
+        config.connect_timeout,
+        &nameservers,
+    )
+    .await;
+    Ok((settings, conf))
+}
+
+/// The Kerberos realm and KDC settings for `host` under `config`, with krb5.conf, without the
+/// DNS step (enough where only the realm matters, as for the ticket cache).
 pub(crate) fn kerberos_settings(
     host: &str,
     user_domain: Option<&str>,
@@ -856,7 +886,7 @@ pub async fn kerberos_service_ticket(
         Credentials::User { domain, .. } => domain.as_deref(),
         _ => None,
     };
-    let (settings, conf) = kerberos_settings(server_name(host), domain, config)?;
+    let (settings, conf) = kerberos_settings_dns(server_name(host), domain, config).await?;
     let spn = PrincipalName::service("cifs", server_name(host));
     crate::log_debug!(realm = %settings.realm, spn = %spn, "Kerberos: getting a service ticket");
     match credentials {

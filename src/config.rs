@@ -206,7 +206,8 @@ pub struct ClientConfig {
     /// The Kerberos realm (default: from `user@REALM`, else krb5.conf `default_realm`, else
     /// the host's DNS suffix upper-cased).
     pub realm: Option<String>,
-    /// The KDC as `HOST[:PORT]` (default: krb5.conf, else the server itself on port 88).
+    /// The KDC as `HOST[:PORT]` (default: krb5.conf, else DNS SRV `_kerberos._tcp.REALM`, else
+    /// the server itself on port 88).
     pub kdc: Option<String>,
     /// The credential cache for [`Credentials::TicketCache`], e.g. `FILE:/tmp/cc` or
     /// `DIR:/run/user/1000/krb5cc` (default: `KRB5CCNAME`, else krb5.conf

@@ -16,7 +16,7 @@
 //! [`smb2_signed_receive`], [`ntlm`], [`spnego`],
 //! [`dcerpc_pdu`], [`dcerpc_association`], [`samr_stub`], [`ndr`], [`samr_crypto`],
 //! [`krb_kdc_reply`], [`krb_error`], [`krb_ap_rep`], [`krb_kpasswd_reply`], [`ccache`],
-//! [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`]. [`ALL`] maps the corpus directory
+//! [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`], [`dns_srv`]. [`ALL`] maps the corpus directory
 //! names to them.
 // The assertions here are the point of the module: a fuzzer reports a failed round trip as a
 // crash. Nothing outside fuzzing and tests calls these functions.
@@ -42,7 +42,7 @@ use crate::wire::Writer;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every entry point with the name of its cargo-fuzz target (= its corpus directory).
-pub const ALL: [Target; 20] = [
+pub const ALL: [Target; 21] = [
     ("smb2_message", smb2_message),
     ("smb2_transform", smb2_transform),
     ("smb2_connection", smb2_connection),
@@ -63,6 +63,7 @@ pub const ALL: [Target; 20] = [
     ("krb_crypto", krb_crypto),
     ("epm", epm),
     ("rpc_sealed", rpc_sealed),
+    ("dns_srv", dns_srv),
 ];
 
 /// The entry point for a target name.
@@ -947,6 +948,30 @@ pub fn krb_crypto(data: &[u8]) {
     if let Some((n, rest)) = data.split_first() {
         let _ = nfold::nfold(rest, usize::from(*n));
     }
+}
+
+/// DNS SRV replies ([`crate::auth::kerberos::dns::decode_srv_response`]) for the query
+/// `_kerberos._tcp.SAMR.TEST` with the id taken from the input's first two bytes (so the
+/// fuzzer gets past the id check), and the input as resolv.conf text. Asserts that decoded
+/// records are sorted by priority, have a non-empty target that re-encodes as a query name,
+/// and that at most three nameservers come out of resolv.conf.
+pub fn dns_srv(data: &[u8]) {
+    use crate::auth::kerberos::dns::{
+        MAX_NAMESERVERS, SrvAnswer, decode_srv_response, encode_srv_query, parse_resolv_conf,
+    };
+    const NAME: &str = "_kerberos._tcp.SAMR.TEST";
+    let id = match data {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    };
+    if let Ok(SrvAnswer::Records(rs)) = decode_srv_response(data, id, NAME) {
+        assert!(rs.windows(2).all(|w| w[0].priority <= w[1].priority), "order {rs:?}");
+        for r in &rs {
+            assert!(!r.target.is_empty(), "root target kept");
+            assert!(encode_srv_query(&r.target, &mut Counter(0)).is_ok(), "target {r:?}");
+        }
+    }
+    assert!(parse_resolv_conf(&String::from_utf8_lossy(data)).len() <= MAX_NAMESERVERS);
 }
 
 #[cfg(test)]

@@ -868,3 +868,107 @@ fn kpasswd_version_ff80_changes_the_own_password() {
     assert_eq!(r.code, ResultCode::Success, "{}", r.message());
     assert_login_ok(DC, &user, "New-Pass-ff80!");
 }
+
+/// A scripted DNS server on 127.0.0.1 (random UDP port, a std thread): answers every SRV query
+/// for `_kerberos._tcp.SAMR.TEST` with one record, priority 0 weight 0 port 88 and `target`
+/// (a name in wire form; RFC 2782 RDATA; the owner is a pointer to the echoed question,
+/// RFC 1035 4.1.4), and any other name with NXDOMAIN (RCODE 3). Returns its address.
+fn srv_responder(target: &'static [u8]) -> std::net::SocketAddr {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let q = &buf[..n];
+            let question = &q[12..];
+            let asked = b"\x09_kerberos\x04_tcp\x04SAMR\x04TEST\x00\x00\x21\x00\x01";
+            let ours = question.eq_ignore_ascii_case(asked);
+            // Header (RFC 1035 4.1.1): the query's id, QR RD RA, RCODE 0 or 3; one question.
+            let mut m = vec![q[0], q[1], 0x81, if ours { 0x80 } else { 0x83 }, 0, 1];
+            m.extend_from_slice(&[0, u8::from(ours), 0, 0, 0, 0]);
+            m.extend_from_slice(question);
+            if ours {
+                m.extend_from_slice(&[0xC0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0]);
+                m.push(6 + target.len() as u8);
+                m.extend_from_slice(&[0, 0, 0, 0, 0, 88]);
+                m.extend_from_slice(target);
+            }
+            let _ = sock.send_to(&m, from);
+        }
+    });
+    addr
+}
+
+/// KDC discovery through DNS SRV, then a real AS exchange with the discovered KDC: krb5.conf
+/// names no KDC and says `dns_lookup_kdc = true`, no KDC is given explicitly, and the target
+/// host fallback is a name that cannot resolve, so only the SRV answer can lead to the DC.
+#[test]
+fn dns_srv_discovered_kdc_serves_an_as_exchange() {
+    krb5_env();
+    let conf = samrpc::auth::kerberos::krb5conf::parse_krb5conf(
+        "[libdefaults]\n default_realm = SAMR.TEST\n dns_lookup_kdc = true\n",
+    )
+    .unwrap();
+    let ns = srv_responder(b"\x03127\x010\x010\x011\x00");
+    let t = Duration::from_secs(5);
+    let s = block_on(KdcSettings::discover_with_dns(
+        REALM,
+        None,
+        Some(&conf),
+        "no-kdc.invalid",
+        t,
+        &[ns],
+    ));
+    let kdcs: Vec<String> = s.kdcs.iter().map(ToString::to_string).collect();
+    assert_eq!(kdcs, ["127.0.0.1:88"], "the KDC from the SRV record");
+    // _kpasswd._tcp is NXDOMAIN here: the KDC's host on 464.
+    let kpasswd: Vec<String> = s.kpasswd.iter().map(ToString::to_string).collect();
+    assert_eq!(kpasswd, ["127.0.0.1:464"]);
+    let mut trips = KdcTrips::default();
+    let tgt = block_on(async {
+        let creds = samrpc::auth::kerberos::exchange::ClientCredentials {
+            user: "Administrator".into(),
+            realm: REALM.into(),
+            secret: samrpc::auth::kerberos::exchange::ClientSecret::Password(Password::from(
+                admin_password().as_str(),
+            )),
+        };
+        get_initial(&s, creds, None, &mut trips).await.unwrap_or_else(|e| panic!("{e}"))
+    });
+    assert_eq!(tgt.sname.to_string(), format!("krbtgt/{REALM}"));
+    assert_eq!(trips.as_req, 1);
+}
+
+/// The client's own discovery reaches DNS SRV: the CLI's `doctor -k` with a krb5.conf that
+/// names no KDC (`dns_lookup_kdc = true`) and [`samrpc::transport::kdc::RESOLV_CONF_ENV`]
+/// naming a resolv.conf whose nameserver is the scripted responder, which answers with the
+/// target `localhost`: the "KDC reached" step names `localhost:88`, an endpoint only the SRV
+/// record could have produced (the target-host fallback would be 127.0.0.1:88).
+#[cfg(feature = "cli")]
+#[test]
+fn cli_discovers_the_kdc_through_dns_srv() {
+    let _g = CACHE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    krb5_env();
+    let dir = std::env::temp_dir().join(format!("samrpc-krb-dns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = format!("FILE:{}", dir.join("cc").display());
+    kinit(&cc);
+    let conf = dir.join("krb5.conf");
+    std::fs::write(&conf, "[libdefaults]\n default_realm = SAMR.TEST\n dns_lookup_kdc = true\n")
+        .unwrap();
+    let ns = srv_responder(b"\x09localhost\x00");
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(&resolv, format!("nameserver {ns}\n")).unwrap();
+    let env = [
+        ("KRB5_CONFIG", conf.to_str().unwrap()),
+        ("KRB5CCNAME", cc.as_str()),
+        (samrpc::transport::kdc::RESOLV_CONF_ENV, resolv.to_str().unwrap()),
+    ];
+    let args = ["doctor", HOST, "-U", "Administrator", "-k", "--address", DC.ip, "--json"];
+    let o = cli_run::run(&args, None, &env);
+    assert_eq!(cli_run::code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let steps = cli_run::json(&o)["steps"].to_string();
+    assert!(steps.contains("localhost:88"), "KDC from DNS SRV in {steps}");
+    assert!(steps.contains("AP-REP verified"), "{steps}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::auth::kerberos::kpasswd::ResultCode;
 use crate::auth::kerberos::messages::PrincipalName;
-use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
+use crate::client::{SamrClient, client_credentials, kerberos_settings_dns, map_kerberos};
 use crate::config::{AuthMethod, ClientConfig, Credentials, Secret, Transport};
 use crate::crypto::{
     CryptoError, EncryptedPasswordAes, encrypt_nt_owf, encrypt_password_change_aes_cancellable,
@@ -170,7 +170,8 @@ fn uses_kerberos(req: &ChangePassword) -> bool {
 /// is encrypted in keys only the real KDC could have issued, so it authenticates the server.
 async fn kpasswd_change(req: &ChangePassword) -> Result<Outcome, Error> {
     let op = Operation::Kerberos;
-    let (settings, _) = kerberos_settings(&req.host, req.domain.as_deref(), &req.config)?;
+    let (settings, _) =
+        kerberos_settings_dns(&req.host, req.domain.as_deref(), &req.config).await?;
     let creds = client_credentials(&req.user, &settings.realm, &req.old)?;
     let mut trips = KdcTrips::default();
     let service = PrincipalName::service("kadmin", "changepw");

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::auth::kerberos::messages::PrincipalName;
 use crate::client::{RESOLVE_HINT, check_server_hint};
-use crate::client::{SamrClient, client_credentials, kerberos_settings, map_kerberos};
+use crate::client::{SamrClient, client_credentials, kerberos_settings_dns, map_kerberos};
 use crate::config::{AuthMethod, ClientConfig, Credentials, Transport};
 use crate::crypto::encrypt_password_change_aes;
 use crate::error::{Error, Operation};
@@ -186,7 +186,7 @@ async fn kerberos_steps(
         Credentials::User { domain, .. } => domain.as_deref(),
         _ => None,
     };
-    let (settings, conf) = match kerberos_settings(host, domain, config) {
+    let (settings, conf) = match kerberos_settings_dns(host, domain, config).await {
         Ok(x) => x,
         Err(e) => {
             steps.push(failed_step("Kerberos realm", &e));

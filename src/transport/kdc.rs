@@ -6,15 +6,20 @@
 //! allocated. String-to-key (PBKDF2) runs on the blocking pool, off the async executor.
 //!
 //! KDC discovery, in order: an explicit KDC, krb5.conf (`KRB5_CONFIG`, else `/etc/krb5.conf`)
-//! `[realms] REALM = { kdc = … }`, then the target host itself on port 88. DNS SRV
-//! (`_kerberos._tcp.REALM`) is not looked up: std has no SRV resolver and a resolver crate was
-//! not worth it for this; name the KDC in krb5.conf or explicitly instead.
+//! `[realms] REALM = { kdc = … }`, then DNS SRV `_kerberos._tcp.REALM` ([RFC 4120] 7.2.3.2;
+//! only when krb5.conf's `dns_lookup_kdc` is true, MIT's default, or there is no krb5.conf),
+//! then the target host itself on port 88. The SRV query goes over UDP to the nameservers of
+//! `/etc/resolv.conf` (or of the file named by [`RESOLV_CONF_ENV`]), through the sans-IO codec
+//! in [`crate::auth::kerberos::dns`].
+//!
+//! [RFC 4120]: https://www.rfc-editor.org/rfc/rfc4120
 
 use crate::auth::kerberos::asn1::KrbTimestamp;
 use crate::auth::kerberos::ccache::{
     CcacheName, default_ccache_name, dir_primary_name, parse_ccache,
 };
 use crate::auth::kerberos::crypto::KerberosKey;
+use crate::auth::kerberos::dns::{self, SrvAnswer};
 use crate::auth::kerberos::error::KerberosError;
 use crate::auth::kerberos::exchange::{
     AsExchange, AsStep, ClientCredentials, Credential, KpasswdExchange, TgsExchange,
@@ -24,10 +29,11 @@ use crate::auth::kerberos::krb5conf::{Endpoint, Krb5Conf, parse_krb5conf};
 use crate::auth::kerberos::messages::{HostAddress, PrincipalName, Ticket};
 use crate::rng::OsRandom;
 use crate::secret::Password;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 
 /// Largest KDC or kpasswd reply accepted.
@@ -124,10 +130,108 @@ pub fn choose_realm(
         .map(|r| r.to_uppercase())
 }
 
+/// The environment variable naming a resolv.conf to read instead of `/etc/resolv.conf` for
+/// the DNS SRV step of KDC discovery (for tests and unusual hosts; only its `nameserver`
+/// lines are used).
+pub const RESOLV_CONF_ENV: &str = "SAMRPC_RESOLV_CONF";
+
+/// The nameservers of the resolv.conf named by [`RESOLV_CONF_ENV`], else of
+/// `/etc/resolv.conf` (see [`dns::parse_resolv_conf`]); empty if it cannot be read or names
+/// none.
+pub fn system_nameservers() -> Vec<SocketAddr> {
+    let path = std::env::var_os(RESOLV_CONF_ENV)
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/etc/resolv.conf"), PathBuf::from);
+    match std::fs::read(&path) {
+        // resolv.conf is small; a huge file is not one.
+        Ok(b) if b.len() <= 64 * 1024 => dns::parse_resolv_conf(&String::from_utf8_lossy(&b)),
+        Ok(_) => Vec::new(),
+        Err(_e) => {
+            crate::log_debug!(path = %path.display(), error = %_e, "no resolv.conf for DNS SRV");
+            Vec::new()
+        }
+    }
+}
+
+/// One SRV query to one nameserver over UDP, the answer awaited for `t`.
+async fn srv_query_once(ns: SocketAddr, name: &str, t: Duration) -> Result<SrvAnswer, String> {
+    let (id, query) =
+        dns::encode_srv_query(name, &mut OsRandom).map_err(|e| format!("{name}: {e}"))?;
+    let bind: SocketAddr = if ns.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let sock = UdpSocket::bind(bind).await.map_err(|e| format!("{ns}: {e}"))?;
+    // Connected: the kernel drops datagrams from any other address.
+    sock.connect(ns).await.map_err(|e| format!("{ns}: {e}"))?;
+    timeout(t, sock.send(&query))
+        .await
+        .map_err(|_| format!("{ns}: send timed out"))?
+        .map_err(|e| format!("{ns}: {e}"))?;
+    let mut buf = vec![0u8; dns::MAX_MESSAGE];
+    let n = timeout(t, sock.recv(&mut buf))
+        .await
+        .map_err(|_| format!("{ns}: no DNS answer within {} ms", t.as_millis()))?
+        .map_err(|e| format!("{ns}: {e}"))?;
+    dns::decode_srv_response(&buf[..n], id, name).map_err(|e| format!("{ns}: {e}"))
+}
+
+/// The SRV records for `name` from the first of `nameservers` that answers (each tried once,
+/// a lone nameserver retried once, every attempt under `t`). NXDOMAIN or an empty answer is
+/// `Ok(empty)`; a truncated (TC) answer counts as a failure of that server, since samrpc does
+/// not retry over TCP.
+pub async fn lookup_srv(
+    name: &str,
+    nameservers: &[SocketAddr],
+    t: Duration,
+) -> Result<Vec<dns::SrvRecord>, String> {
+    let mut attempts: Vec<SocketAddr> = nameservers.to_vec();
+    if attempts.len() == 1 {
+        attempts.push(attempts[0]);
+    }
+    if attempts.is_empty() {
+        return Err("no nameserver configured".into());
+    }
+    let mut tried = Vec::new();
+    for ns in attempts {
+        match srv_query_once(ns, name, t).await {
+            Ok(SrvAnswer::Records(r)) => return Ok(r),
+            Ok(SrvAnswer::NoSuchName) => return Ok(Vec::new()),
+            Ok(SrvAnswer::ServerFailure(c)) => tried.push(format!("{ns}: RCODE {c}")),
+            Ok(SrvAnswer::Truncated) => {
+                tried.push(format!("{ns}: truncated answer (TCP fallback not implemented)"))
+            }
+            Err(e) => tried.push(e),
+        }
+    }
+    Err(tried.join(", "))
+}
+
+/// The SRV records of `_service._tcp.REALM` as endpoints; empty (logged) on any failure.
+async fn srv_endpoints(
+    service: &str,
+    realm: &str,
+    nameservers: &[SocketAddr],
+    t: Duration,
+) -> Vec<Endpoint> {
+    let name = dns::srv_name(service, realm);
+    match lookup_srv(&name, nameservers, t).await {
+        Ok(rs) => {
+            crate::log_debug!(name = %name, records = rs.len(), "DNS SRV answer");
+            rs.into_iter().map(|r| Endpoint { host: r.target, port: r.port }).collect()
+        }
+        Err(_e) => {
+            crate::log_debug!(name = %name, error = %_e, "DNS SRV lookup failed");
+            Vec::new()
+        }
+    }
+}
+
 impl KdcSettings {
-    /// Discover the KDCs for `realm`: `explicit` (`HOST[:PORT]`), else krb5.conf, else
-    /// `fallback_host` on port 88 (kpasswd: krb5.conf `kpasswd_server`, else the first KDC's
-    /// host on port 464).
+    /// Discover the KDCs for `realm` without DNS: `explicit` (`HOST[:PORT]`), else krb5.conf,
+    /// else `fallback_host` on port 88 (kpasswd: krb5.conf `kpasswd_server`, else the first
+    /// KDC's host on port 464). [`KdcSettings::discover_with_dns`] adds the DNS SRV step.
     pub fn discover(
         realm: &str,
         explicit: Option<&str>,
@@ -135,14 +239,75 @@ impl KdcSettings {
         fallback_host: &str,
         timeout: Duration,
     ) -> Self {
+        Self::assemble(realm, explicit, conf, None, fallback_host, timeout).0
+    }
+
+    /// Whether discovery for `realm` would consult DNS: no usable explicit KDC, no KDC for the
+    /// realm in krb5.conf, and krb5.conf's `dns_lookup_kdc` true (or no krb5.conf at all).
+    pub fn wants_dns(realm: &str, explicit: Option<&str>, conf: Option<&Krb5Conf>) -> bool {
+        explicit.and_then(|k| Endpoint::parse(k, 88)).is_none()
+            && conf.is_none_or(|c| c.kdcs(realm).is_empty() && c.dns_lookup_kdc())
+    }
+
+    /// Discover the KDCs for `realm`: `explicit`, else krb5.conf, else DNS SRV
+    /// `_kerberos._tcp.REALM` asked of `nameservers` (when [`KdcSettings::wants_dns`]), else
+    /// `fallback_host` on port 88. When the KDCs came from DNS, the kpasswd servers are
+    /// krb5.conf's `kpasswd_server`, else DNS SRV `_kpasswd._tcp.REALM`, else the KDC hosts on
+    /// port 464. Each DNS attempt waits at most `timeout`.
+    pub async fn discover_with_dns(
+        realm: &str,
+        explicit: Option<&str>,
+        conf: Option<&Krb5Conf>,
+        fallback_host: &str,
+        timeout: Duration,
+        nameservers: &[SocketAddr],
+    ) -> Self {
+        let mut from_dns = None;
+        if Self::wants_dns(realm, explicit, conf) {
+            let kdcs = srv_endpoints("kerberos", realm, nameservers, timeout).await;
+            if !kdcs.is_empty() {
+                let has_conf_kpasswd = conf.is_some_and(|c| !c.kpasswd_servers(realm).is_empty());
+                let kpasswd = if has_conf_kpasswd {
+                    Vec::new()
+                } else {
+                    srv_endpoints("kpasswd", realm, nameservers, timeout).await
+                };
+                from_dns = Some((kdcs, kpasswd));
+            }
+        }
+        let (s, _source) = Self::assemble(realm, explicit, conf, from_dns, fallback_host, timeout);
+        crate::log_debug!(realm = %s.realm, source = _source, kdcs = s.kdcs.len(), "KDC discovery");
+        s
+    }
+
+    /// The settings and the name of the KDCs' source (for the debug log).
+    fn assemble(
+        realm: &str,
+        explicit: Option<&str>,
+        conf: Option<&Krb5Conf>,
+        from_dns: Option<(Vec<Endpoint>, Vec<Endpoint>)>,
+        fallback_host: &str,
+        timeout: Duration,
+    ) -> (Self, &'static str) {
+        let mut source = "explicit";
         let mut kdcs: Vec<Endpoint> =
             explicit.and_then(|k| Endpoint::parse(k, 88)).into_iter().collect();
         if kdcs.is_empty() {
+            source = "krb5.conf";
             if let Some(c) = conf {
                 kdcs = c.kdcs(realm);
             }
         }
+        let mut dns_kpasswd = Vec::new();
         if kdcs.is_empty() {
+            if let Some((k, p)) = from_dns {
+                source = "DNS SRV";
+                kdcs = k;
+                dns_kpasswd = p;
+            }
+        }
+        if kdcs.is_empty() {
+            source = "target host";
             kdcs.extend(Endpoint::parse(fallback_host, 88));
         }
         let mut kpasswd = if explicit.is_none() {
@@ -151,9 +316,12 @@ impl KdcSettings {
             Vec::new()
         };
         if kpasswd.is_empty() {
+            kpasswd = dns_kpasswd;
+        }
+        if kpasswd.is_empty() {
             kpasswd = kdcs.iter().map(|e| Endpoint { host: e.host.clone(), port: 464 }).collect();
         }
-        Self { realm: realm.to_uppercase(), kdcs, kpasswd, timeout }
+        (Self { realm: realm.to_uppercase(), kdcs, kpasswd, timeout }, source)
     }
 }
 
@@ -511,6 +679,134 @@ mod tests {
         );
         let s = KdcSettings::discover("R.TEST", None, None, "srv.r.test", t);
         assert_eq!(s.kdcs.iter().map(ToString::to_string).collect::<Vec<_>>(), ["srv.r.test:88"]);
+    }
+
+    /// An SRV answer: priority, weight, port, target.
+    type Srv = (u16, u16, u16, &'static str);
+    /// A DNS peer's script: the query name → the reply flags and SRV answers, or silence.
+    type Script = fn(&str) -> Option<(u16, Vec<Srv>)>;
+
+    /// A scripted DNS server on 127.0.0.1 (random UDP port): each query's name goes to
+    /// `answer`, which returns `(flags, SRV answers as (priority, weight, port, target))` or
+    /// `None` to stay silent. The reply echoes the id and question (RFC 1035 4.1.1/4.1.2); the
+    /// answers' owners point at the question (4.1.4), their RDATA per RFC 2782. Returns the
+    /// address and a count of the queries received.
+    async fn dns_peer(
+        answer: Script,
+    ) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = sock.local_addr().unwrap();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let q = &buf[..n];
+                // The question name, dotted (labels only: the client never compresses).
+                let mut name = Vec::new();
+                let mut i = 12;
+                while q[i] != 0 {
+                    let l = usize::from(q[i]);
+                    name.push(String::from_utf8_lossy(&q[i + 1..i + 1 + l]).into_owned());
+                    i += 1 + l;
+                }
+                let Some((flags, answers)) = answer(&name.join(".")) else { continue };
+                let mut m = vec![q[0], q[1]];
+                m.extend_from_slice(&flags.to_be_bytes());
+                m.extend_from_slice(&[0, 1, 0, answers.len() as u8, 0, 0, 0, 0]);
+                m.extend_from_slice(&q[12..]);
+                for (prio, weight, port, target) in answers {
+                    let mut t = Vec::new();
+                    for label in target.split('.') {
+                        t.push(label.len() as u8);
+                        t.extend_from_slice(label.as_bytes());
+                    }
+                    t.push(0);
+                    m.extend_from_slice(&[0xC0, 12, 0, 33, 0, 1, 0, 0, 0, 60]);
+                    m.extend_from_slice(&((6 + t.len()) as u16).to_be_bytes());
+                    for v in [prio, weight, port] {
+                        m.extend_from_slice(&v.to_be_bytes());
+                    }
+                    m.extend_from_slice(&t);
+                }
+                let _ = sock.send_to(&m, from).await;
+            }
+        });
+        (addr, count)
+    }
+
+    fn names(eps: &[Endpoint]) -> Vec<String> {
+        eps.iter().map(ToString::to_string).collect()
+    }
+
+    #[tokio::test]
+    async fn dns_srv_discovery() {
+        let t = Duration::from_millis(300);
+        // _kerberos answered (two records, out of order), _kpasswd NXDOMAIN.
+        let (ns, count) = dns_peer(|name| match name {
+            "_kerberos._tcp.SAMR.TEST" => {
+                Some((0x8180, vec![(10, 0, 8888, "kdc2.samr.test"), (0, 0, 88, "127.0.0.1")]))
+            }
+            _ => Some((0x8183, vec![])),
+        })
+        .await;
+        let s = KdcSettings::discover_with_dns("SAMR.TEST", None, None, "h", t, &[ns]).await;
+        assert_eq!(names(&s.kdcs), ["127.0.0.1:88", "kdc2.samr.test:8888"]);
+        assert_eq!(names(&s.kpasswd), ["127.0.0.1:464", "kdc2.samr.test:464"]);
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+        // krb5.conf without a kdc line and dns_lookup_kdc unset (MIT default true): DNS asked;
+        // its kpasswd_server wins over DNS for kpasswd, so _kpasswd is not asked.
+        let conf =
+            parse_krb5conf("[realms]\n SAMR.TEST = {\n  kpasswd_server = pw.samr.test\n }\n")
+                .unwrap();
+        let s = KdcSettings::discover_with_dns("SAMR.TEST", None, Some(&conf), "h", t, &[ns]).await;
+        assert_eq!(names(&s.kdcs), ["127.0.0.1:88", "kdc2.samr.test:8888"]);
+        assert_eq!(names(&s.kpasswd), ["pw.samr.test:464"]);
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+        // An explicit KDC, a krb5.conf KDC, or dns_lookup_kdc = false: DNS is not asked.
+        let s = KdcSettings::discover_with_dns("SAMR.TEST", Some("x"), None, "h", t, &[ns]).await;
+        assert_eq!(names(&s.kdcs), ["x:88"]);
+        let kdc_conf =
+            parse_krb5conf("[realms]\n SAMR.TEST = {\n  kdc = k.samr.test\n }\n").unwrap();
+        let s =
+            KdcSettings::discover_with_dns("SAMR.TEST", None, Some(&kdc_conf), "h", t, &[ns]).await;
+        assert_eq!(names(&s.kdcs), ["k.samr.test:88"]);
+        let off = parse_krb5conf("[libdefaults]\n dns_lookup_kdc = false\n").unwrap();
+        let s = KdcSettings::discover_with_dns("SAMR.TEST", None, Some(&off), "h", t, &[ns]).await;
+        assert_eq!(names(&s.kdcs), ["h:88"]);
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3, "DNS asked anyway");
+    }
+
+    #[tokio::test]
+    async fn dns_failures_fall_through_to_the_target_host() {
+        let t = Duration::from_millis(300);
+        // NXDOMAIN.
+        let (nx, nx_count) = dns_peer(|_| Some((0x8183, vec![]))).await;
+        let s = KdcSettings::discover_with_dns("R.TEST", None, None, "srv.r.test", t, &[nx]).await;
+        assert_eq!(names(&s.kdcs), ["srv.r.test:88"]);
+        assert_eq!(nx_count.load(std::sync::atomic::Ordering::SeqCst), 1, "NXDOMAIN is final");
+        // SERVFAIL from the first nameserver: the second is asked and answers.
+        let (fail, _) = dns_peer(|_| Some((0x8182, vec![]))).await;
+        let (good, _) = dns_peer(|_| Some((0x8180, vec![(0, 0, 88, "k.r.test")]))).await;
+        let s = KdcSettings::discover_with_dns("R.TEST", None, None, "h", t, &[fail, good]).await;
+        assert_eq!(names(&s.kdcs), ["k.r.test:88"]);
+        // Truncated (TC) and silence: the lone nameserver retried once, then the target host.
+        let (tc, tc_count) = dns_peer(|_| Some((0x8380, vec![]))).await;
+        let e = lookup_srv("_kerberos._tcp.R.TEST", &[tc], t).await.unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+        assert_eq!(tc_count.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let (mute, mute_count) = dns_peer(|_| None).await;
+        let started = std::time::Instant::now();
+        let s = KdcSettings::discover_with_dns("R.TEST", None, None, "h", t, &[mute]).await;
+        assert_eq!(names(&s.kdcs), ["h:88"]);
+        assert_eq!(mute_count.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(started.elapsed() < Duration::from_secs(3), "timeouts not applied");
+        // No nameserver at all.
+        let s = KdcSettings::discover_with_dns("R.TEST", None, None, "h", t, &[]).await;
+        assert_eq!(names(&s.kdcs), ["h:88"]);
     }
 
     /// A scripted KDC that answers each connection with `reply` (raw bytes, record mark

@@ -18,6 +18,7 @@
 pub mod asn1;
 pub mod ccache;
 pub mod crypto;
+pub mod dns;
 pub mod error;
 pub mod exchange;
 pub mod gss;

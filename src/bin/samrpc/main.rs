@@ -184,7 +184,8 @@ pub(crate) struct Common {
     /// account may not use NTLM)
     #[arg(long, value_name = "MODE", value_parser = ["ntlm", "kerberos", "negotiate"])]
     auth: Option<String>,
-    /// The KDC as HOST[:PORT] (default: krb5.conf, else HOST on port 88)
+    /// The KDC as HOST[:PORT] (default: krb5.conf, else DNS SRV _kerberos._tcp.REALM, else HOST
+    /// on port 88)
     #[arg(long, value_name = "HOST[:PORT]")]
     kdc: Option<String>,
     /// The Kerberos realm (default: from NAME@REALM, else krb5.conf default_realm, else
