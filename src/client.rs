@@ -332,8 +332,8 @@ impl SamrClient {
                         .await
                         .map_err(|e| map_transport(e, op, mutating, port))?;
                 }
-                Err(e @ RpcError::Stalled(_)) if mutating => {
-                    crate::log_debug!(error = %e, "response stalled after a mutating request");
+                Err(_e @ RpcError::Stalled(_)) if mutating => {
+                    crate::log_debug!(error = %_e, "response stalled after a mutating request");
                     return Err(outcome_unknown(op));
                 }
                 Err(e) => {

@@ -462,14 +462,10 @@ pub async fn get_initial(
         x = x2;
         match step? {
             AsStep::Send(r) => {
-                if x.clock_offset() != 0 {
-                    crate::log_debug!(
-                        offset = x.clock_offset(),
-                        "KDC clock skew: retrying with the KDC's time"
-                    );
-                } else {
-                    crate::log_debug!("retrying the AS-REQ with the KDC's salt/etype");
-                }
+                crate::log_debug!(
+                    offset = x.clock_offset(),
+                    "retrying the AS-REQ (with the KDC's time when the offset is not 0, else with its salt/etype)"
+                );
                 req = r;
             }
             AsStep::Done(c) => {
