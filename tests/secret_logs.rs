@@ -16,8 +16,11 @@
 
 mod common;
 
-use common::{DC, add_user, admin_password, assert_clean, assert_login_ok, unique_user};
-use samrpc::api::{ChangePassword, ResetPassword, change_password, reset_password};
+use common::{
+    DC, KRB_HOST, KRB_REALM, add_user, admin_password, assert_clean, assert_login_ok, krb_config,
+    unique_user,
+};
+use samrpc::api::{ChangePassword, Method, ResetPassword, change_password, reset_password};
 use samrpc::{ClientConfig, Credentials, Password, Secret};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -100,4 +103,51 @@ fn trace_logs_of_change_and_reset_contain_no_secret() {
     assert!(longest_hex < 32, "a {longest_hex}-digit hex string in the log:\n{log}");
     assert_clean("the outcomes", &format!("{changed:?} {reset_out:?}"), &[old, new, reset, &admin]);
     assert_login_ok(DC, &user, reset);
+
+    // The same for Kerberos, under the same global subscriber (one test in this binary, so
+    // no other thread settles a callsite's interest first): a change over Kerberos
+    // (password), a kpasswd change (an account that must change its password) and a reset.
+    buf.lock().unwrap().clear();
+    let (u1, u2) = (unique_user("ktr"), unique_user("ktrx"));
+    let (old, new, reset) = ("Old-Krb-Xyzzy-1!", "New-Krb-Plugh-2!", "Reset-Krb-Frob-3!");
+    add_user(DC, &u1, old, false);
+    add_user(DC, &u2, old, true);
+    let (a, b, c) = rt.block_on(async {
+        let change = |user: &str| {
+            ChangePassword::new(
+                KRB_HOST,
+                user.to_owned(),
+                Secret::Password(Password::from(old)),
+                Password::from(new),
+            )
+            .with_iterations(5000)
+            .with_config(krb_config())
+        };
+        let a = change_password(change(&u1)).await;
+        let b = change_password(change(&u2)).await;
+        let c = reset_password(
+            ResetPassword::new(
+                KRB_HOST,
+                u1.clone(),
+                Credentials::password(
+                    "Administrator",
+                    Some(KRB_REALM.into()),
+                    Password::from(admin.as_str()),
+                ),
+                Password::from(reset),
+            )
+            .with_config(krb_config()),
+        )
+        .await;
+        (a, b, c)
+    });
+    assert_eq!(a.unwrap().session.auth, "kerberos");
+    assert_eq!(b.unwrap().method, Method::Kpasswd);
+    c.unwrap();
+    let log = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("AS exchange done") && log.contains("TGS exchange done"), "{log}");
+    assert_clean("the Kerberos TRACE log", &log, &[old, new, reset, &admin]);
+    let longest_hex = log.split(|c: char| !c.is_ascii_hexdigit()).map(str::len).max().unwrap_or(0);
+    assert!(longest_hex < 32, "a {longest_hex}-digit hex string in the log:\n{log}");
+    assert_login_ok(DC, &u1, reset);
 }

@@ -329,3 +329,36 @@ pub fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
         }
     }
 }
+
+/// The test DC's DNS name: Kerberos names the server (`cifs/dc1.samr.test`); the tests dial
+/// its address ([`DC`]) separately.
+pub const KRB_HOST: &str = "dc1.samr.test";
+/// The test DC's Kerberos realm.
+pub const KRB_REALM: &str = "SAMR.TEST";
+
+/// Write the realm's krb5.conf (idempotent) under the samba state directory, once per
+/// process. The library gets realm and KDC explicitly; the file is for MIT `kinit`.
+pub fn krb5_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        require_servers();
+        let o = Command::new("bash")
+            .arg(root().join("tests/samba/samba.sh"))
+            .arg("krb5-conf")
+            .output()
+            .expect("run samba.sh krb5-conf");
+        assert!(o.status.success(), "samba.sh krb5-conf failed; is `{SETUP}` done?");
+    });
+}
+
+/// The Kerberos client config for the DC: name `dc1.samr.test`, address 127.0.0.1, explicit
+/// realm and KDC (no reliance on the process environment).
+pub fn krb_config() -> samrpc::ClientConfig {
+    krb5_env();
+    samrpc::ClientConfig::default()
+        .with_auth(samrpc::AuthMethod::Kerberos)
+        .with_address(Some(DC.ip.to_owned()))
+        .with_realm(Some(KRB_REALM.to_owned()))
+        .with_kdc(Some("127.0.0.1".to_owned()))
+        .with_timeout(std::time::Duration::from_secs(20))
+}
