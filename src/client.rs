@@ -30,7 +30,7 @@ use crate::dcerpc::{
 };
 use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
-use crate::rpcauth::{NtlmRpcBind, RpcAuthError};
+use crate::rpcauth::{KrbRpcBind, KrbRpcError, NtlmRpcBind, RpcAuthError};
 use crate::samr::Call;
 use crate::secret::SessionKey;
 pub use crate::session::{SessionKind, SessionSummary};
@@ -695,27 +695,19 @@ async fn connect_tcp(
     credentials: &Credentials,
     config: &ClientConfig,
 ) -> Result<(RpcTransport, Bound), Error> {
-    if config.auth == AuthMethod::Kerberos
-        || matches!(credentials, Credentials::TicketCache)
-        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. })
-    {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            Operation::Input,
-            "Kerberos is supported over SMB only, not over ncacn_ip_tcp",
-        ));
-    }
     let tcfg = TcpConfig {
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
         max_frag: DEFAULT_FRAG,
     };
     let epm_port = config.epm_port;
-    let port = crate::transport::epm::map_tcp_port(host, epm_port, SAMR_SYNTAX, &tcfg)
+    // Dial `address` when given (the Kerberos name stays `host`).
+    let dial = config.address.as_deref().unwrap_or(host);
+    let port = crate::transport::epm::map_tcp_port(dial, epm_port, SAMR_SYNTAX, &tcfg)
         .await
         .map_err(|e| map_tcp(e, Operation::Connect, epm_port))?;
     crate::log_debug!(host, port, "endpoint mapper: SAMR over ncacn_ip_tcp");
-    let mut t = RpcTcp::connect(host, port, &tcfg)
+    let mut t = RpcTcp::connect(dial, port, &tcfg)
         .await
         .map_err(|e| map_tcp(e, Operation::Connect, port))?;
     let mut unbound = Association::new(AssociationConfig {
@@ -724,15 +716,18 @@ async fn connect_tcp(
         ..AssociationConfig::default()
     });
     let bind_err = |e| map_tcp(e, Operation::Bind, port);
+    let level = match config.rpc_protection {
+        RpcProtection::Integrity => AuthLevel::INTEGRITY,
+        _ => AuthLevel::PRIVACY,
+    };
+    if wants_kerberos(credentials, config) {
+        return bind_tcp_kerberos(host, credentials, config, t, unbound, level, port).await;
+    }
     let Some(creds) = ntlm_credentials(credentials) else {
         let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
         let ack = t.transceive(&bind).await.map_err(bind_err)?;
         let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
         return Ok((RpcTransport::from(t), rpc));
-    };
-    let level = match config.rpc_protection {
-        RpcProtection::Integrity => AuthLevel::INTEGRITY,
-        _ => AuthLevel::PRIVACY,
     };
     let (ntlm, negotiate) = NtlmRpcBind::new(creds, level).map_err(map_rpc_auth)?;
     unbound.set_bind_auth(Some(negotiate));
@@ -756,6 +751,64 @@ async fn connect_tcp(
         true,
         level == AuthLevel::PRIVACY,
     ));
+    Ok((RpcTransport::from(t), rpc))
+}
+
+/// Whether these credentials and settings authenticate with Kerberos (an explicit choice, a
+/// ticket cache, or an AES key, which only Kerberos can use).
+fn wants_kerberos(credentials: &Credentials, config: &ClientConfig) -> bool {
+    config.auth == AuthMethod::Kerberos
+        || matches!(credentials, Credentials::TicketCache)
+        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. })
+}
+
+fn map_krb_rpc(e: KrbRpcError) -> Error {
+    match e {
+        KrbRpcError::Kerberos(k) => map_kerberos(KdcError::Kerberos(k), Operation::Bind),
+        KrbRpcError::Verifier("the server did not agree to header signing") => {
+            Error::new(ErrorKind::Security, Operation::Bind, format!("SAMR bind failed: {e}"))
+        }
+        KrbRpcError::Etype(_) => {
+            Error::new(ErrorKind::Security, Operation::Bind, format!("SAMR bind failed: {e}"))
+        }
+        _ => Error::new(ErrorKind::Protocol, Operation::Bind, format!("SAMR bind failed: {e}")),
+    }
+}
+
+/// The Kerberos bind over TCP ([`crate::rpcauth::kerberos`]): a service ticket for
+/// `host/<server>` (cache, or AS + TGS), BIND with the AP-REQ, the server's AP-REP verified,
+/// then our AP-REP in an ALTER_CONTEXT; every call is then sealed (or signed) with AES.
+async fn bind_tcp_kerberos(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+    mut t: RpcTcp,
+    mut unbound: crate::dcerpc::Unbound,
+    level: AuthLevel,
+    port: u16,
+) -> Result<(RpcTransport, Bound), Error> {
+    let bind_err = |e| map_tcp(e, Operation::Bind, port);
+    let ticket =
+        kerberos_ticket_for(host, "host", credentials, config, &mut KdcTrips::default()).await?;
+    let now =
+        crate::auth::kerberos::asn1::KrbTimestamp::from_filetime(crate::transport::now_filetime());
+    let (krb, ap_req) = KrbRpcBind::new(&ticket, level, &mut OsRandom, now).map_err(map_krb_rpc)?;
+    unbound.set_bind_auth(Some(ap_req));
+    let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
+    let ack = t.transceive(&bind).await.map_err(bind_err)?;
+    let mut rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
+    let (ap_rep, protection) = krb
+        .accept(rpc.bind_ack_auth(), rpc.header_signing(), &mut OsRandom)
+        .map_err(map_krb_rpc)?;
+    let alter = rpc.alter_context_pdu(ap_rep).map_err(|e| map_rpc(e, Operation::Bind))?;
+    let resp = t.transceive(&alter).await.map_err(bind_err)?;
+    rpc.handle_alter_context_response(&resp).map_err(|e| map_rpc(e, Operation::Bind))?;
+    rpc.set_auth(Box::new(protection)).map_err(|e| map_rpc(e, Operation::Bind))?;
+    t.set_summary(
+        SessionSummary::new(SessionKind::Authenticated, None, true, level == AuthLevel::PRIVACY)
+            .with_auth("kerberos"),
+    );
+    crate::log_debug!(host, "SAMR over ncacn_ip_tcp bound with Kerberos");
     Ok((RpcTransport::from(t), rpc))
 }
 
@@ -881,13 +934,25 @@ pub async fn kerberos_service_ticket(
     config: &ClientConfig,
     trips: &mut KdcTrips,
 ) -> Result<Credential, Error> {
+    kerberos_ticket_for(host, "cifs", credentials, config, trips).await
+}
+
+/// A service ticket for `<service>/<host>` (`cifs` for SMB, `host` for RPC over TCP): from the
+/// ticket cache for [`Credentials::TicketCache`], else through AS + TGS.
+pub async fn kerberos_ticket_for(
+    host: &str,
+    service: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+    trips: &mut KdcTrips,
+) -> Result<Credential, Error> {
     let op = Operation::Kerberos;
     let domain = match credentials {
         Credentials::User { domain, .. } => domain.as_deref(),
         _ => None,
     };
     let (settings, conf) = kerberos_settings_dns(server_name(host), domain, config).await?;
-    let spn = PrincipalName::service("cifs", server_name(host));
+    let spn = PrincipalName::service(service, server_name(host));
     crate::log_debug!(realm = %settings.realm, spn = %spn, "Kerberos: getting a service ticket");
     match credentials {
         Credentials::TicketCache => {

@@ -234,6 +234,8 @@ impl Unbound {
             self.bind_auth.is_some() && ack.flags.contains(PfcFlags::SUPPORT_HEADER_SIGN);
         Ok(Bound {
             bind_call_id,
+            abstract_syntax: self.config.abstract_syntax,
+            transfer_syntax: self.config.transfer_syntax,
             header_signing,
             max_xmit,
             max_recv: self.config.max_recv_frag,
@@ -287,6 +289,8 @@ pub const MAX_RESPONSE_FRAGMENTS: usize = 4096;
 /// After a successful bind: sends calls and reassembles their responses.
 pub struct Bound {
     bind_call_id: u32,
+    abstract_syntax: SyntaxId,
+    transfer_syntax: SyntaxId,
     header_signing: bool,
     max_xmit: u16,
     max_recv: u16,
@@ -359,6 +363,74 @@ impl Bound {
     pub fn auth3_pdu(&mut self, verifier: AuthVerifier) -> Result<Vec<u8>, RpcError> {
         let pdu = Auth3 { call_id: self.bind_call_id, flags: PfcFlags::FIRST_LAST, auth: verifier };
         pdu.encode()
+    }
+
+    /// An ALTER_CONTEXT PDU carrying `verifier`: the third leg of a multi-leg bind that the
+    /// server answers (Kerberos' DCE-style AP-REP, [MS-RPCE] 3.3.1.5.2.2; research note
+    /// "ncacn-ip-tcp"). It offers the bound interface again as context 0 (the server accepts
+    /// it unchanged) and reuses the BIND's call id, like AUTH3. Feed the answer to
+    /// [`Bound::handle_alter_context_response`].
+    pub fn alter_context_pdu(&mut self, verifier: AuthVerifier) -> Result<Vec<u8>, RpcError> {
+        self.check_usable()?;
+        let pdu = Bind {
+            call_id: self.bind_call_id,
+            flags: PfcFlags::FIRST_LAST.with(PfcFlags::SUPPORT_HEADER_SIGN),
+            max_xmit_frag: self.max_xmit,
+            max_recv_frag: self.max_recv,
+            assoc_group_id: self.assoc_group_id,
+            contexts: vec![ContextElem {
+                context_id: MAIN_CONTEXT,
+                abstract_syntax: self.abstract_syntax,
+                transfer_syntaxes: vec![self.transfer_syntax],
+            }],
+            auth: Some(verifier),
+        };
+        pdu.encode_alter_context()
+    }
+
+    /// Consume the server's answer to [`Bound::alter_context_pdu`]: an ALTER_CONTEXT_RESP for
+    /// the BIND's call id that accepts context 0 with our transfer syntax. Returns its auth
+    /// verifier, if it carries one. A FAULT, a BIND_NAK or anything else is a
+    /// [`RpcError::Protocol`] (or the fault's status) and leaves the association unusable.
+    pub fn handle_alter_context_response(
+        &mut self,
+        pdu: &[u8],
+    ) -> Result<Option<AuthVerifier>, RpcError> {
+        self.check_usable()?;
+        let r = self.alter_context_response(pdu);
+        if r.is_err() {
+            self.broken = true;
+        }
+        r
+    }
+
+    fn alter_context_response(&self, pdu: &[u8]) -> Result<Option<AuthVerifier>, RpcError> {
+        let header = Header::decode(pdu)?;
+        if header.ptype == PacketType::FAULT {
+            let f = Fault::decode(pdu)?;
+            return Err(RpcError::Fault(f.status));
+        }
+        if header.ptype != PacketType::ALTER_CONTEXT_RESP {
+            return Err(RpcError::Protocol("unexpected PDU type in answer to ALTER_CONTEXT"));
+        }
+        let ack = BindAck::decode_alter_context_resp(pdu)?;
+        if ack.call_id != self.bind_call_id {
+            return Err(RpcError::Protocol("ALTER_CONTEXT_RESP has the wrong call id"));
+        }
+        if !ack.flags.contains(PfcFlags::FIRST_LAST) {
+            return Err(RpcError::Protocol("fragmented ALTER_CONTEXT_RESP"));
+        }
+        let main =
+            ack.results.first().ok_or(RpcError::Protocol("ALTER_CONTEXT_RESP has no results"))?;
+        if main.result != BindResult::ACCEPTANCE {
+            return Err(RpcError::ContextRejected { result: main.result.0, reason: main.reason });
+        }
+        if main.transfer_syntax != self.transfer_syntax {
+            return Err(RpcError::Protocol(
+                "ALTER_CONTEXT_RESP accepted a transfer syntax we did not offer",
+            ));
+        }
+        Ok(ack.auth)
     }
 
     /// Install the per-PDU protection established by the bind's authentication legs (e.g. the

@@ -8,10 +8,14 @@
 //! * [`ntlm`]: NTLMSSP (`auth_type` 10) at INTEGRITY (5) or PRIVACY (6): the three-leg bind
 //!   ([`NtlmRpcBind`]) and the per-PDU signing/sealing ([`NtlmPduAuth`]).
 //!
-//! Kerberos (`auth_type` 16, AES sealing) is not implemented here yet.
+//! * [`kerberos`]: Kerberos (`auth_type` 16) at INTEGRITY or PRIVACY: the DCE-style three-leg
+//!   bind ([`KrbRpcBind`]: AP-REQ, AP-REP, the client's AP-REP) and RFC 4121 AES tokens per PDU
+//!   ([`KrbPduAuth`]).
 
+pub mod kerberos;
 pub mod ntlm;
 #[doc(hidden)]
 pub mod testing;
 
+pub use kerberos::{KrbPduAuth, KrbRpcBind, KrbRpcError};
 pub use ntlm::{NtlmPduAuth, NtlmRpcBind, RpcAuthError};

@@ -1,0 +1,297 @@
+//! Kerberos at the RPC level over ncacn_ip_tcp, against the real Samba AD DC: the DCE-style
+//! bind (BIND with a raw AP-REQ, BIND_ACK with the AP-REP, ALTER_CONTEXT with the client's
+//! AP-REP), every call sealed with RFC 4121 AES wrap tokens (or signed with MIC tokens at
+//! integrity). A user's change proven by logging in, a computer account's own change proven by
+//! MIT `kinit`, a Protected Users member (NTLM refused over TCP too, Kerberos works), reads from
+//! a `kinit` ticket cache equal to the SMB results, a wrong old password, and the wire: auth
+//! type 16 at level 6 throughout, no NTLMSSP, nothing on 445, no password bytes.
+#![cfg(feature = "tokio")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+#[path = "support/capture.rs"]
+mod capture;
+use capture::Capture;
+
+use samrpc::api::{ChangeSession, PolicyRequest, SessionKind, change_password, password_policy};
+use samrpc::session::RpcTransportKind;
+use samrpc::{ClientConfig, Credentials, Password, RpcProtection, Secret, Transport};
+use std::process::{Command, Stdio};
+
+/// The tests of this file run one at a time: the wire test's capture must see only its own
+/// Kerberos bind.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn krb_tcp() -> ClientConfig {
+    krb_config().with_transport(Transport::Tcp)
+}
+
+fn change(user: &str, old: &str, new: &str) -> samrpc::api::ChangePassword {
+    samrpc::api::ChangePassword::new(
+        KRB_HOST.to_owned(),
+        user.to_owned(),
+        Secret::Password(Password::from(old)),
+        Password::from(new),
+    )
+    .with_iterations(5_000)
+    .with_config(krb_tcp())
+}
+
+fn state_dir() -> std::path::PathBuf {
+    std::env::var_os("SAMRPC_SAMBA_DIR")
+        .map_or_else(|| std::path::PathBuf::from("/tmp/samrpc-samba"), Into::into)
+}
+
+/// MIT `kinit principal` with `password` into `ccname` (the DC's test krb5.conf).
+fn kinit(principal: &str, password: &str, ccname: &str) -> Result<(), String> {
+    krb5_env();
+    let mut child = Command::new("kinit")
+        .arg(principal)
+        .env("KRB5_CONFIG", state_dir().join("krb5.conf"))
+        .env("KRB5CCNAME", ccname)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("kinit (MIT krb5-user) must be installed ({e}); `{SETUP}`"));
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    }
+}
+
+fn scratch_cache(tag: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("samrpc-tcpkrb-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = format!("FILE:{}", dir.join("cc").display());
+    (dir, cc)
+}
+
+fn samba_sh(args: &[&str]) {
+    let o = Command::new("bash")
+        .arg(root().join("tests/samba/samba.sh"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("samba.sh: {e}; `{SETUP}`"));
+    assert!(o.status.success(), "samba.sh {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn samba_tool(args: &[&str]) {
+    let admin = format!("Administrator%{}", admin_password());
+    let o = Command::new("samba-tool")
+        .args(args)
+        .args(["-H", "ldap://127.0.0.1", "-U", &admin])
+        .output()
+        .unwrap_or_else(|e| panic!("samba-tool: {e}; `{SETUP}`"));
+    assert!(
+        o.status.success(),
+        "samba-tool {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `tshark -r file -Y filter -T fields -e …`, one Vec of fields per line.
+fn tshark(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut c = Command::new("tshark");
+    c.arg("-r").arg(file).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let o = c.output().unwrap_or_else(|e| panic!("cannot run tshark ({e}); `{SETUP}`"));
+    assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The proof on the wire: a user's change over TCP with Kerberos. The SAMR stream binds with
+/// auth_type 16 at level 6 (BIND, BIND_ACK, then ALTER_CONTEXT and its answer, all on the
+/// BIND's call id), every REQUEST/RESPONSE carries a 76-byte Kerberos token at level 6, opnum
+/// 73 is among them, there is no NTLMSSP over TCP, the only service ticket asked of the KDC is
+/// `host/dc1.samr.test` (no SMB logon, which would need `cifs/`), and neither password appears
+/// in any encoding.
+/// The new password then logs in and the old one does not.
+#[test]
+fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
+    let _serial = serial();
+    let user = unique_user("ktcpw");
+    let (old, new) = ("Old-KWire-1!", "New-KWire-2!");
+    add_user(DC, &user, old, false);
+    let cap = Capture::start(
+        "host 127.0.0.1 and (tcp port 88 or tcp port 135 or tcp port 445 or tcp portrange 49152-65535)",
+        &user,
+        SETUP,
+    );
+    let out = block_on(change_password(change(&user, old, new)))
+        .unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
+    let file = cap.stop();
+    assert_eq!(out.session.transport, RpcTransportKind::Tcp);
+    assert_eq!(out.session.auth, "kerberos");
+    assert!(out.session.signing && out.session.encryption, "{:?}", out.session);
+
+    let binds = tshark(
+        &file,
+        "dcerpc.pkt_type == 11 && dcerpc.auth_type == 16",
+        &["tcp.stream", "dcerpc.cn_call_id", "dcerpc.cn_flags", "dcerpc.auth_level"],
+    );
+    assert_eq!(binds.len(), 1, "one Kerberos BIND: {binds:?}");
+    let (stream, call_id) = (&binds[0][0], &binds[0][1]);
+    assert_eq!(binds[0][2], "0x07", "FIRST|LAST|SUPPORT_HEADER_SIGN");
+    assert_eq!(binds[0][3], "6");
+    // BIND_ACK (AP-REP), ALTER_CONTEXT (our AP-REP) and its answer, on the BIND's call id.
+    for ptype in ["12", "14", "15"] {
+        let p = tshark(
+            &file,
+            &format!("tcp.stream == {stream} && dcerpc.pkt_type == {ptype}"),
+            &["dcerpc.cn_call_id"],
+        );
+        assert_eq!(p.len(), 1, "PDU type {ptype}: {p:?}");
+        assert_eq!(&p[0][0], call_id, "PDU type {ptype} on the BIND's call id");
+    }
+    let ap = tshark(
+        &file,
+        &format!("tcp.stream == {stream} && (kerberos.msg_type == 14 || kerberos.msg_type == 15)"),
+        &["dcerpc.pkt_type", "kerberos.msg_type"],
+    );
+    assert!(ap.contains(&vec!["11".into(), "14".into()]), "AP-REQ in the BIND: {ap:?}");
+    assert!(ap.contains(&vec!["12".into(), "15".into()]), "AP-REP in the BIND_ACK: {ap:?}");
+    assert!(ap.contains(&vec!["14".into(), "15".into()]), "our AP-REP in ALTER_CONTEXT: {ap:?}");
+    let pdus = tshark(
+        &file,
+        &format!("tcp.stream == {stream} && (dcerpc.pkt_type == 0 || dcerpc.pkt_type == 2)"),
+        &[
+            "dcerpc.pkt_type",
+            "dcerpc.auth_type",
+            "dcerpc.auth_level",
+            "dcerpc.cn_auth_len",
+            "dcerpc.opnum",
+        ],
+    );
+    assert!(pdus.len() >= 2, "{pdus:?}");
+    for p in &pdus {
+        assert_eq!((p[1].as_str(), p[2].as_str(), p[3].as_str()), ("16", "6", "76"), "{p:?}");
+    }
+    assert!(pdus.iter().any(|p| p[0] == "0" && p[4] == "73"), "opnum 73 request: {pdus:?}");
+    // No NTLM outside SMB (other suites' SMB traffic on 445 may share the capture).
+    assert!(
+        tshark(&file, "ntlmssp && !(tcp.port == 445)", &["frame.number"]).is_empty(),
+        "NTLMSSP over TCP"
+    );
+    // The only service ticket asked for is host/dc1.samr.test (an SMB logon would need
+    // cifs/…), and no SMB session was set up with Kerberos.
+    let tgs = |name: &str| {
+        tshark(
+            &file,
+            &format!("kerberos.msg_type == 12 && kerberos.SNameString == \"{name}\""),
+            &["frame.number"],
+        )
+        .len()
+    };
+    assert!(tgs("host") >= 1, "a TGS-REQ for host/dc1.samr.test");
+    assert_eq!(tgs("cifs"), 0, "a TGS-REQ for cifs/…");
+    assert!(
+        tshark(&file, "smb2.cmd == 1 && kerberos", &["frame.number"]).is_empty(),
+        "a Kerberos SMB session setup"
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    for pw in [old, new] {
+        let utf16: Vec<u8> = pw.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for needle in [pw.as_bytes().to_vec(), utf16] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "password in capture");
+        }
+    }
+    let _ = std::fs::remove_file(&file);
+    assert_login_ok(DC, &user, new);
+    assert_login_fails(DC, &user, old, "NT_STATUS_LOGON_FAILURE");
+}
+
+/// A pre-created computer account changes its own password over TCP with Kerberos (the
+/// case TCP exists for); MIT `kinit` as the machine account proves the new password.
+#[test]
+fn computer_account_changes_its_own_password_over_tcp_with_kerberos() {
+    let _serial = serial();
+    require_servers();
+    let name = unique_user("KTCPC").to_uppercase();
+    let name = &name[..name.len().min(15)];
+    samba_tool(&["computer", "create", name]);
+    let account = format!("{name}$");
+    samba_tool(&["user", "setpassword", &account, "--newpassword=Old-KMach-1!"]);
+    let principal = format!("{account}@{KRB_REALM}");
+    let (dir, cc) = scratch_cache("mach");
+    kinit(&principal, "Old-KMach-1!", &cc).expect("the set password works");
+    let out = block_on(change_password(change(&account, "Old-KMach-1!", "New-KMach-2!")))
+        .unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
+    assert_eq!(out.session.transport, RpcTransportKind::Tcp);
+    assert_eq!(out.session.auth, "kerberos");
+    kinit(&principal, "New-KMach-2!", &cc).expect("the new password works");
+    assert!(kinit(&principal, "Old-KMach-1!", &cc).is_err(), "the old password no longer works");
+    let _ = std::fs::remove_dir_all(dir);
+    samba_tool(&["computer", "delete", name]);
+}
+
+/// A Protected Users member: NTLM is refused over TCP as over SMB (the bind's AUTH3 fails and
+/// the first call faults), Kerberos over TCP changes the password.
+#[test]
+fn protected_users_member_changes_over_tcp_with_kerberos() {
+    let _serial = serial();
+    let user = unique_user("ktcpprot");
+    add_user(DC, &user, "Old-KProt-1!", false);
+    samba_sh(&["group-add", "Protected Users", &user]);
+    let ntlm = change_request(DC, &user, "Old-KProt-1!", "New-KProt-2!")
+        .with_config(ClientConfig::default().with_transport(Transport::Tcp))
+        .with_session(ChangeSession::AuthenticatedOnly);
+    assert!(block_on(change_password(ntlm)).is_err(), "NTLM over TCP for a Protected User");
+    let out = block_on(change_password(change(&user, "Old-KProt-1!", "New-KProt-2!")))
+        .unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
+    assert_eq!(out.session.transport, RpcTransportKind::Tcp);
+    let (dir, cc) = scratch_cache("prot");
+    kinit(&format!("{user}@{KRB_REALM}"), "New-KProt-2!", &cc).expect("the new password works");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Reads with the administrator's tickets from a `kinit` cache (no password given), at
+/// privacy and at integrity, equal to the SMB result.
+#[test]
+fn policy_from_a_ticket_cache_over_tcp_equals_smb() {
+    let _serial = serial();
+    let (dir, cc) = scratch_cache("cache");
+    kinit("Administrator@SAMR.TEST", &admin_password(), &cc).unwrap();
+    let smb = block_on(password_policy(PolicyRequest::new(DC.ip, admin_credentials(DC)))).unwrap();
+    for (level, sealed) in [(RpcProtection::Privacy, true), (RpcProtection::Integrity, false)] {
+        let cfg = krb_tcp().with_ccache(Some(cc.clone())).with_rpc_protection(level);
+        let r = block_on(password_policy(
+            PolicyRequest::new(KRB_HOST, Credentials::TicketCache).with_config(cfg),
+        ))
+        .unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
+        assert_eq!(r.policy, smb.policy);
+        assert_eq!(r.session.transport, RpcTransportKind::Tcp);
+        assert_eq!(r.session.kind, SessionKind::Authenticated);
+        assert_eq!(r.session.auth, "kerberos");
+        assert!(r.session.signing);
+        assert_eq!(r.session.encryption, sealed, "{level:?}: {:?}", r.session);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A wrong old password fails at the KDC (pre-authentication), before any SAMR traffic, as a
+/// wrong password; nothing changes.
+#[test]
+fn wrong_old_password_over_tcp_with_kerberos() {
+    let _serial = serial();
+    let user = unique_user("ktcpbad");
+    add_user(DC, &user, "Old-KBad-1!", false);
+    let e = block_on(change_password(change(&user, "Not-It-9!", "New-KBad-2!"))).unwrap_err();
+    assert!(e.is_wrong_password(), "{e} / {:?}", e.hint());
+    assert_login_ok(DC, &user, "Old-KBad-1!");
+}
