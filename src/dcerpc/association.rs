@@ -707,6 +707,79 @@ mod tests {
         b
     }
 
+    fn krb_verifier(value: Vec<u8>) -> AuthVerifier {
+        AuthVerifier {
+            auth_type: AuthType::KERBEROS,
+            auth_level: AuthLevel::PRIVACY,
+            context_id: 0,
+            auth_value: value,
+        }
+    }
+
+    /// The third leg as an ALTER_CONTEXT: same call id as the BIND, context 0 offered again
+    /// with header signing, the verifier attached; Samba's answer (captured: an
+    /// ALTER_CONTEXT_RESP ending in a sec_trailer with an empty auth_value, auth_length 0,
+    /// tests/vectors/samba-dc-tcp-krb5/alter-resp.hex) is accepted.
+    #[test]
+    fn alter_context_third_leg_and_samba_answer() {
+        let mut b = bound(&mut MockDc::new());
+        let pdu = b.alter_context_pdu(krb_verifier(vec![1, 2, 3])).unwrap();
+        let alter = Bind::decode_alter_context(&pdu).unwrap();
+        assert_eq!(alter.call_id, b.bind_call_id);
+        assert_eq!(alter.contexts.len(), 1);
+        assert_eq!(alter.contexts[0].abstract_syntax, SAMR_SYNTAX);
+        assert!(alter.flags.contains(PfcFlags::SUPPORT_HEADER_SIGN));
+        assert_eq!(alter.auth.unwrap().auth_value, vec![1, 2, 3]);
+        let p =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/samba-dc-tcp-krb5/alter-resp.hex");
+        let samba = hex::decode(std::fs::read_to_string(p).unwrap().trim()).unwrap();
+        assert_eq!(b.bind_call_id, 1);
+        let v = b.handle_alter_context_response(&samba).unwrap().unwrap();
+        assert_eq!(
+            (v.auth_type, v.auth_level, v.auth_value.len()),
+            (AuthType::KERBEROS, AuthLevel::PRIVACY, 0)
+        );
+        // More than a bare sec_trailer after the results is still trailing garbage.
+        let mut longer = samba.clone();
+        longer.extend_from_slice(&[0; 4]);
+        let n = longer.len() as u16;
+        longer[8..10].copy_from_slice(&n.to_le_bytes());
+        assert!(BindAck::decode_alter_context_resp(&longer).is_err());
+    }
+
+    #[test]
+    fn alter_context_answers_that_are_not_acceptance_break_the_association() {
+        let p =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/samba-dc-tcp-krb5/alter-resp.hex");
+        let samba = hex::decode(std::fs::read_to_string(p).unwrap().trim()).unwrap();
+        // Wrong call id.
+        let mut b = bound(&mut MockDc::new());
+        let mut wrong = samba.clone();
+        wrong[12] = 9;
+        assert!(matches!(b.handle_alter_context_response(&wrong), Err(RpcError::Protocol(_))));
+        assert!(b.request(1, &[]).is_err(), "unusable afterwards");
+        // A FAULT (e.g. the server rejecting our AP-REP).
+        let mut b = bound(&mut MockDc::new());
+        let fault = MockDc::render(1, CallReply::Fault(RpcFault::ACCESS_DENIED)).unwrap();
+        assert_eq!(
+            b.handle_alter_context_response(&fault),
+            Err(RpcError::Fault(RpcFault::ACCESS_DENIED))
+        );
+        // A BIND_ACK where an ALTER_CONTEXT_RESP belongs.
+        let mut b = bound(&mut MockDc::new());
+        let mut ack = samba.clone();
+        ack[2] = PacketType::BIND_ACK.0;
+        assert!(b.handle_alter_context_response(&ack).is_err());
+        // The context rejected.
+        let mut b = bound(&mut MockDc::new());
+        let mut rej = samba;
+        rej[32] = 2; // result: provider rejection
+        assert!(matches!(
+            b.handle_alter_context_response(&rej),
+            Err(RpcError::ContextRejected { .. })
+        ));
+    }
+
     #[test]
     fn a_fragment_without_stub_that_is_not_the_last_is_a_stall() {
         let mut b = bound(&mut MockDc::new());
