@@ -686,8 +686,10 @@ fn map_rpc_auth(e: RpcAuthError) -> Error {
 }
 
 /// `ncacn_ip_tcp`: ask the endpoint mapper for SAMR's port, connect to it on the host dialled,
-/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3)
-/// at packet privacy (or integrity, as configured); every call is then signed and sealed.
+/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3),
+/// or with Kerberos ([`bind_tcp_kerberos`]) when Kerberos is chosen or the credentials are a
+/// ticket cache or an AES key, at packet privacy (or integrity, as configured); every call is
+/// then signed and sealed.
 /// Anonymous credentials bind without authentication (reads only; the server refuses
 /// changes).
 async fn connect_tcp(

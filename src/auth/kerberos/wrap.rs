@@ -83,6 +83,9 @@ mod usage {
     pub(super) const INITIATOR_SIGN: u32 = 25;
 }
 
+/// A derived key (Ke, Ki or Kc), zeroized on drop.
+type DerivedKey = Zeroizing<Vec<u8>>;
+
 /// Why a token could not be made or accepted. The text names the failed check only (never
 /// key or plaintext bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -182,7 +185,8 @@ impl CfxContext {
         h
     }
 
-    fn keys(&self, usage: u32) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), WrapError> {
+    /// Ke and Ki for `usage`.
+    fn keys(&self, usage: u32) -> Result<(DerivedKey, DerivedKey), WrapError> {
         let bad = |_| WrapError("key derivation failed");
         Ok((
             usage_key(self.key.expose(), usage, KE).map_err(bad)?,
