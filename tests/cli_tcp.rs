@@ -245,3 +245,42 @@ fn epm_port_flag_is_used() {
     assert!(v["error"]["hint"].to_string().contains("endpoint mapper"), "{v}");
     assert_login_ok(DC, &user, "Old-CliE-1!");
 }
+
+/// `doctor -k --transport tcp`: the Kerberos steps ask for `host/HOST` (the TCP service), and
+/// the authentication step says Kerberos AES sealing.
+#[test]
+fn doctor_over_tcp_with_kerberos() {
+    krb5_env();
+    let admin = admin_password();
+    let o = run(
+        &[
+            "doctor",
+            KRB_HOST,
+            "-U",
+            "Administrator",
+            "-k",
+            "--address",
+            DC.ip,
+            "--realm",
+            KRB_REALM,
+            "--kdc",
+            "127.0.0.1",
+            "--transport",
+            "tcp",
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_PASSWORD", admin.as_str())],
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = json(&o).to_string();
+    assert!(text.contains("TGS for host/dc1.samr.test"), "{text}");
+    assert!(text.contains("Kerberos, AES-sealed"), "{text}");
+    assert!(!text.contains("cifs/"), "{text}");
+}
