@@ -4,7 +4,9 @@
 //! integrity). A user's change proven by logging in, a computer account's own change proven by
 //! MIT `kinit`, a Protected Users member (NTLM refused over TCP too, Kerberos works), reads from
 //! a `kinit` ticket cache equal to the SMB results, a wrong old password, and the wire: auth
-//! type 16 at level 6 throughout, no NTLMSSP, nothing on 445, no password bytes.
+//! type 16 at level 6 throughout, no NTLMSSP over TCP, no cifs/ ticket, no password bytes; and
+//! server clock skew at the bind (a typed KRB_AP_ERR_SKEW with the server's time, then a bind
+//! on that time).
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -294,4 +296,69 @@ fn wrong_old_password_over_tcp_with_kerberos() {
     let e = block_on(change_password(change(&user, "Not-It-9!", "New-KBad-2!"))).unwrap_err();
     assert!(e.is_wrong_password(), "{e} / {:?}", e.hint());
     assert_login_ok(DC, &user, "Old-KBad-1!");
+}
+
+/// Injected clock skew at the server: an authenticator 10 minutes fast gets a GSS-framed
+/// KRB-ERROR (KRB_AP_ERR_SKEW) in the BIND_ACK, typed with the server's time; a bind on a new
+/// connection with an authenticator on that time succeeds (what `SamrClient::connect` does by
+/// itself, once).
+#[test]
+fn server_clock_skew_at_the_bind_is_typed_and_the_retry_works() {
+    let _serial = serial();
+    krb5_env();
+    use samrpc::auth::kerberos::asn1::KrbTimestamp;
+    use samrpc::auth::kerberos::error::KerberosError;
+    use samrpc::auth::kerberos::messages::PrincipalName;
+    use samrpc::dcerpc::{Association, AssociationConfig, AuthLevel};
+    use samrpc::rpcauth::{KrbRpcBind, KrbRpcError};
+    use samrpc::transport::kdc::{KdcSettings, KdcTrips, get_initial, get_service_ticket};
+    let s = KdcSettings::discover(
+        KRB_REALM,
+        Some("127.0.0.1"),
+        None,
+        DC.ip,
+        std::time::Duration::from_secs(10),
+    );
+    block_on(async {
+        let mut trips = KdcTrips::default();
+        let creds = samrpc::auth::kerberos::exchange::ClientCredentials {
+            user: "Administrator".into(),
+            realm: KRB_REALM.into(),
+            secret: samrpc::auth::kerberos::exchange::ClientSecret::Password(Password::from(
+                admin_password().as_str(),
+            )),
+        };
+        let tgt = get_initial(&s, creds, None, &mut trips).await.unwrap();
+        let host = PrincipalName::service("host", KRB_HOST);
+        let ticket = get_service_ticket(&s, &tgt, host, &mut trips).await.unwrap();
+        let tcfg = samrpc::transport::TcpConfig::default();
+        let syntax = samrpc::dcerpc::syntax::SAMR_SYNTAX;
+        let bind_at = |offset: i64| {
+            let ticket = ticket.clone();
+            let tcfg = tcfg.clone();
+            async move {
+                let port =
+                    samrpc::transport::epm::map_tcp_port(DC.ip, 135, syntax, &tcfg).await.unwrap();
+                let mut tcp = samrpc::transport::RpcTcp::connect(DC.ip, port, &tcfg).await.unwrap();
+                let mut now = KrbTimestamp::from_filetime(samrpc::transport::now_filetime());
+                now.time.0 += offset;
+                let (b, v) =
+                    KrbRpcBind::new(&ticket, AuthLevel::PRIVACY, &mut samrpc::rng::OsRandom, now)
+                        .unwrap();
+                let mut u = Association::new(AssociationConfig::default());
+                u.set_bind_auth(Some(v));
+                let ack = tcp.transceive(&u.bind_pdu().unwrap()).await.unwrap();
+                let bound = u.handle_bind_response(&ack).unwrap();
+                b.accept(bound.bind_ack_auth(), bound.header_signing(), &mut samrpc::rng::OsRandom)
+                    .map(|_| ())
+            }
+        };
+        let e = bind_at(600).await.unwrap_err();
+        let KrbRpcError::Kerberos(KerberosError::ClockSkew { server_time }) = e else {
+            panic!("expected a typed SKEW error, got {e}")
+        };
+        let now = KrbTimestamp::from_filetime(samrpc::transport::now_filetime());
+        assert!((server_time.time.0 - now.time.0).abs() < 30, "the server's time is the real time");
+        bind_at(server_time.time.0 - now.time.0).await.unwrap();
+    });
 }

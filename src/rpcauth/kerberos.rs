@@ -125,11 +125,20 @@ impl KrbRpcBind {
         if v.context_id != CONTEXT_ID {
             return Err(KrbRpcError::Verifier("the BIND_ACK's verifier has another context id"));
         }
-        // A KRB-ERROR in place of the AP-REP (e.g. skew) is reported as itself.
-        if v.auth_value.first() == Some(&0x7e) {
-            if let Ok(e) = crate::auth::kerberos::exchange::decode_krb_error(&v.auth_value) {
-                return Err(KrbRpcError::Kerberos(e));
-            }
+        // A KRB-ERROR in place of the AP-REP (e.g. KRB_AP_ERR_SKEW, with the server's time) is
+        // reported as itself. Samba sends it GSS-framed (`60 … 03 00 7e …`); a raw one is
+        // accepted too.
+        let error = match v.auth_value.first() {
+            Some(0x60) => match gss::unwrap(&v.auth_value) {
+                Ok((gss::TokId::Error, inner)) => Some(inner),
+                _ => None,
+            },
+            Some(0x7e) => Some(&v.auth_value[..]),
+            _ => None,
+        };
+        if let Some(bytes) = error {
+            let e = crate::auth::kerberos::exchange::decode_krb_error(bytes)?;
+            return Err(KrbRpcError::Kerberos(e));
         }
         let ctx = self.ap.verify_context(&v.auth_value)?;
         if !header_signing {

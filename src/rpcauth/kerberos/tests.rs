@@ -288,6 +288,19 @@ fn a_krb_error_in_the_bind_ack_is_reported_as_itself() {
         b.accept(Some(&verifier(AuthLevel::PRIVACY, err.encode())), true, &mut rng()).unwrap_err();
     assert!(matches!(e, KrbRpcError::Kerberos(_)), "{e}");
     assert!(e.to_string().to_lowercase().contains("skew"), "{e}");
+    // GSS-framed, as Samba sends it (`60 … 03 00 7e …`; seen at the bind with a skewed clock).
+    let (b, _) = KrbRpcBind::new(&cred, AuthLevel::PRIVACY, &mut rng(), now()).unwrap();
+    let framed =
+        crate::auth::kerberos::gss::wrap(crate::auth::kerberos::gss::TokId::Error, &err.encode());
+    assert_eq!(framed[0], 0x60);
+    let e = b.accept(Some(&verifier(AuthLevel::PRIVACY, framed)), true, &mut rng()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            KrbRpcError::Kerberos(crate::auth::kerberos::error::KerberosError::ClockSkew { .. })
+        ),
+        "{e}"
+    );
 }
 
 #[test]
