@@ -6,7 +6,7 @@
 //! a `kinit` ticket cache equal to the SMB results, a wrong old password, and the wire: auth
 //! type 16 at level 6 throughout, no NTLMSSP over TCP, no cifs/ ticket, no password bytes; and
 //! server clock skew at the bind (a typed KRB_AP_ERR_SKEW with the server's time, then a bind
-//! on that time).
+//! on that time); an expired password changed through kpasswd.
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -361,4 +361,19 @@ fn server_clock_skew_at_the_bind_is_typed_and_the_retry_works() {
         assert!((server_time.time.0 - now.time.0).abs() < 30, "the server's time is the real time");
         bind_at(server_time.time.0 - now.time.0).await.unwrap();
     });
+}
+
+/// An expired password under `-k --transport tcp`: the KDC answers KEY_EXPIRED and the change
+/// goes through kpasswd (RFC 3244), which needs neither SAMR transport; the new password logs
+/// in. (With NTLM over TCP the server refuses expired changes; see tests/tcp.rs.)
+#[test]
+fn expired_password_over_tcp_with_kerberos_goes_through_kpasswd() {
+    let _serial = serial();
+    let user = unique_user("ktcpexp");
+    add_user(DC, &user, "Old-KExp-1!", true);
+    let req =
+        change(&user, "Old-KExp-1!", "New-KExp-2!").with_session(ChangeSession::AuthenticatedOnly);
+    let out = block_on(change_password(req)).unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
+    assert_eq!(out.method, samrpc::api::Method::Kpasswd);
+    assert_login_ok(DC, &user, "New-KExp-2!");
 }
