@@ -506,16 +506,32 @@ pub fn epm(data: &[u8]) {
 /// are (and must not verify).
 pub fn rpc_sealed(data: &[u8]) {
     use crate::auth::ntlm::{NtlmSealer, flags};
-    use crate::dcerpc::response::Response;
-    use crate::dcerpc::testing::MockDc;
-    use crate::dcerpc::{Association, AssociationConfig, AuthLevel, PduAuth};
+    use crate::dcerpc::AuthLevel;
     use crate::rpcauth::NtlmPduAuth;
 
     let key = SessionKey::new([0x42; 16]);
     let client = NtlmPduAuth::new(NtlmSealer::new(&key, flags::CLIENT_DEFAULT), AuthLevel::PRIVACY);
     let mut server =
         NtlmPduAuth::new(NtlmSealer::new_server(&key, flags::CLIENT_DEFAULT), AuthLevel::PRIVACY);
-    let mut unbound = Association::with_auth(AssociationConfig::default(), Box::new(client));
+    feed_protected(Box::new(client), &mut server, data);
+}
+
+/// The shared part of [`rpc_sealed`] and [`rpc_krb_sealed`]: bind an association protected by
+/// `client` (scripted BIND_ACK), start a call whose request `server` reads (keeping its
+/// receive state in step), then feed the u16-length-prefixed frames of `data`; a frame whose
+/// first byte is odd is decoded as a RESPONSE and, when its verifier has the length `server`
+/// produces, protected by `server` for the call's id first.
+fn feed_protected(
+    client: Box<dyn crate::dcerpc::PduAuth>,
+    server: &mut dyn crate::dcerpc::PduAuth,
+    data: &[u8],
+) {
+    use crate::dcerpc::response::Response;
+    use crate::dcerpc::testing::MockDc;
+    use crate::dcerpc::{Association, AssociationConfig};
+
+    let token_len = server.verifier().map_or(0, |v| usize::from(v.signature_len));
+    let mut unbound = Association::with_auth(AssociationConfig::default(), client);
     let Ok(bind) = unbound.bind_pdu() else { return };
     let Ok(ack) = MockDc::new().answer_bind(&bind) else { return };
     let Ok(mut bound) = unbound.handle_bind_response(&ack) else { return };
@@ -531,7 +547,7 @@ pub fn rpc_sealed(data: &[u8]) {
         let mut bytes = frame.get(1..).unwrap_or_default().to_vec();
         if frame.first().is_some_and(|b| b & 1 == 1) {
             if let Ok((_, Some(layout))) = Response::decode_with_layout(&bytes) {
-                if layout.auth_value.len() == 16 {
+                if layout.auth_value.len() == token_len {
                     bytes[12..16].copy_from_slice(&call.call_id.to_le_bytes());
                     bytes[layout.auth_value.clone()].fill(0);
                     let _ = server.protect(&mut bytes, &layout);
@@ -554,9 +570,7 @@ pub fn rpc_sealed(data: &[u8]) {
 pub fn rpc_krb_sealed(data: &[u8]) {
     use crate::auth::kerberos::crypto::{Etype, KerberosKey};
     use crate::auth::kerberos::wrap::CfxContext;
-    use crate::dcerpc::response::Response;
-    use crate::dcerpc::testing::MockDc;
-    use crate::dcerpc::{Association, AssociationConfig, AuthLevel, PduAuth};
+    use crate::dcerpc::AuthLevel;
     use crate::rpcauth::KrbPduAuth;
 
     let Some((&sel, data)) = data.split_first() else { return };
@@ -568,35 +582,7 @@ pub fn rpc_krb_sealed(data: &[u8]) {
     ) else {
         return;
     };
-    let client = KrbPduAuth::new(c, level);
-    let mut server = KrbPduAuth::new(s, level);
-    let token_len = client.verifier().map_or(0, |v| usize::from(v.signature_len));
-    let mut unbound = Association::with_auth(AssociationConfig::default(), Box::new(client));
-    let Ok(bind) = unbound.bind_pdu() else { return };
-    let Ok(ack) = MockDc::new().answer_bind(&bind) else { return };
-    let Ok(mut bound) = unbound.handle_bind_response(&ack) else { return };
-    let Ok(call) = bound.request(73, &[1, 2, 3, 4]) else { return };
-    for f in &call.fragments {
-        let mut f = f.clone();
-        if let Ok(l) = crate::rpcauth::testing::request_layout(&f) {
-            server.unprotect(&mut f, &l).expect("our own request verifies");
-        }
-    }
-    for frame in frames(data) {
-        let mut bytes = frame.get(1..).unwrap_or_default().to_vec();
-        if frame.first().is_some_and(|b| b & 1 == 1) {
-            if let Ok((_, Some(layout))) = Response::decode_with_layout(&bytes) {
-                if layout.auth_value.len() == token_len {
-                    bytes[12..16].copy_from_slice(&call.call_id.to_le_bytes());
-                    let _ = server.protect(&mut bytes, &layout);
-                }
-            }
-        }
-        match bound.receive(call.call_id, &bytes) {
-            Ok(Progress::NeedMore) => {}
-            Ok(Progress::Complete(_)) | Err(_) => return,
-        }
-    }
+    feed_protected(Box::new(KrbPduAuth::new(c, level)), &mut KrbPduAuth::new(s, level), data);
 }
 
 // ---- SAMR / NDR ----

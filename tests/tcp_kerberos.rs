@@ -87,36 +87,6 @@ fn samba_sh(args: &[&str]) {
     assert!(o.status.success(), "samba.sh {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
-fn samba_tool(args: &[&str]) {
-    let admin = format!("Administrator%{}", admin_password());
-    let o = Command::new("samba-tool")
-        .args(args)
-        .args(["-H", "ldap://127.0.0.1", "-U", &admin])
-        .output()
-        .unwrap_or_else(|e| panic!("samba-tool: {e}; `{SETUP}`"));
-    assert!(
-        o.status.success(),
-        "samba-tool {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// `tshark -r file -Y filter -T fields -e …`, one Vec of fields per line.
-fn tshark(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.arg("-r").arg(file).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let o = c.output().unwrap_or_else(|e| panic!("cannot run tshark ({e}); `{SETUP}`"));
-    assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
-}
-
 /// The proof on the wire: a user's change over TCP with Kerberos. The SAMR stream binds with
 /// auth_type 16 at level 6 (BIND, BIND_ACK, then ALTER_CONTEXT and its answer, all on the
 /// BIND's call id), every REQUEST/RESPONSE carries a 76-byte Kerberos token at level 6, opnum
@@ -142,7 +112,7 @@ fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
     assert_eq!(out.session.auth, "kerberos");
     assert!(out.session.signing && out.session.encryption, "{:?}", out.session);
 
-    let binds = tshark(
+    let binds = tshark_fields(
         &file,
         "dcerpc.pkt_type == 11 && dcerpc.auth_type == 16",
         &["tcp.stream", "dcerpc.cn_call_id", "dcerpc.cn_flags", "dcerpc.auth_level"],
@@ -153,7 +123,7 @@ fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
     assert_eq!(binds[0][3], "6");
     // BIND_ACK (AP-REP), ALTER_CONTEXT (our AP-REP) and its answer, on the BIND's call id.
     for ptype in ["12", "14", "15"] {
-        let p = tshark(
+        let p = tshark_fields(
             &file,
             &format!("tcp.stream == {stream} && dcerpc.pkt_type == {ptype}"),
             &["dcerpc.cn_call_id"],
@@ -161,7 +131,7 @@ fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
         assert_eq!(p.len(), 1, "PDU type {ptype}: {p:?}");
         assert_eq!(&p[0][0], call_id, "PDU type {ptype} on the BIND's call id");
     }
-    let ap = tshark(
+    let ap = tshark_fields(
         &file,
         &format!("tcp.stream == {stream} && (kerberos.msg_type == 14 || kerberos.msg_type == 15)"),
         &["dcerpc.pkt_type", "kerberos.msg_type"],
@@ -169,7 +139,7 @@ fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
     assert!(ap.contains(&vec!["11".into(), "14".into()]), "AP-REQ in the BIND: {ap:?}");
     assert!(ap.contains(&vec!["12".into(), "15".into()]), "AP-REP in the BIND_ACK: {ap:?}");
     assert!(ap.contains(&vec!["14".into(), "15".into()]), "our AP-REP in ALTER_CONTEXT: {ap:?}");
-    let pdus = tshark(
+    let pdus = tshark_fields(
         &file,
         &format!("tcp.stream == {stream} && (dcerpc.pkt_type == 0 || dcerpc.pkt_type == 2)"),
         &[
@@ -187,13 +157,13 @@ fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
     assert!(pdus.iter().any(|p| p[0] == "0" && p[4] == "73"), "opnum 73 request: {pdus:?}");
     // No NTLM outside SMB (other suites' SMB traffic on 445 may share the capture).
     assert!(
-        tshark(&file, "ntlmssp && !(tcp.port == 445)", &["frame.number"]).is_empty(),
+        tshark_fields(&file, "ntlmssp && !(tcp.port == 445)", &["frame.number"]).is_empty(),
         "NTLMSSP over TCP"
     );
     // The only service ticket asked for is host/dc1.samr.test (an SMB logon would need
     // cifs/…), and no SMB session was set up with Kerberos.
     let tgs = |name: &str| {
-        tshark(
+        tshark_fields(
             &file,
             &format!("kerberos.msg_type == 12 && kerberos.SNameString == \"{name}\""),
             &["frame.number"],
@@ -203,7 +173,7 @@ fn change_over_tcp_with_kerberos_is_sealed_on_the_wire() {
     assert!(tgs("host") >= 1, "a TGS-REQ for host/dc1.samr.test");
     assert_eq!(tgs("cifs"), 0, "a TGS-REQ for cifs/…");
     assert!(
-        tshark(&file, "smb2.cmd == 1 && kerberos", &["frame.number"]).is_empty(),
+        tshark_fields(&file, "smb2.cmd == 1 && kerberos", &["frame.number"]).is_empty(),
         "a Kerberos SMB session setup"
     );
     let bytes = std::fs::read(&file).unwrap();

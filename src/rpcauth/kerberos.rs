@@ -115,16 +115,13 @@ impl KrbRpcBind {
         header_signing: bool,
         rng: &mut dyn SecureRandom,
     ) -> Result<(AuthVerifier, KrbPduAuth), KrbRpcError> {
-        let v = ack.ok_or(KrbRpcError::Verifier("the BIND_ACK carries no Kerberos AP-REP"))?;
-        if v.auth_type != AuthType::KERBEROS {
-            return Err(KrbRpcError::Verifier("the BIND_ACK's verifier is not Kerberos"));
-        }
-        if v.auth_level != self.level {
-            return Err(KrbRpcError::Verifier("the BIND_ACK's verifier has another auth level"));
-        }
-        if v.context_id != CONTEXT_ID {
-            return Err(KrbRpcError::Verifier("the BIND_ACK's verifier has another context id"));
-        }
+        let v = super::bind_ack_verifier(
+            ack,
+            AuthType::KERBEROS,
+            self.level,
+            "the BIND_ACK carries no Kerberos AP-REP",
+        )
+        .map_err(KrbRpcError::Verifier)?;
         // A KRB-ERROR in place of the AP-REP (e.g. KRB_AP_ERR_SKEW, with the server's time) is
         // reported as itself. Samba sends it GSS-framed (`60 … 03 00 7e …`); a raw one is
         // accepted too.
@@ -207,6 +204,16 @@ fn check_layout(pdu: &[u8], layout: &AuthLayout, token_len: usize) -> Result<(),
     Ok(())
 }
 
+/// The token's three buffers of a PDU whose layout [`check_layout`] accepted: the head (sign
+/// only), the stub and its pad (sealed), the sec_trailer (sign only).
+fn dce_buffers<'a>(pdu: &'a mut [u8], layout: &AuthLayout) -> DceBuffers<'a> {
+    let sealed = layout.sealed();
+    let signed_end = layout.signed().end;
+    let (head, rest) = pdu.split_at_mut(sealed.start);
+    let (data, rest) = rest.split_at_mut(sealed.len());
+    DceBuffers { head, data, tail: &rest[..signed_end - sealed.end] }
+}
+
 impl PduAuth for KrbPduAuth {
     fn verifier(&self) -> Option<VerifierParams> {
         Some(VerifierParams {
@@ -221,13 +228,8 @@ impl PduAuth for KrbPduAuth {
     fn protect(&mut self, pdu: &mut [u8], layout: &AuthLayout) -> Result<(), RpcError> {
         check_layout(pdu, layout, self.token_len())?;
         let token = if self.level == AuthLevel::PRIVACY {
-            let sealed = layout.sealed();
-            let signed_end = layout.signed().end;
-            let (head, rest) = pdu.split_at_mut(sealed.start);
-            let (data, rest) = rest.split_at_mut(sealed.len());
-            let tail = &rest[..signed_end - sealed.end];
             self.cfx
-                .wrap_dce(DceBuffers { head, data, tail }, &mut OsRandom)
+                .wrap_dce(dce_buffers(pdu, layout), &mut OsRandom)
                 .map_err(|e| RpcError::Auth(e.0))?
         } else {
             self.cfx.get_mic(&[&pdu[layout.signed()]]).map_err(|e| RpcError::Auth(e.0))?
@@ -240,14 +242,7 @@ impl PduAuth for KrbPduAuth {
         check_layout(pdu, layout, self.token_len())?;
         let token = pdu[layout.auth_value.clone()].to_vec();
         if self.level == AuthLevel::PRIVACY {
-            let sealed = layout.sealed();
-            let signed_end = layout.signed().end;
-            let (head, rest) = pdu.split_at_mut(sealed.start);
-            let (data, rest) = rest.split_at_mut(sealed.len());
-            let tail = &rest[..signed_end - sealed.end];
-            self.cfx
-                .unwrap_dce(DceBuffers { head, data, tail }, &token)
-                .map_err(|e| RpcError::Auth(e.0))
+            self.cfx.unwrap_dce(dce_buffers(pdu, layout), &token).map_err(|e| RpcError::Auth(e.0))
         } else {
             self.cfx.verify_mic(&[&pdu[layout.signed()]], &token).map_err(|e| RpcError::Auth(e.0))
         }

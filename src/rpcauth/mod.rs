@@ -17,5 +17,28 @@ pub mod ntlm;
 #[doc(hidden)]
 pub mod testing;
 
+use crate::dcerpc::{AuthLevel, AuthType, AuthVerifier};
+
 pub use kerberos::{KrbPduAuth, KrbRpcBind, KrbRpcError};
 pub use ntlm::{NtlmPduAuth, NtlmRpcBind, RpcAuthError};
+
+/// The BIND_ACK's verifier, checked against what the BIND offered: present (`missing` says
+/// what was expected otherwise), of `auth_type`, at `level`, on [`ntlm::CONTEXT_ID`].
+fn bind_ack_verifier<'a>(
+    v: Option<&'a AuthVerifier>,
+    auth_type: AuthType,
+    level: AuthLevel,
+    missing: &'static str,
+) -> Result<&'a AuthVerifier, &'static str> {
+    let v = v.ok_or(missing)?;
+    if v.auth_type != auth_type {
+        return Err("the BIND_ACK's verifier has another auth type");
+    }
+    if v.auth_level != level {
+        return Err("the BIND_ACK's verifier has another auth level");
+    }
+    if v.context_id != ntlm::CONTEXT_ID {
+        return Err("the BIND_ACK's verifier has another context id");
+    }
+    Ok(v)
+}
