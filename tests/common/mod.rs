@@ -98,6 +98,16 @@ pub fn tshark_fields(file: &std::path::Path, filter: &str, fields: &[&str]) -> V
         .collect()
 }
 
+/// Neither of `passwords`, in ASCII/UTF-8 or UTF-16LE, occurs anywhere in `bytes` (a capture).
+pub fn assert_no_password_bytes(bytes: &[u8], passwords: &[&str]) {
+    for pw in passwords {
+        let utf16: Vec<u8> = pw.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for needle in [pw.as_bytes().to_vec(), utf16] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "password in capture");
+        }
+    }
+}
+
 /// The administrator password of every server.
 pub fn admin_password() -> String {
     let p = state_dir().join("admin-password");
