@@ -40,7 +40,7 @@ use crate::transport::kdc::{
     CachedTicket, KdcError, KdcSettings, KdcTrips, choose_realm, get_initial, get_service_ticket,
     load_krb5_conf, read_cache, system_nameservers,
 };
-use crate::transport::smb::Reauthenticator;
+use crate::transport::smb::{AuthenticatorFuture, Reauthenticator};
 use crate::transport::{
     RpcTcp, RpcTransport, SmbPipe, TcpConfig, TransportConfig, TransportError, TransportStep,
 };
@@ -390,6 +390,12 @@ impl SamrClient {
     pub fn flights(&self) -> u32 {
         self.transport.flights()
     }
+
+    /// How many times the session was re-authenticated after STATUS_NETWORK_SESSION_EXPIRED
+    /// (with Kerberos, each time with a renewed service ticket).
+    pub fn reauthentications(&self) -> u32 {
+        self.transport.reauthentications()
+    }
 }
 
 /// An error instead of tokio's panic when there is no runtime to run on.
@@ -455,6 +461,11 @@ pub(crate) fn server_name(host: &str) -> &str {
     }
 }
 
+/// An authenticator that needs no I/O to make.
+fn ready(a: Box<dyn Authenticator>) -> AuthenticatorFuture {
+    Box::pin(core::future::ready(Ok(a)))
+}
+
 /// A factory of SPNEGO/NTLM authenticators for `credentials` and the target `service/host`:
 /// the first logon and any re-authentication of the session each take one.
 fn ntlm_authenticator(
@@ -483,10 +494,10 @@ fn ntlm_authenticator(
             };
             let spn = format!("{service}/{host}");
             Ok(Box::new(move || {
-                Box::new(SpnegoNtlm::new(creds.clone()).with_target_spn(spn.clone()))
+                ready(Box::new(SpnegoNtlm::new(creds.clone()).with_target_spn(spn.clone())))
             }))
         }
-        Credentials::Anonymous => Ok(Box::new(|| Box::new(SpnegoNtlm::anonymous()))),
+        Credentials::Anonymous => Ok(Box::new(|| ready(Box::new(SpnegoNtlm::anonymous())))),
         _ => Err(Error::new(
             ErrorKind::InvalidInput,
             Operation::Input,
@@ -595,7 +606,15 @@ async fn connect_with(
     config: &ClientConfig,
     credentials: &Credentials,
 ) -> Result<(RpcTransport, Bound), SmbFailure> {
-    let mut auth = make_auth();
+    let mut auth = match make_auth().await {
+        Ok(a) => a,
+        Err(e) => {
+            return Err(SmbFailure {
+                unreachable: false,
+                error: map_transport(e, Operation::SessionSetup, false, config.port),
+            });
+        }
+    };
     // Session expiry ([MS-SMB2] 3.2.5.1.8): the same logon is re-run on the same session
     // with a fresh authenticator from the same factory.
     match connect_auth(host, &mut *auth, config, Some(make_auth)).await {
@@ -886,14 +905,8 @@ async fn connect_kerberos(
     for attempt in 0..2 {
         let mut auth = SpnegoKerberos::new(cred.clone());
         auth.set_clock_offset(offset);
-        // Session expiry: re-authenticate with a fresh AP-REQ on the same service ticket
-        // (while it lasts; renewing it would need the KDC, which this hook cannot reach).
-        let ticket = cred.clone();
-        let reauth: Reauthenticator = Box::new(move || {
-            let mut a = SpnegoKerberos::new(ticket.clone());
-            a.set_clock_offset(offset);
-            Box::new(a)
-        });
+        // Session expiry: renew the service ticket, then re-authenticate with it.
+        let reauth = kerberos_reauthenticator(host, credentials, config, &cred, offset);
         match connect_auth(host, &mut auth, config, Some(reauth)).await {
             Err(ConnectFail::Transport(TransportError::Auth(AuthError::Kerberos(
                 KerberosError::ClockSkew { server_time },
@@ -927,6 +940,50 @@ async fn connect_kerberos(
         Operation::SessionSetup,
         "clock skew persisted after one retry",
     )))
+}
+
+/// The re-authenticator of a Kerberos SMB session ([MS-SMB2] 3.2.4.2.3 after
+/// STATUS_NETWORK_SESSION_EXPIRED, which servers send when the service ticket ends): it first
+/// renews the service ticket (a TGS exchange with the ticket cache's TGT, or AS + TGS with the
+/// credentials), then builds a fresh AP-REQ with it. When the KDC cannot be reached, the ticket
+/// held is used while it is still valid; an expired one fails the re-authentication with
+/// KRB_AP_ERR_TKT_EXPIRED instead of sending it.
+fn kerberos_reauthenticator(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+    ticket: &Credential,
+    clock_offset: i64,
+) -> Reauthenticator {
+    let held = std::sync::Arc::new(std::sync::Mutex::new(ticket.clone()));
+    let (host, credentials, config) = (host.to_owned(), credentials.clone(), config.clone());
+    Box::new(move || {
+        let (host, credentials, config, held) =
+            (host.clone(), credentials.clone(), config.clone(), held.clone());
+        Box::pin(async move {
+            let mut trips = KdcTrips::default();
+            match kerberos_service_ticket(&host, &credentials, &config, &mut trips).await {
+                Ok(fresh) => {
+                    crate::log_debug!(service = %fresh.sname, "service ticket renewed");
+                    *held.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                }
+                Err(_e) => {
+                    crate::log_debug!(error = %_e, "could not renew the service ticket");
+                }
+            }
+            let ticket = held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut now = now_krb();
+            now.time.0 += clock_offset;
+            if !ticket.is_valid_at(now.time) {
+                return Err(TransportError::Auth(AuthError::Kerberos(KerberosError::Other {
+                    code: 32, // KRB_AP_ERR_TKT_EXPIRED
+                })));
+            }
+            let mut a = SpnegoKerberos::new(ticket);
+            a.set_clock_offset(clock_offset);
+            Ok(Box::new(a) as Box<dyn Authenticator>)
+        })
+    })
 }
 
 /// The Kerberos realm and KDC settings for `host` under `config`, with krb5.conf, the KDCs

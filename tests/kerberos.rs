@@ -885,3 +885,67 @@ fn cli_discovers_the_kdc_through_dns_srv() {
     assert!(steps.contains("AP-REP verified"), "{steps}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kinit -l SECS` into `ccname` (the KDC will not hand out service tickets on a TGT with less
+/// than about two minutes left, so short lifetimes start at 130 s).
+fn kinit_for(ccname: &str, lifetime: &str) {
+    let o = Command::new("kinit")
+        .args(["-l", lifetime, "Administrator@SAMR.TEST"])
+        .env("KRB5_CONFIG", state_dir().join("krb5.conf"))
+        .env("KRB5CCNAME", ccname)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(format!("{}\n", admin_password()).as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("kinit (MIT krb5-user) must be installed");
+    assert!(o.status.success(), "kinit failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Session expiry with real tickets (issue 14 item 2): the DC ends an SMB session when its
+/// service ticket ends (STATUS_NETWORK_SESSION_EXPIRED). Two clients logged on from ticket
+/// caches whose tickets last 130 s; then one cache is renewed (as k5start or krenew would do),
+/// the other is not. After the tickets end, the next call on the first client renews its
+/// service ticket from the cache, re-authenticates the same session and succeeds; the second
+/// cannot renew, so it fails with KRB_AP_ERR_TKT_EXPIRED without sending the expired ticket.
+#[test]
+fn an_expired_session_renews_its_service_ticket_and_carries_on() {
+    krb5_env();
+    let dir = std::env::temp_dir().join(format!("samrpc-krb-expiry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (renewed, stale) = (
+        format!("FILE:{}", dir.join("renewed").display()),
+        format!("FILE:{}", dir.join("stale").display()),
+    );
+    kinit_for(&renewed, "130s");
+    kinit_for(&stale, "130s");
+    let start = std::time::Instant::now();
+    block_on(async {
+        let connect = |cc: &str| {
+            let cfg = krb_config().with_ccache(Some(cc.to_owned()));
+            async move {
+                samrpc::client::SamrClient::connect(HOST, &Credentials::TicketCache, &cfg)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()))
+            }
+        };
+        let mut a = connect(&renewed).await;
+        let mut b = connect(&stale).await;
+        assert_eq!(a.password_policy(None).await.unwrap().policy.min_length, 7);
+        assert_eq!(b.password_policy(None).await.unwrap().policy.min_length, 7);
+        kinit_for(&renewed, "10h");
+        // The first tickets end 130 s after their kinit.
+        tokio::time::sleep(Duration::from_secs(140).saturating_sub(start.elapsed())).await;
+        let r = a.password_policy(None).await.unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
+        assert_eq!(r.policy.min_length, 7);
+        assert_eq!(a.reauthentications(), 1, "one re-authentication on the same session");
+        let e = b.password_policy(None).await.unwrap_err();
+        assert!(e.to_string().contains("KRB_AP_ERR_TKT_EXPIRED"), "{e}");
+        assert_eq!(b.reauthentications(), 0);
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

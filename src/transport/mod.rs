@@ -25,7 +25,7 @@ pub mod tcp;
 
 pub use crate::smb2::SessionInfo;
 pub use error::{TransportError, TransportStep};
-pub use smb::{SmbPipe, TransportConfig};
+pub use smb::{AuthenticatorFuture, Reauthenticator, SmbPipe, TransportConfig};
 pub use tcp::{RpcTcp, TcpConfig};
 
 use crate::secret::SessionKey;
@@ -117,6 +117,15 @@ impl RpcTransport {
         match self {
             Self::Smb(p) => p.flights(),
             Self::Tcp(t) => t.flights(),
+        }
+    }
+
+    /// How many times the SMB session was re-authenticated after it expired (always 0 over
+    /// TCP, whose RPC-level security context does not expire on its own).
+    pub fn reauthentications(&self) -> u32 {
+        match self {
+            Self::Smb(p) => p.reauthentications(),
+            Self::Tcp(_) => 0,
         }
     }
 

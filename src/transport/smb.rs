@@ -20,6 +20,8 @@ use crate::smb2::phases::{self, Accepted, Authenticating, Established, Receive, 
 use crate::smb2::{Cipher, ConnectionConfig, Dialect, SessionInfo, SigningAlgorithm, Smb2Error};
 use crate::status::NtStatus;
 use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -117,10 +119,15 @@ const MAX_READS_PER_MESSAGE: u32 = 1024;
 /// The cap on one reassembled pipe message.
 const MAX_PIPE_MESSAGE: usize = 16 * 1024 * 1024;
 
+/// A fresh authenticator, made asynchronously (Kerberos asks the KDC for a new service ticket
+/// first), or why none could be made.
+pub type AuthenticatorFuture =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Authenticator>, TransportError>> + Send>>;
+
 /// Makes a fresh authenticator for re-authenticating an expired session
 /// ([`SmbPipe::set_reauthenticator`]). It holds what the exchange needs (the credentials, in
 /// zeroizing types). With Kerberos, this is where the service ticket is renewed first.
-pub type Reauthenticator = Box<dyn FnMut() -> Box<dyn Authenticator> + Send>;
+pub type Reauthenticator = Box<dyn FnMut() -> AuthenticatorFuture + Send>;
 
 /// An authenticated SMB2/3 session with one named pipe open on IPC$.
 pub struct SmbPipe {
@@ -612,7 +619,14 @@ impl SmbPipe {
         let Some(make) = self.reauth.as_mut() else {
             return Err(smb(step, false)(Smb2Error::State("no re-authenticator")));
         };
-        let mut auth = make();
+        let made = make().await;
+        let mut auth = match made {
+            Ok(a) => a,
+            Err(e) => {
+                self.broken = true;
+                return Err(e);
+            }
+        };
         let mut rng = crate::rng::OsRandom;
         let mut server_token: Option<Vec<u8>> = None;
         let result = async {
