@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The client's own share of a password change's wall time (issue 14 item 5):
+#   samrpc passwd HOST USER --iterations 5000
+#   rpcclient -U DOM\USER%OLD HOST -c 'chgpasswd4 USER OLD NEW', PBKDF2 pinned to 5000 by
+#   the LD_PRELOAD shim pin_iterations.c (as in latency.sh)
+# Wall time: bash's $EPOCHREALTIME right before the exec and right after the wait (no fork of
+# `date` inside the measured interval). Server time: from a capture of the exchange on `lo`
+# (dumpcap), the time during which an SMB2 request of the run is awaiting its final answer
+# (interim STATUS_PENDING answers do not end a request); see client_share.py. Runs alternate
+# ours / theirs; every run changes a password A -> B or B -> A (one account per tool).
+# Also times `/bin/true` the same way: the floor of fork + exec + exit + wait on this machine.
+#
+# Usage: benches/compare/client_share.sh [RUNS] [HOST...]   (defaults: 20, 127.0.0.1 127.0.0.2)
+# Needs: the Samba test servers (tests/samba/samba.sh up), rpcclient, gcc, dumpcap and tshark,
+# the right to capture on lo (root or CAP_NET_RAW), python3.
+# SAMRPC_BIN=path times another samrpc binary (e.g. an older build) instead of building one;
+# SHARE_VERBOSE=1 prints every run's breakdown; SHARE_KEEP=DIR keeps the capture and tables.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+RUNS="${1:-20}"
+shift || true
+HOSTS=("$@")
+[ ${#HOSTS[@]} -eq 0 ] && HOSTS=(127.0.0.1 127.0.0.2)
+ITER="${SHARE_ITERATIONS:-5000}"
+A='Bench-Pass-A-2026!'
+B='Bench-Pass-B-2026!'
+UO=share_ours
+UT=share_theirs
+
+if [ -n "${SAMRPC_BIN:-}" ]; then SAMRPC="$SAMRPC_BIN"; else build_samrpc; fi
+WORK="$(mktemp -d)"
+CAP_PID=
+cleanup() {
+    [ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+SHIM="$WORK/pin_iterations.so"
+gcc -shared -fPIC -O2 -o "$SHIM" "$HERE/pin_iterations.c"
+
+machine_line
+echo "workload: one SamrUnicodeChangePasswordUser4 change, PBKDF2 pinned to $ITER iterations;" \
+    "$RUNS alternating runs per tool; samrpc: $SAMRPC"
+
+ours() {  # host domain user old new
+    SAMRPC_OLD_PASSWORD="$4" SAMRPC_NEW_PASSWORD="$5" \
+        "$SAMRPC" passwd "$1" "$3" -d "$2" --iterations "$ITER" </dev/null >/dev/null 2>"$WORK/err"
+}
+theirs() {  # host domain user old new
+    SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
+        rpcclient -U "$2\\$3%$4" "$1" -c "chgpasswd4 $3 $4 $5" </dev/null >"$WORK/err" 2>&1
+}
+
+declare -A DOM
+for host in "${HOSTS[@]}"; do
+    DOM[$host]="$(domain_of "$host")"
+    bash "$SAMBA_SH" add-user "$host" "$UO" "$A" >/dev/null
+    bash "$SAMBA_SH" add-user "$host" "$UT" "$A" >/dev/null
+    SAMRPC_PIN_LOG=1 SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
+        rpcclient -U "${DOM[$host]}\\$UT%$A" "$host" -c "chgpasswd4 $UT $A $B" >"$WORK/pin" 2>&1
+    grep -q "generate_random_u64_range(5000, 1000000) -> $ITER" "$WORK/pin" ||
+        { echo "the iteration shim did not take effect:"; cat "$WORK/pin"; exit 1; }
+    theirs "$host" "${DOM[$host]}" "$UT" "$B" "$A" || { cat "$WORK/err"; exit 1; }
+done
+
+# One capture for all runs; the analysis picks each run's connection by time and user name.
+filter="tcp port 445 and ($(printf 'host %s or ' "${HOSTS[@]}" | sed 's/ or $//'))"
+dumpcap -q -i lo -f "$filter" -w "$WORK/cap.pcapng" 2>"$WORK/dumpcap.err" &
+CAP_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/cap.pcapng" ] && break; sleep 0.1; done
+[ -s "$WORK/cap.pcapng" ] || { echo "dumpcap did not start:"; cat "$WORK/dumpcap.err"; exit 1; }
+sleep 1
+
+: >"$WORK/runs.tsv"; : >"$WORK/true.ms"
+for host in "${HOSTS[@]}"; do
+    dom="${DOM[$host]}"; old="$A"; new="$B"
+    for i in $(seq "$RUNS"); do
+        t0=$EPOCHREALTIME; ours "$host" "$dom" "$UO" "$old" "$new" || { cat "$WORK/err"; exit 1; }
+        t1=$EPOCHREALTIME
+        echo "$host samrpc $UO $t0 $t1" >>"$WORK/runs.tsv"
+        t0=$EPOCHREALTIME; theirs "$host" "$dom" "$UT" "$old" "$new" || { cat "$WORK/err"; exit 1; }
+        t1=$EPOCHREALTIME
+        echo "$host rpcclient $UT $t0 $t1" >>"$WORK/runs.tsv"
+        t0=$EPOCHREALTIME; /bin/true; t1=$EPOCHREALTIME
+        echo "($t1 - $t0) * 1000" | bc -l >>"$WORK/true.ms"
+        tmp="$old"; old="$new"; new="$tmp"
+    done
+done
+sleep 0.5
+kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=
+
+tshark -r "$WORK/cap.pcapng" -T fields -E separator=/t \
+    -e frame.time_epoch -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags.syn \
+    -e tcp.flags.ack -e tcp.flags.fin -e tcp.len -e smb2.msg_id -e smb2.flags.response -e smb2.nt_status \
+    -e ntlmssp.auth.username >"$WORK/frames.tsv" 2>"$WORK/tshark.err"
+[ -n "${SHARE_KEEP:-}" ] && mkdir -p "$SHARE_KEEP" && cp "$WORK"/{runs.tsv,frames.tsv,cap.pcapng} "$SHARE_KEEP/"
+python3 "$HERE/client_share.py" ${SHARE_VERBOSE:+-v} "$WORK/runs.tsv" "$WORK/frames.tsv"
+echo
+echo "fork + exec + exit + wait floor (/bin/true, same timing): $(stats true <"$WORK/true.ms" |
+    awk '{printf "median %s ms, min %s ms", $2, $4}')"
+echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
