@@ -136,14 +136,14 @@ def main():
         r = analyse(streams[mine[0]], t0, t1)
         results[key].append(r)
         if verbose:
-            print(f"{host} {tool:<10} t0={t0:.6f} " + " ".join(
+            print(f"{host} {tool:<12} t0={t0:.6f} " + " ".join(
                 f"{c}={r[c] * 1000:.2f}" for c in ("wall", "server", "client", "exec_syn", "syn_req", "think", "tail")
             ))
     cols = ["wall", "server", "client", "exec_syn", "syn_req", "think", "tail"]
     head = "  ".join(f"{c:>13}" for c in cols)
     for host in dict.fromkeys(h for h, _ in order):
         print(f"\n== {host}: milliseconds, median (min) over the runs; share = client / wall")
-        print(f"{'tool':<10}{'n':>3}  {head}  {'share':>14}  flights")
+        print(f"{'tool':<12}{'n':>3}  {head}  {'share':>14}  flights")
         for (h, tool) in order:
             if h != host:
                 continue
@@ -155,7 +155,7 @@ def main():
             share = [r["client"] / r["wall"] * 100 for r in rs]
             fl = sorted({r["flights"] for r in rs})
             print(
-                f"{tool:<10}{len(rs):>3}  {'  '.join(cells)}  "
+                f"{tool:<12}{len(rs):>3}  {'  '.join(cells)}  "
                 f"{statistics.median(share):5.1f}% ({min(share):.1f}%)  {','.join(map(str, fl))}"
             )
 

@@ -13,7 +13,8 @@
 # Usage: benches/compare/client_share.sh [RUNS] [HOST...]   (defaults: 20, 127.0.0.1 127.0.0.2)
 # Needs: the Samba test servers (tests/samba/samba.sh up), rpcclient, gcc, dumpcap and tshark,
 # the right to capture on lo (root or CAP_NET_RAW), python3.
-# SAMRPC_BIN=path times another samrpc binary (e.g. an older build) instead of building one;
+# SAMRPC_BIN=path times another samrpc binary instead of building one; SAMRPC_BASE=path adds
+# a second samrpc binary (e.g. the build before a change) to the rotation as "samrpc-base";
 # SHARE_VERBOSE=1 prints every run's breakdown; SHARE_KEEP=DIR keeps the capture and tables.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -27,6 +28,8 @@ A='Bench-Pass-A-2026!'
 B='Bench-Pass-B-2026!'
 UO=share_ours
 UT=share_theirs
+UB=share_base
+BASE="${SAMRPC_BASE:-}"
 
 if [ -n "${SAMRPC_BIN:-}" ]; then SAMRPC="$SAMRPC_BIN"; else build_samrpc; fi
 WORK="$(mktemp -d)"
@@ -41,11 +44,11 @@ gcc -shared -fPIC -O2 -o "$SHIM" "$HERE/pin_iterations.c"
 
 machine_line
 echo "workload: one SamrUnicodeChangePasswordUser4 change, PBKDF2 pinned to $ITER iterations;" \
-    "$RUNS alternating runs per tool; samrpc: $SAMRPC"
+    "$RUNS alternating runs per tool; samrpc: $SAMRPC${BASE:+; samrpc-base: $BASE}"
 
-ours() {  # host domain user old new
+ours() {  # host domain user old new [binary]
     SAMRPC_OLD_PASSWORD="$4" SAMRPC_NEW_PASSWORD="$5" \
-        "$SAMRPC" passwd "$1" "$3" -d "$2" --iterations "$ITER" </dev/null >/dev/null 2>"$WORK/err"
+        "${6:-$SAMRPC}" passwd "$1" "$3" -d "$2" --iterations "$ITER" </dev/null >/dev/null 2>"$WORK/err"
 }
 theirs() {  # host domain user old new
     SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
@@ -57,6 +60,7 @@ for host in "${HOSTS[@]}"; do
     DOM[$host]="$(domain_of "$host")"
     bash "$SAMBA_SH" add-user "$host" "$UO" "$A" >/dev/null
     bash "$SAMBA_SH" add-user "$host" "$UT" "$A" >/dev/null
+    [ -n "$BASE" ] && bash "$SAMBA_SH" add-user "$host" "$UB" "$A" >/dev/null
     SAMRPC_PIN_LOG=1 SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
         rpcclient -U "${DOM[$host]}\\$UT%$A" "$host" -c "chgpasswd4 $UT $A $B" >"$WORK/pin" 2>&1
     grep -q "generate_random_u64_range(5000, 1000000) -> $ITER" "$WORK/pin" ||
@@ -82,6 +86,12 @@ for host in "${HOSTS[@]}"; do
         t0=$EPOCHREALTIME; theirs "$host" "$dom" "$UT" "$old" "$new" || { cat "$WORK/err"; exit 1; }
         t1=$EPOCHREALTIME
         echo "$host rpcclient $UT $t0 $t1" >>"$WORK/runs.tsv"
+        if [ -n "$BASE" ]; then
+            t0=$EPOCHREALTIME; ours "$host" "$dom" "$UB" "$old" "$new" "$BASE" ||
+                { cat "$WORK/err"; exit 1; }
+            t1=$EPOCHREALTIME
+            echo "$host samrpc-base $UB $t0 $t1" >>"$WORK/runs.tsv"
+        fi
         t0=$EPOCHREALTIME; /bin/true; t1=$EPOCHREALTIME
         echo "($t1 - $t0) * 1000" | bc -l >>"$WORK/true.ms"
         tmp="$old"; old="$new"; new="$tmp"
