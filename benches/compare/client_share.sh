@@ -20,6 +20,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 RUNS="${1:-20}"
+CPU_RUNS="${SHARE_CPU_RUNS:-10}"
 shift || true
 HOSTS=("$@")
 [ ${#HOSTS[@]} -eq 0 ] && HOSTS=(127.0.0.1 127.0.0.2)
@@ -106,6 +107,38 @@ tshark -r "$WORK/cap.pcapng" -T fields -E separator=/t \
     -e ntlmssp.auth.username >"$WORK/frames.tsv" 2>"$WORK/tshark.err"
 [ -n "${SHARE_KEEP:-}" ] && mkdir -p "$SHARE_KEEP" && cp "$WORK"/{runs.tsv,frames.tsv,cap.pcapng} "$SHARE_KEEP/"
 python3 "$HERE/client_share.py" ${SHARE_VERBOSE:+-v} "$WORK/runs.tsv" "$WORK/frames.tsv"
+# CPU time of each client (task-clock: user + system, all threads), which scheduling on a
+# shared machine does not inflate; PBKDF2 at 5,000 iterations is ~1.5 ms of it on this CPU.
+if command -v perf >/dev/null; then
+    echo
+    echo "client CPU per change (perf stat task-clock, ms, median (min) of $CPU_RUNS runs):"
+    for host in "${HOSTS[@]}"; do
+        dom="${DOM[$host]}"; : >"$WORK/cpu.ours"; : >"$WORK/cpu.theirs"; : >"$WORK/cpu.base"
+        # Passwords are back at A after an even number of runs; start from the current one.
+        old="$A"; new="$B"; [ $((RUNS % 2)) -eq 1 ] && { old="$B"; new="$A"; }
+        for i in $(seq "$CPU_RUNS"); do
+            SAMRPC_OLD_PASSWORD="$old" SAMRPC_NEW_PASSWORD="$new" perf stat -x, -e task-clock \
+                -o "$WORK/ps" "$SAMRPC" passwd "$host" "$UO" -d "$dom" --iterations "$ITER" \
+                </dev/null >/dev/null 2>&1 || { echo "samrpc failed under perf"; exit 1; }
+            awk -F, '/task-clock/ {print $1}' "$WORK/ps" >>"$WORK/cpu.ours"
+            SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" perf stat -x, -e task-clock \
+                -o "$WORK/ps" rpcclient -U "$dom\\$UT%$old" "$host" -c "chgpasswd4 $UT $old $new" \
+                </dev/null >/dev/null 2>&1 || { echo "rpcclient failed under perf"; exit 1; }
+            awk -F, '/task-clock/ {print $1}' "$WORK/ps" >>"$WORK/cpu.theirs"
+            if [ -n "$BASE" ]; then
+                SAMRPC_OLD_PASSWORD="$old" SAMRPC_NEW_PASSWORD="$new" perf stat -x, -e task-clock \
+                    -o "$WORK/ps" "$BASE" passwd "$host" "$UB" -d "$dom" --iterations "$ITER" \
+                    </dev/null >/dev/null 2>&1 || { echo "samrpc-base failed under perf"; exit 1; }
+                awk -F, '/task-clock/ {print $1}' "$WORK/ps" >>"$WORK/cpu.base"
+            fi
+            tmp="$old"; old="$new"; new="$tmp"
+        done
+        line="  $host: samrpc $(stats x <"$WORK/cpu.ours" | awk '{printf "%s (%s)", $2, $4}')"
+        line+=", rpcclient $(stats x <"$WORK/cpu.theirs" | awk '{printf "%s (%s)", $2, $4}')"
+        [ -n "$BASE" ] && line+=", samrpc-base $(stats x <"$WORK/cpu.base" | awk '{printf "%s (%s)", $2, $4}')"
+        echo "$line"
+    done
+fi
 echo
 echo "fork + exec + exit + wait floor (/bin/true, same timing): $(stats true <"$WORK/true.ms" |
     awk '{printf "median %s ms, min %s ms", $2, $4}')"
