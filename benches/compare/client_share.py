@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Client share of a password change's wall time, from a capture (issue 14 item 5).
 
-Usage: client_share.py [-v] RUNS.tsv FRAMES.tsv   (-v: one line per run as well)
+Usage: client_share.py [-v] RUNS.tsv FRAMES.tsv [EVENTS OFFSET PARENT_PID]
+(-v: one line per run as well)
 
 RUNS.tsv, one line per run: host tool user t0 t1 (t0/t1: epoch seconds right before the exec
 and right after the wait, bash's $EPOCHREALTIME).
@@ -28,6 +29,12 @@ TREE_DISCONNECT + LOGOFF chain, counts as the client's time, not the server's. T
 
 wall = exec->SYN + SYN->1st req + server + think + tail.  Prints per host and tool the
 median and minimum of each column over the runs, plus the flight count (request frames).
+
+With EVENTS OFFSET PARENT_PID (perf sched_process_{fork,exec,exit} events, the offset from
+their CLOCK_MONOTONIC to CLOCK_REALTIME, the benchmark shell's pid) it also splits off what
+the shell's timing adds: `exec` (t0 to the exec of the forked child: fork + exec) and `reap`
+(the exit of the process's last thread to t1: the shell's wake-up), and gives the client's
+share of the process's own lifetime (exec to exit).
 """
 
 import statistics
@@ -112,9 +119,36 @@ def analyse(frames, t0, t1):
     }
 
 
+def load_events(path, offset, parent):
+    """`perf script -F pid,tid,time,event,trace --ns` of sched_process_{fork,exec,exit}, in
+    CLOCK_MONOTONIC (+ offset = CLOCK_REALTIME). Returns [(fork time, child pid)] of the
+    forks made by the benchmark's shell (pid `parent`), {pid: exec time}, {pid: exit time of
+    the process's last thread}."""
+    forks, execs, exits = [], {}, {}
+    for line in open(path, encoding="utf-8", errors="replace"):
+        f = line.split()
+        if len(f) < 4:
+            continue
+        t = float(f[1].rstrip(":")) + offset
+        pid = int(f[0].split("/")[0])
+        fields = dict(x.split("=", 1) for x in f[3:] if "=" in x)
+        if f[2].startswith("sched:sched_process_fork") and fields.get("pid") == str(parent):
+            forks.append((t, int(fields["child_pid"])))
+        elif f[2].startswith("sched:sched_process_exec"):
+            execs.setdefault(pid, t)
+        elif f[2].startswith("sched:sched_process_exit") and fields.get("group_dead") == "true":
+            exits[pid] = t
+    return forks, execs, exits
+
+
 def main():
-    verbose = "-v" in sys.argv[1:]
-    runs_path, frames_path = [a for a in sys.argv[1:] if a != "-v"][:2]
+    args = sys.argv[1:]
+    verbose = "-v" in args
+    args = [a for a in args if a != "-v"]
+    runs_path, frames_path = args[:2]
+    events = None
+    if len(args) >= 5:  # EVENTS OFFSET PARENT_PID
+        events = load_events(args[2], float(args[3]), int(args[4]))
     streams = load_frames(frames_path)
     results = defaultdict(list)
     order = []
@@ -134,10 +168,22 @@ def main():
         if key not in order:
             order.append(key)
         r = analyse(streams[mine[0]], t0, t1)
+        if events:
+            forks, execs, exits = events
+            child = [pid for t, pid in forks if t0 - 0.0005 <= t <= t1]
+            if len(child) == 1 and child[0] in execs and child[0] in exits:
+                pid = child[0]
+                r["exec"] = execs[pid] - t0
+                r["reap"] = t1 - exits[pid]
+                life = exits[pid] - execs[pid]
+                r["life"] = life
+                r["life_share"] = (life - r["server"]) / life
         results[key].append(r)
         if verbose:
             print(f"{host} {tool:<12} t0={t0:.6f} " + " ".join(
-                f"{c}={r[c] * 1000:.2f}" for c in ("wall", "server", "client", "exec_syn", "syn_req", "think", "tail")
+                f"{c}={r[c] * 1000:.2f}"
+                for c in ("wall", "server", "client", "exec_syn", "syn_req", "think", "tail", "exec", "reap")
+                if c in r
             ))
     cols = ["wall", "server", "client", "exec_syn", "syn_req", "think", "tail"]
     head = "  ".join(f"{c:>13}" for c in cols)
@@ -158,6 +204,19 @@ def main():
                 f"{tool:<12}{len(rs):>3}  {'  '.join(cells)}  "
                 f"{statistics.median(share):5.1f}% ({min(share):.1f}%)  {','.join(map(str, fl))}"
             )
+        traced = [(t, results[(h, t)]) for (h, t) in order if h == host]
+        if all(rs and all("life" in r for r in rs) for _, rs in traced):
+            print("  the process alone (exec to exit of its last thread, from sched tracepoints):")
+            for tool, rs in traced:
+                cells = []
+                for c in ("exec", "life", "reap"):
+                    v = [r[c] * 1000 for r in rs]
+                    cells.append(f"{c} {statistics.median(v):.2f} ({min(v):.2f})")
+                share = [r["life_share"] * 100 for r in rs]
+                print(
+                    f"  {tool:<12} {', '.join(cells)} ms; client share of the lifetime "
+                    f"{statistics.median(share):.1f}% ({min(share):.1f}%)"
+                )
 
 
 if __name__ == "__main__":

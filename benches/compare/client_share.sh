@@ -37,6 +37,7 @@ WORK="$(mktemp -d)"
 CAP_PID=
 cleanup() {
     [ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
+    [ -n "${TRACE_PID:-}" ] && kill -INT "$TRACE_PID" 2>/dev/null && wait "$TRACE_PID" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -75,7 +76,17 @@ dumpcap -q -i lo -f "$filter" -w "$WORK/cap.pcapng" 2>"$WORK/dumpcap.err" &
 CAP_PID=$!
 for _ in $(seq 50); do [ -s "$WORK/cap.pcapng" ] && break; sleep 0.1; done
 [ -s "$WORK/cap.pcapng" ] || { echo "dumpcap did not start:"; cat "$WORK/dumpcap.err"; exit 1; }
+# With perf: fork/exec/exit tracepoints, to tell the process's own lifetime from what the
+# shell's timing adds (SHARE_TRACE=0 turns it off).
+TRACE_PID=
+if [ "${SHARE_TRACE:-1}" != 0 ] && command -v perf >/dev/null; then
+    perf record -q -a -k mono -o "$WORK/ev.data" -e sched:sched_process_fork \
+        -e sched:sched_process_exec -e sched:sched_process_exit 2>"$WORK/perf.err" &
+    TRACE_PID=$!
+fi
 sleep 1
+mono_offset() { python3 -c 'import time; print(time.time() - time.clock_gettime(time.CLOCK_MONOTONIC))'; }
+OFFSET="$(mono_offset)"
 
 : >"$WORK/runs.tsv"; : >"$WORK/true.ms"
 for host in "${HOSTS[@]}"; do
@@ -100,13 +111,21 @@ for host in "${HOSTS[@]}"; do
 done
 sleep 0.5
 kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=
+EVENTS=()
+if [ -n "$TRACE_PID" ]; then
+    kill -INT "$TRACE_PID"; wait "$TRACE_PID" 2>/dev/null || true; TRACE_PID=
+    if perf script -i "$WORK/ev.data" -F pid,tid,time,event,trace --ns >"$WORK/ev.txt" 2>/dev/null; then
+        EVENTS=("$WORK/ev.txt" "$OFFSET" "$BASHPID")
+    fi
+fi
 
 tshark -r "$WORK/cap.pcapng" -T fields -E separator=/t \
     -e frame.time_epoch -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags.syn \
     -e tcp.flags.ack -e tcp.flags.fin -e tcp.len -e smb2.msg_id -e smb2.flags.response -e smb2.nt_status \
     -e ntlmssp.auth.username >"$WORK/frames.tsv" 2>"$WORK/tshark.err"
-[ -n "${SHARE_KEEP:-}" ] && mkdir -p "$SHARE_KEEP" && cp "$WORK"/{runs.tsv,frames.tsv,cap.pcapng} "$SHARE_KEEP/"
-python3 "$HERE/client_share.py" ${SHARE_VERBOSE:+-v} "$WORK/runs.tsv" "$WORK/frames.tsv"
+[ -n "${SHARE_KEEP:-}" ] && mkdir -p "$SHARE_KEEP" && cp "$WORK"/{runs.tsv,frames.tsv,cap.pcapng} "$SHARE_KEEP/" &&
+    { [ ${#EVENTS[@]} -eq 0 ] || cp "$WORK/ev.txt" "$SHARE_KEEP/"; }
+python3 "$HERE/client_share.py" ${SHARE_VERBOSE:+-v} "$WORK/runs.tsv" "$WORK/frames.tsv" "${EVENTS[@]}"
 # CPU time of each client (task-clock: user + system, all threads), which scheduling on a
 # shared machine does not inflate; PBKDF2 at 5,000 iterations is ~1.5 ms of it on this CPU.
 if command -v perf >/dev/null; then
