@@ -175,6 +175,7 @@ def main():
                 pid = child[0]
                 r["exec"] = execs[pid] - t0
                 r["reap"] = t1 - exits[pid]
+                r["to_syn"] = r["exec_syn"] - r["exec"]
                 life = exits[pid] - execs[pid]
                 r["life"] = life
                 r["life_share"] = (life - r["server"]) / life
@@ -206,10 +207,14 @@ def main():
             )
         traced = [(t, results[(h, t)]) for (h, t) in order if h == host]
         if all(rs and all("life" in r for r in rs) for _, rs in traced):
-            print("  the process alone (exec to exit of its last thread, from sched tracepoints):")
+            print(
+                "  the process alone (from sched tracepoints): exec = t0 to its exec (fork + exec),"
+                " to_syn = exec to SYN,\n  life = exec to the exit of its last thread,"
+                " reap = that exit to t1 (the shell's wake-up):"
+            )
             for tool, rs in traced:
                 cells = []
-                for c in ("exec", "life", "reap"):
+                for c in ("exec", "to_syn", "life", "reap"):
                     v = [r[c] * 1000 for r in rs]
                     cells.append(f"{c} {statistics.median(v):.2f} ({min(v):.2f})")
                 share = [r["life_share"] * 100 for r in rs]

@@ -124,7 +124,7 @@ tshark -r "$WORK/cap.pcapng" -T fields -E separator=/t \
     -e tcp.flags.ack -e tcp.flags.fin -e tcp.len -e smb2.msg_id -e smb2.flags.response -e smb2.nt_status \
     -e ntlmssp.auth.username >"$WORK/frames.tsv" 2>"$WORK/tshark.err"
 [ -n "${SHARE_KEEP:-}" ] && mkdir -p "$SHARE_KEEP" && cp "$WORK"/{runs.tsv,frames.tsv,cap.pcapng} "$SHARE_KEEP/" &&
-    { [ ${#EVENTS[@]} -eq 0 ] || cp "$WORK/ev.txt" "$SHARE_KEEP/"; }
+    { [ ${#EVENTS[@]} -eq 0 ] || { cp "$WORK/ev.txt" "$SHARE_KEEP/" && echo "${EVENTS[*]:1}" >"$SHARE_KEEP/ev.args"; }; }
 python3 "$HERE/client_share.py" ${SHARE_VERBOSE:+-v} "$WORK/runs.tsv" "$WORK/frames.tsv" "${EVENTS[@]}"
 # CPU time of each client (task-clock: user + system, all threads), which scheduling on a
 # shared machine does not inflate; PBKDF2 at 5,000 iterations is ~1.5 ms of it on this CPU.
