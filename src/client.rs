@@ -30,7 +30,7 @@ use crate::dcerpc::{
 };
 use crate::error::{Advice, CredentialsUsed, Error, ErrorKind, Operation};
 use crate::rng::OsRandom;
-use crate::rpcauth::{NtlmRpcBind, RpcAuthError};
+use crate::rpcauth::{KrbRpcBind, KrbRpcError, NtlmRpcBind, RpcAuthError};
 use crate::samr::Call;
 use crate::secret::SessionKey;
 pub use crate::session::{SessionKind, SessionSummary};
@@ -686,8 +686,10 @@ fn map_rpc_auth(e: RpcAuthError) -> Error {
 }
 
 /// `ncacn_ip_tcp`: ask the endpoint mapper for SAMR's port, connect to it on the host dialled,
-/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3)
-/// at packet privacy (or integrity, as configured); every call is then signed and sealed.
+/// and bind. Named accounts authenticate with NTLM in a three-leg bind (BIND, BIND_ACK, AUTH3),
+/// or with Kerberos ([`bind_tcp_kerberos`]) when Kerberos is chosen or the credentials are a
+/// ticket cache or an AES key, at packet privacy (or integrity, as configured); every call is
+/// then signed and sealed.
 /// Anonymous credentials bind without authentication (reads only; the server refuses
 /// changes).
 async fn connect_tcp(
@@ -695,44 +697,20 @@ async fn connect_tcp(
     credentials: &Credentials,
     config: &ClientConfig,
 ) -> Result<(RpcTransport, Bound), Error> {
-    if config.auth == AuthMethod::Kerberos
-        || matches!(credentials, Credentials::TicketCache)
-        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. })
-    {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            Operation::Input,
-            "Kerberos is supported over SMB only, not over ncacn_ip_tcp",
-        ));
-    }
-    let tcfg = TcpConfig {
-        connect_timeout: config.connect_timeout,
-        request_timeout: config.request_timeout,
-        max_frag: DEFAULT_FRAG,
+    let level = match config.rpc_protection {
+        RpcProtection::Integrity => AuthLevel::INTEGRITY,
+        _ => AuthLevel::PRIVACY,
     };
-    let epm_port = config.epm_port;
-    let port = crate::transport::epm::map_tcp_port(host, epm_port, SAMR_SYNTAX, &tcfg)
-        .await
-        .map_err(|e| map_tcp(e, Operation::Connect, epm_port))?;
-    crate::log_debug!(host, port, "endpoint mapper: SAMR over ncacn_ip_tcp");
-    let mut t = RpcTcp::connect(host, port, &tcfg)
-        .await
-        .map_err(|e| map_tcp(e, Operation::Connect, port))?;
-    let mut unbound = Association::new(AssociationConfig {
-        max_xmit_frag: tcfg.max_frag,
-        max_recv_frag: tcfg.max_frag,
-        ..AssociationConfig::default()
-    });
+    if wants_kerberos(credentials, config) {
+        return connect_tcp_kerberos(host, credentials, config, level).await;
+    }
+    let (mut t, mut unbound, port) = open_tcp(host, config).await?;
     let bind_err = |e| map_tcp(e, Operation::Bind, port);
     let Some(creds) = ntlm_credentials(credentials) else {
         let bind = unbound.bind_pdu().map_err(|e| map_rpc(e, Operation::Bind))?;
         let ack = t.transceive(&bind).await.map_err(bind_err)?;
         let rpc = unbound.handle_bind_response(&ack).map_err(|e| map_rpc(e, Operation::Bind))?;
         return Ok((RpcTransport::from(t), rpc));
-    };
-    let level = match config.rpc_protection {
-        RpcProtection::Integrity => AuthLevel::INTEGRITY,
-        _ => AuthLevel::PRIVACY,
     };
     let (ntlm, negotiate) = NtlmRpcBind::new(creds, level).map_err(map_rpc_auth)?;
     unbound.set_bind_auth(Some(negotiate));
@@ -757,6 +735,136 @@ async fn connect_tcp(
         level == AuthLevel::PRIVACY,
     ));
     Ok((RpcTransport::from(t), rpc))
+}
+
+/// The endpoint mapper's answer for SAMR, a connection to that port (on the host dialled, or
+/// `address`) and an association to bind on it; also the port, for error messages.
+async fn open_tcp(
+    host: &str,
+    config: &ClientConfig,
+) -> Result<(RpcTcp, crate::dcerpc::Unbound, u16), Error> {
+    let tcfg = TcpConfig {
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        max_frag: DEFAULT_FRAG,
+    };
+    let epm_port = config.epm_port;
+    // Dial `address` when given (the Kerberos name stays `host`).
+    let dial = config.address.as_deref().unwrap_or(host);
+    let port = crate::transport::epm::map_tcp_port(dial, epm_port, SAMR_SYNTAX, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, epm_port))?;
+    crate::log_debug!(host, port, "endpoint mapper: SAMR over ncacn_ip_tcp");
+    let t = RpcTcp::connect(dial, port, &tcfg)
+        .await
+        .map_err(|e| map_tcp(e, Operation::Connect, port))?;
+    let unbound = Association::new(AssociationConfig {
+        max_xmit_frag: tcfg.max_frag,
+        max_recv_frag: tcfg.max_frag,
+        ..AssociationConfig::default()
+    });
+    Ok((t, unbound, port))
+}
+
+/// Whether these credentials and settings authenticate with Kerberos (an explicit choice, a
+/// ticket cache, or an AES key, which only Kerberos can use).
+fn wants_kerberos(credentials: &Credentials, config: &ClientConfig) -> bool {
+    config.auth == AuthMethod::Kerberos
+        || matches!(credentials, Credentials::TicketCache)
+        || matches!(credentials, Credentials::User { secret: Secret::AesKey(_), .. })
+}
+
+fn map_krb_rpc(e: KrbRpcError) -> Error {
+    match e {
+        KrbRpcError::Kerberos(k) => map_kerberos(KdcError::Kerberos(k), Operation::Bind),
+        KrbRpcError::Verifier("the server did not agree to header signing") => {
+            Error::new(ErrorKind::Security, Operation::Bind, format!("SAMR bind failed: {e}"))
+        }
+        KrbRpcError::Etype(_) => {
+            Error::new(ErrorKind::Security, Operation::Bind, format!("SAMR bind failed: {e}"))
+        }
+        _ => Error::new(ErrorKind::Protocol, Operation::Bind, format!("SAMR bind failed: {e}")),
+    }
+}
+
+/// Kerberos over TCP ([`crate::rpcauth::kerberos`]): a service ticket for `host/<server>`
+/// (cache, or AS + TGS), then on a fresh connection: BIND with the AP-REQ, the server's AP-REP
+/// verified, our AP-REP in an ALTER_CONTEXT; every call is then sealed (or signed) with AES.
+/// When the server answers KRB_AP_ERR_SKEW (with its time), one more connection with an
+/// authenticator on the server's clock, as over SMB.
+async fn connect_tcp_kerberos(
+    host: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+    level: AuthLevel,
+) -> Result<(RpcTransport, Bound), Error> {
+    let ticket =
+        kerberos_ticket_for(host, "host", credentials, config, &mut KdcTrips::default()).await?;
+    let mut offset = 0i64;
+    for attempt in 0..2 {
+        let (t, unbound, port) = open_tcp(host, config).await?;
+        match bind_tcp_kerberos(&ticket, t, unbound, level, port, offset).await {
+            Err(BindFail::Kerberos(KrbRpcError::Kerberos(KerberosError::ClockSkew {
+                server_time,
+            }))) if attempt == 0 => {
+                offset = server_time.time.0 - now_krb().time.0;
+                crate::log_debug!(
+                    offset,
+                    "the server reported clock skew at the bind: retrying once with its time"
+                );
+            }
+            Err(BindFail::Kerberos(e)) => return Err(map_krb_rpc(e)),
+            Err(BindFail::Other(e)) => return Err(e),
+            Ok((t, rpc)) => {
+                crate::log_debug!(host, "SAMR over ncacn_ip_tcp bound with Kerberos");
+                return Ok((RpcTransport::from(t), rpc));
+            }
+        }
+    }
+    Err(Error::new(ErrorKind::Protocol, Operation::Bind, "clock skew persisted after one retry"))
+}
+
+fn now_krb() -> crate::auth::kerberos::asn1::KrbTimestamp {
+    crate::auth::kerberos::asn1::KrbTimestamp::from_filetime(crate::transport::now_filetime())
+}
+
+enum BindFail {
+    Kerberos(KrbRpcError),
+    Other(Error),
+}
+
+/// One Kerberos bind on a fresh connection, the authenticator's clock moved by `offset`
+/// seconds.
+async fn bind_tcp_kerberos(
+    ticket: &Credential,
+    mut t: RpcTcp,
+    mut unbound: crate::dcerpc::Unbound,
+    level: AuthLevel,
+    port: u16,
+    offset: i64,
+) -> Result<(RpcTcp, Bound), BindFail> {
+    let bind_err = |e| BindFail::Other(map_tcp(e, Operation::Bind, port));
+    let rpc_err = |e| BindFail::Other(map_rpc(e, Operation::Bind));
+    let mut now = now_krb();
+    now.time.0 += offset;
+    let (krb, ap_req) =
+        KrbRpcBind::new(ticket, level, &mut OsRandom, now).map_err(BindFail::Kerberos)?;
+    unbound.set_bind_auth(Some(ap_req));
+    let bind = unbound.bind_pdu().map_err(rpc_err)?;
+    let ack = t.transceive(&bind).await.map_err(bind_err)?;
+    let mut rpc = unbound.handle_bind_response(&ack).map_err(rpc_err)?;
+    let (ap_rep, protection) = krb
+        .accept(rpc.bind_ack_auth(), rpc.header_signing(), &mut OsRandom)
+        .map_err(BindFail::Kerberos)?;
+    let alter = rpc.alter_context_pdu(ap_rep).map_err(rpc_err)?;
+    let resp = t.transceive(&alter).await.map_err(bind_err)?;
+    rpc.handle_alter_context_response(&resp).map_err(rpc_err)?;
+    rpc.set_auth(Box::new(protection)).map_err(rpc_err)?;
+    t.set_summary(
+        SessionSummary::new(SessionKind::Authenticated, None, true, level == AuthLevel::PRIVACY)
+            .with_auth("kerberos"),
+    );
+    Ok((t, rpc))
 }
 
 /// A call that did not finish within its operation deadline. `unknown`: a mutating request
@@ -881,13 +989,25 @@ pub async fn kerberos_service_ticket(
     config: &ClientConfig,
     trips: &mut KdcTrips,
 ) -> Result<Credential, Error> {
+    kerberos_ticket_for(host, "cifs", credentials, config, trips).await
+}
+
+/// A service ticket for `<service>/<host>` (`cifs` for SMB, `host` for RPC over TCP): from the
+/// ticket cache for [`Credentials::TicketCache`], else through AS + TGS.
+pub async fn kerberos_ticket_for(
+    host: &str,
+    service: &str,
+    credentials: &Credentials,
+    config: &ClientConfig,
+    trips: &mut KdcTrips,
+) -> Result<Credential, Error> {
     let op = Operation::Kerberos;
     let domain = match credentials {
         Credentials::User { domain, .. } => domain.as_deref(),
         _ => None,
     };
     let (settings, conf) = kerberos_settings_dns(server_name(host), domain, config).await?;
-    let spn = PrincipalName::service("cifs", server_name(host));
+    let spn = PrincipalName::service(service, server_name(host));
     crate::log_debug!(realm = %settings.realm, spn = %spn, "Kerberos: getting a service ticket");
     match credentials {
         Credentials::TicketCache => {

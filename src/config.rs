@@ -145,7 +145,8 @@ impl Transport {
 #[non_exhaustive]
 pub enum RpcProtection {
     /// Packet privacy (auth level 6): every request and response is signed and sealed
-    /// (NTLM: HMAC-MD5 signatures, RC4 encryption). [MS-SAMR] 2.1 asks for it over TCP.
+    /// (NTLM: HMAC-MD5 signatures, RC4 encryption; Kerberos: AES-CTS with HMAC-SHA1-96,
+    /// RFC 4121 wrap tokens). [MS-SAMR] 2.1 asks for it over TCP.
     #[default]
     Privacy,
     /// Packet integrity (auth level 5): signed, not encrypted; for servers that want it.
@@ -197,10 +198,11 @@ pub struct ClientConfig {
     /// Allow the legacy RC4 methods (SamrUnicodeChangePasswordUser2, SetInformationUser2
     /// levels 25/23) when the server lacks the AES ones (default `false`).
     pub allow_rc4: bool,
-    /// How to authenticate the SMB session (default [`AuthMethod::Ntlm`]).
+    /// How to authenticate: the SMB session, or over [`Transport::Tcp`] the RPC bind
+    /// (default [`AuthMethod::Ntlm`]; `Negotiate` means NTLM over TCP).
     pub auth: AuthMethod,
     /// Connect to this address instead of the host name; the host name still names the
-    /// server (Kerberos SPN `cifs/<host>`, tree path). Kerberos needs a name, the network may
+    /// server (Kerberos SPN `cifs/<host>` over SMB, `host/<host>` over TCP; tree path). Kerberos needs a name, the network may
     /// need an address.
     pub address: Option<String>,
     /// The Kerberos realm (default: from `user@REALM`, else krb5.conf `default_realm`, else
@@ -234,7 +236,8 @@ pub enum AuthMethod {
     /// NTLMv2 in SPNEGO (the default).
     #[default]
     Ntlm,
-    /// Kerberos in SPNEGO, mutual authentication required.
+    /// Kerberos, mutual authentication required: in SPNEGO over SMB, as the RPC bind's own
+    /// security provider (DCE style, AES tokens) over TCP.
     Kerberos,
     /// NTLM first; when NTLM is refused with STATUS_ACCOUNT_RESTRICTION or
     /// STATUS_NTLM_BLOCKED (Protected Users, NTLM restrictions), retry with Kerberos.

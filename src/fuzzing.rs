@@ -16,7 +16,7 @@
 //! [`smb2_signed_receive`], [`ntlm`], [`spnego`],
 //! [`dcerpc_pdu`], [`dcerpc_association`], [`samr_stub`], [`ndr`], [`samr_crypto`],
 //! [`krb_kdc_reply`], [`krb_error`], [`krb_ap_rep`], [`krb_kpasswd_reply`], [`ccache`],
-//! [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`], [`dns_srv`]. [`ALL`] maps the corpus directory
+//! [`krb5conf`], [`krb_crypto`], [`epm`], [`rpc_sealed`], [`dns_srv`], [`rpc_krb_sealed`]. [`ALL`] maps the corpus directory
 //! names to them.
 // The assertions here are the point of the module: a fuzzer reports a failed round trip as a
 // crash. Nothing outside fuzzing and tests calls these functions.
@@ -42,7 +42,7 @@ use crate::wire::Writer;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every entry point with the name of its cargo-fuzz target (= its corpus directory).
-pub const ALL: [Target; 21] = [
+pub const ALL: [Target; 22] = [
     ("smb2_message", smb2_message),
     ("smb2_transform", smb2_transform),
     ("smb2_connection", smb2_connection),
@@ -64,6 +64,7 @@ pub const ALL: [Target; 21] = [
     ("epm", epm),
     ("rpc_sealed", rpc_sealed),
     ("dns_srv", dns_srv),
+    ("rpc_krb_sealed", rpc_krb_sealed),
 ];
 
 /// The entry point for a target name.
@@ -505,16 +506,32 @@ pub fn epm(data: &[u8]) {
 /// are (and must not verify).
 pub fn rpc_sealed(data: &[u8]) {
     use crate::auth::ntlm::{NtlmSealer, flags};
-    use crate::dcerpc::response::Response;
-    use crate::dcerpc::testing::MockDc;
-    use crate::dcerpc::{Association, AssociationConfig, AuthLevel, PduAuth};
+    use crate::dcerpc::AuthLevel;
     use crate::rpcauth::NtlmPduAuth;
 
     let key = SessionKey::new([0x42; 16]);
     let client = NtlmPduAuth::new(NtlmSealer::new(&key, flags::CLIENT_DEFAULT), AuthLevel::PRIVACY);
     let mut server =
         NtlmPduAuth::new(NtlmSealer::new_server(&key, flags::CLIENT_DEFAULT), AuthLevel::PRIVACY);
-    let mut unbound = Association::with_auth(AssociationConfig::default(), Box::new(client));
+    feed_protected(Box::new(client), &mut server, data);
+}
+
+/// The shared part of [`rpc_sealed`] and [`rpc_krb_sealed`]: bind an association protected by
+/// `client` (scripted BIND_ACK), start a call whose request `server` reads (keeping its
+/// receive state in step), then feed the u16-length-prefixed frames of `data`; a frame whose
+/// first byte is odd is decoded as a RESPONSE and, when its verifier has the length `server`
+/// produces, protected by `server` for the call's id first.
+fn feed_protected(
+    client: Box<dyn crate::dcerpc::PduAuth>,
+    server: &mut dyn crate::dcerpc::PduAuth,
+    data: &[u8],
+) {
+    use crate::dcerpc::response::Response;
+    use crate::dcerpc::testing::MockDc;
+    use crate::dcerpc::{Association, AssociationConfig};
+
+    let token_len = server.verifier().map_or(0, |v| usize::from(v.signature_len));
+    let mut unbound = Association::with_auth(AssociationConfig::default(), client);
     let Ok(bind) = unbound.bind_pdu() else { return };
     let Ok(ack) = MockDc::new().answer_bind(&bind) else { return };
     let Ok(mut bound) = unbound.handle_bind_response(&ack) else { return };
@@ -530,7 +547,7 @@ pub fn rpc_sealed(data: &[u8]) {
         let mut bytes = frame.get(1..).unwrap_or_default().to_vec();
         if frame.first().is_some_and(|b| b & 1 == 1) {
             if let Ok((_, Some(layout))) = Response::decode_with_layout(&bytes) {
-                if layout.auth_value.len() == 16 {
+                if layout.auth_value.len() == token_len {
                     bytes[12..16].copy_from_slice(&call.call_id.to_le_bytes());
                     bytes[layout.auth_value.clone()].fill(0);
                     let _ = server.protect(&mut bytes, &layout);
@@ -542,6 +559,30 @@ pub fn rpc_sealed(data: &[u8]) {
             Ok(Progress::Complete(_)) | Err(_) => return,
         }
     }
+}
+
+/// The Kerberos-protected receive path ([`crate::rpcauth::KrbPduAuth`], RFC 4121 AES tokens):
+/// the first byte picks the level (bit 0 set: INTEGRITY, MIC tokens; else PRIVACY, wrap
+/// tokens); then, as in [`rpc_sealed`], u16-length-prefixed frames are fed to a bound
+/// association with a call in progress. No check is bypassed: for a frame whose first byte is
+/// odd, the rest is decoded as a RESPONSE and, when its token has the level's length, it is
+/// protected by the acceptor side of the same context (with the call's id) before it is fed.
+pub fn rpc_krb_sealed(data: &[u8]) {
+    use crate::auth::kerberos::crypto::{Etype, KerberosKey};
+    use crate::auth::kerberos::wrap::CfxContext;
+    use crate::dcerpc::AuthLevel;
+    use crate::rpcauth::KrbPduAuth;
+
+    let Some((&sel, data)) = data.split_first() else { return };
+    let level = if sel & 1 == 1 { AuthLevel::INTEGRITY } else { AuthLevel::PRIVACY };
+    let Ok(key) = KerberosKey::new(Etype::Aes256CtsHmacSha196, &[0x42; 32]) else { return };
+    let (Ok(c), Ok(s)) = (
+        CfxContext::new(key.clone(), true, true, 1000, 2000),
+        CfxContext::new(key, false, true, 2000, 1000),
+    ) else {
+        return;
+    };
+    feed_protected(Box::new(KrbPduAuth::new(c, level)), &mut KrbPduAuth::new(s, level), data);
 }
 
 // ---- SAMR / NDR ----

@@ -171,3 +171,116 @@ fn unknown_transport_is_a_usage_error() {
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("smb, tcp or auto"));
 }
+
+/// `passwd -k --transport tcp`: Kerberos at the RPC level (the server named by its DNS name,
+/// dialled at `--address`); JSON says `"auth": "kerberos"` over `ncacn_ip_tcp`, and the new
+/// password logs in.
+#[test]
+fn passwd_over_tcp_with_kerberos() {
+    krb5_env();
+    let user = unique_user("clitcpk");
+    add_user(DC, &user, "Old-CliK-1!", false);
+    let o = run(
+        &[
+            "passwd",
+            KRB_HOST,
+            &user,
+            "-k",
+            "--address",
+            DC.ip,
+            "--realm",
+            KRB_REALM,
+            "--kdc",
+            "127.0.0.1",
+            "--iterations",
+            "5000",
+            "--transport",
+            "tcp",
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_OLD_PASSWORD", "Old-CliK-1!"), ("SAMRPC_NEW_PASSWORD", "New-CliK-2!")],
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(
+        (v["transport"].clone(), v["auth"].clone()),
+        ("ncacn_ip_tcp".into(), "kerberos".into()),
+        "{v}"
+    );
+    assert_eq!((v["signing"].clone(), v["encryption"].clone()), (true.into(), true.into()), "{v}");
+    assert_login_ok(DC, &user, "New-CliK-2!");
+}
+
+/// `--epm-port` is the port asked for SAMR's endpoint: nothing listening there is a network
+/// error (exit 3) with the TCP advice, and no password changes.
+#[test]
+fn epm_port_flag_is_used() {
+    let user = unique_user("clitcpe");
+    add_user(DC, &user, "Old-CliE-1!", false);
+    let o = run(
+        &[
+            "passwd",
+            DC.ip,
+            &user,
+            "-d",
+            DC.domain,
+            "--transport",
+            "tcp",
+            "--epm-port",
+            &closed_port(),
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_OLD_PASSWORD", "Old-CliE-1!"), ("SAMRPC_NEW_PASSWORD", "New-CliE-2!")],
+    );
+    assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stdout));
+    let v = json(&o);
+    assert!(v["error"]["hint"].to_string().contains("endpoint mapper"), "{v}");
+    assert_login_ok(DC, &user, "Old-CliE-1!");
+}
+
+/// `doctor -k --transport tcp`: the Kerberos steps ask for `host/HOST` (the TCP service), and
+/// the authentication step says Kerberos AES sealing.
+#[test]
+fn doctor_over_tcp_with_kerberos() {
+    krb5_env();
+    let admin = admin_password();
+    let o = run(
+        &[
+            "doctor",
+            KRB_HOST,
+            "-U",
+            "Administrator",
+            "-k",
+            "--address",
+            DC.ip,
+            "--realm",
+            KRB_REALM,
+            "--kdc",
+            "127.0.0.1",
+            "--transport",
+            "tcp",
+            "--json",
+        ],
+        None,
+        &[("SAMRPC_PASSWORD", admin.as_str())],
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = json(&o).to_string();
+    assert!(text.contains("TGS for host/dc1.samr.test"), "{text}");
+    assert!(text.contains("Kerberos, AES-sealed"), "{text}");
+    assert!(!text.contains("cifs/"), "{text}");
+}

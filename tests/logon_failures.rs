@@ -23,24 +23,6 @@ fn dc_conf() -> std::path::PathBuf {
         .join("dc/etc/smb.conf")
 }
 
-/// Run the DC's samba-tool on its state directory; panics naming the command on failure.
-fn samba_tool(args: &[&str]) {
-    let o = std::process::Command::new("samba-tool")
-        .args(args)
-        .arg("-s")
-        .arg(dc_conf())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run samba-tool ({e}); install the servers with `{SETUP}`")
-        });
-    assert!(
-        o.status.success(),
-        "samba-tool {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// A change of `user`'s password on the DC in `session` mode; its error.
 fn change_fails(user: &str, old: &str, session: ChangeSession) -> Error {
     let req = change_request(DC, user, old, NEW).with_session(session);

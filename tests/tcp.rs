@@ -214,21 +214,6 @@ fn kinit(principal: &str, password: &str) -> Result<(), String> {
     }
 }
 
-fn samba_tool(args: &[&str]) {
-    let admin = format!("Administrator%{}", admin_password());
-    let o = Command::new("samba-tool")
-        .args(args)
-        .args(["-H", "ldap://127.0.0.1", "-U", &admin])
-        .output()
-        .expect("samba-tool");
-    assert!(
-        o.status.success(),
-        "samba-tool {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn computer_account_changes_its_own_password_over_tcp() {
     require_servers();
@@ -265,21 +250,6 @@ fn anonymous_reads_over_tcp_bind_without_auth() {
     assert_eq!(r.policy.min_length, 7);
 }
 
-/// `tshark -r file -Y filter -T fields -e …`, one Vec of fields per line.
-fn tshark(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.arg("-r").arg(file).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let o = c.output().unwrap_or_else(|e| panic!("cannot run tshark ({e}); `{SETUP}`"));
-    assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
-}
-
 /// The proof on the wire: the change travels over the endpoint mapper and a dynamic port,
 /// every request and response of the authenticated association is at auth level 6 (packet
 /// privacy) with NTLMSSP, opnum 73 is among them, the AUTH3 reuses the bind's call id, this
@@ -299,7 +269,7 @@ fn change_over_tcp_is_sealed_on_the_wire() {
     let file = cap.stop();
 
     // The stream in which this user authenticated (AUTH3 with its name).
-    let auth = tshark(
+    let auth = tshark_fields(
         &file,
         &format!("ntlmssp.auth.username == \"{user}\""),
         &["tcp.stream", "tcp.dstport", "dcerpc.pkt_type", "dcerpc.cn_call_id"],
@@ -308,7 +278,7 @@ fn change_over_tcp_is_sealed_on_the_wire() {
     let (stream, port) = (&auth[0][0], auth[0][1].parse::<u16>().unwrap());
     assert_eq!(auth[0][2], "16", "AUTH3 PDU");
     assert!(port >= 49152, "a dynamic RPC port, not {port}");
-    let bind = tshark(
+    let bind = tshark_fields(
         &file,
         &format!("tcp.stream == {stream} && dcerpc.pkt_type == 11"),
         &["dcerpc.cn_call_id", "dcerpc.cn_flags"],
@@ -316,7 +286,7 @@ fn change_over_tcp_is_sealed_on_the_wire() {
     assert_eq!(bind.len(), 1);
     assert_eq!(bind[0][0], auth[0][3], "AUTH3 reuses the BIND's call id");
     assert_eq!(bind[0][1], "0x07", "FIRST|LAST|SUPPORT_HEADER_SIGN");
-    let pdus = tshark(
+    let pdus = tshark_fields(
         &file,
         &format!("tcp.stream == {stream} && (dcerpc.pkt_type == 0 || dcerpc.pkt_type == 2)"),
         &["dcerpc.pkt_type", "dcerpc.auth_type", "dcerpc.auth_level", "dcerpc.opnum"],
@@ -327,23 +297,17 @@ fn change_over_tcp_is_sealed_on_the_wire() {
     }
     assert!(pdus.iter().any(|p| p[0] == "0" && p[3] == "73"), "opnum 73 request: {pdus:?}");
     // The endpoint mapper was asked (ept_map, opnum 3 on port 135) without authentication.
-    let epm = tshark(&file, "tcp.port == 135 && dcerpc.pkt_type == 0", &["dcerpc.opnum"]);
+    let epm = tshark_fields(&file, "tcp.port == 135 && dcerpc.pkt_type == 0", &["dcerpc.opnum"]);
     assert!(epm.iter().any(|p| p[0] == "3"), "{epm:?}");
     // This user never authenticated over SMB.
-    let smb = tshark(
+    let smb = tshark_fields(
         &file,
         &format!("tcp.port == 445 && ntlmssp.auth.username == \"{user}\""),
         &["frame.number"],
     );
     assert!(smb.is_empty(), "SMB traffic for {user}: {smb:?}");
     // Neither password, in ASCII or UTF-16LE, anywhere in the capture.
-    let bytes = std::fs::read(&file).unwrap();
-    for pw in [old, new] {
-        let utf16: Vec<u8> = pw.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        for needle in [pw.as_bytes().to_vec(), utf16] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "password in capture");
-        }
-    }
+    assert_no_password_bytes(&std::fs::read(&file).unwrap(), &[old, new]);
     let _ = std::fs::remove_file(&file);
     assert_login_ok(DC, &user, new);
 }

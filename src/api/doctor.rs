@@ -175,9 +175,10 @@ async fn probe_change(client: &mut SamrClient) -> Result<NtStatus, Error> {
 }
 
 /// The Kerberos steps of [`doctor`]: realm, KDC reached, AS exchange (or the ticket cache),
-/// TGS for `cifs/HOST`. Returns whether all passed.
+/// TGS for `SERVICE/HOST` (`cifs` over SMB, `host` over TCP). Returns whether all passed.
 async fn kerberos_steps(
     host: &str,
+    service: &str,
     creds: &Credentials,
     config: &ClientConfig,
     steps: &mut Vec<DoctorStep>,
@@ -201,7 +202,7 @@ async fn kerberos_steps(
             return false;
         }
     }
-    let spn = PrincipalName::service("cifs", host);
+    let spn = PrincipalName::service(service, host);
     let mut trips = KdcTrips::default();
     let tgt = match creds {
         Credentials::TicketCache => {
@@ -375,9 +376,10 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
         }
     }
 
-    // Kerberos: realm, KDC, AS (or the ticket cache), TGS for cifs/HOST.
+    // Kerberos: realm, KDC, AS (or the ticket cache), TGS for cifs/HOST (host/HOST over TCP).
     let kerberos = config.auth == AuthMethod::Kerberos && !credentials.is_anonymous();
-    if kerberos && !kerberos_steps(host, &credentials, &config, &mut steps).await {
+    let service = if over_tcp { "host" } else { "cifs" };
+    if kerberos && !kerberos_steps(host, service, &credentials, &config, &mut steps).await {
         let why = steps.last().map_or_else(String::new, |s| s.found.clone());
         return DoctorReport {
             steps,
@@ -432,9 +434,17 @@ pub async fn doctor(req: DoctorRequest) -> DoctorReport {
     let over_tcp = s.transport == RpcTransportKind::Tcp;
     if over_tcp {
         steps.push(step("endpoint mapper", true, "SAMR registered on ncacn_ip_tcp", None));
-        let protection = match (s.signing, s.encryption) {
-            (_, true) => "RPC packet privacy (NTLM, signed and sealed)",
-            (true, false) => "RPC packet integrity (NTLM, signed)",
+        let protection = match (s.signing, s.encryption, s.auth == "kerberos") {
+            (_, true, false) => "RPC packet privacy (NTLM, signed and sealed)",
+            (true, false, false) => "RPC packet integrity (NTLM, signed)",
+            (_, true, true) => {
+                "RPC packet privacy (Kerberos, AES-sealed; the server proved it holds the host \
+                 key)"
+            }
+            (true, false, true) => {
+                "RPC packet integrity (Kerberos, AES-signed; the server proved it holds the host \
+                 key)"
+            }
             _ => "no RPC-level protection",
         };
         steps.push(step(

@@ -234,6 +234,8 @@ impl Unbound {
             self.bind_auth.is_some() && ack.flags.contains(PfcFlags::SUPPORT_HEADER_SIGN);
         Ok(Bound {
             bind_call_id,
+            abstract_syntax: self.config.abstract_syntax,
+            transfer_syntax: self.config.transfer_syntax,
             header_signing,
             max_xmit,
             max_recv: self.config.max_recv_frag,
@@ -287,6 +289,8 @@ pub const MAX_RESPONSE_FRAGMENTS: usize = 4096;
 /// After a successful bind: sends calls and reassembles their responses.
 pub struct Bound {
     bind_call_id: u32,
+    abstract_syntax: SyntaxId,
+    transfer_syntax: SyntaxId,
     header_signing: bool,
     max_xmit: u16,
     max_recv: u16,
@@ -359,6 +363,74 @@ impl Bound {
     pub fn auth3_pdu(&mut self, verifier: AuthVerifier) -> Result<Vec<u8>, RpcError> {
         let pdu = Auth3 { call_id: self.bind_call_id, flags: PfcFlags::FIRST_LAST, auth: verifier };
         pdu.encode()
+    }
+
+    /// An ALTER_CONTEXT PDU carrying `verifier`: the third leg of a multi-leg bind that the
+    /// server answers (Kerberos' DCE-style AP-REP, [MS-RPCE] 3.3.1.5.2.2; research note
+    /// "ncacn-ip-tcp"). It offers the bound interface again as context 0 (the server accepts
+    /// it unchanged) and reuses the BIND's call id, like AUTH3. Feed the answer to
+    /// [`Bound::handle_alter_context_response`].
+    pub fn alter_context_pdu(&mut self, verifier: AuthVerifier) -> Result<Vec<u8>, RpcError> {
+        self.check_usable()?;
+        let pdu = Bind {
+            call_id: self.bind_call_id,
+            flags: PfcFlags::FIRST_LAST.with(PfcFlags::SUPPORT_HEADER_SIGN),
+            max_xmit_frag: self.max_xmit,
+            max_recv_frag: self.max_recv,
+            assoc_group_id: self.assoc_group_id,
+            contexts: vec![ContextElem {
+                context_id: MAIN_CONTEXT,
+                abstract_syntax: self.abstract_syntax,
+                transfer_syntaxes: vec![self.transfer_syntax],
+            }],
+            auth: Some(verifier),
+        };
+        pdu.encode_alter_context()
+    }
+
+    /// Consume the server's answer to [`Bound::alter_context_pdu`]: an ALTER_CONTEXT_RESP for
+    /// the BIND's call id that accepts context 0 with our transfer syntax. Returns its auth
+    /// verifier, if it carries one. A FAULT, a BIND_NAK or anything else is a
+    /// [`RpcError::Protocol`] (or the fault's status) and leaves the association unusable.
+    pub fn handle_alter_context_response(
+        &mut self,
+        pdu: &[u8],
+    ) -> Result<Option<AuthVerifier>, RpcError> {
+        self.check_usable()?;
+        let r = self.alter_context_response(pdu);
+        if r.is_err() {
+            self.broken = true;
+        }
+        r
+    }
+
+    fn alter_context_response(&self, pdu: &[u8]) -> Result<Option<AuthVerifier>, RpcError> {
+        let header = Header::decode(pdu)?;
+        if header.ptype == PacketType::FAULT {
+            let f = Fault::decode(pdu)?;
+            return Err(RpcError::Fault(f.status));
+        }
+        if header.ptype != PacketType::ALTER_CONTEXT_RESP {
+            return Err(RpcError::Protocol("unexpected PDU type in answer to ALTER_CONTEXT"));
+        }
+        let ack = BindAck::decode_alter_context_resp(pdu)?;
+        if ack.call_id != self.bind_call_id {
+            return Err(RpcError::Protocol("ALTER_CONTEXT_RESP has the wrong call id"));
+        }
+        if !ack.flags.contains(PfcFlags::FIRST_LAST) {
+            return Err(RpcError::Protocol("fragmented ALTER_CONTEXT_RESP"));
+        }
+        let main =
+            ack.results.first().ok_or(RpcError::Protocol("ALTER_CONTEXT_RESP has no results"))?;
+        if main.result != BindResult::ACCEPTANCE {
+            return Err(RpcError::ContextRejected { result: main.result.0, reason: main.reason });
+        }
+        if main.transfer_syntax != self.transfer_syntax {
+            return Err(RpcError::Protocol(
+                "ALTER_CONTEXT_RESP accepted a transfer syntax we did not offer",
+            ));
+        }
+        Ok(ack.auth)
     }
 
     /// Install the per-PDU protection established by the bind's authentication legs (e.g. the
@@ -633,6 +705,79 @@ mod tests {
         b.extend_from_slice(&[0, 0, 0, 0]);
         b.extend_from_slice(stub);
         b
+    }
+
+    fn krb_verifier(value: Vec<u8>) -> AuthVerifier {
+        AuthVerifier {
+            auth_type: AuthType::KERBEROS,
+            auth_level: AuthLevel::PRIVACY,
+            context_id: 0,
+            auth_value: value,
+        }
+    }
+
+    /// The third leg as an ALTER_CONTEXT: same call id as the BIND, context 0 offered again
+    /// with header signing, the verifier attached; Samba's answer (captured: an
+    /// ALTER_CONTEXT_RESP ending in a sec_trailer with an empty auth_value, auth_length 0,
+    /// tests/vectors/samba-dc-tcp-krb5/alter-resp.hex) is accepted.
+    #[test]
+    fn alter_context_third_leg_and_samba_answer() {
+        let mut b = bound(&mut MockDc::new());
+        let pdu = b.alter_context_pdu(krb_verifier(vec![1, 2, 3])).unwrap();
+        let alter = Bind::decode_alter_context(&pdu).unwrap();
+        assert_eq!(alter.call_id, b.bind_call_id);
+        assert_eq!(alter.contexts.len(), 1);
+        assert_eq!(alter.contexts[0].abstract_syntax, SAMR_SYNTAX);
+        assert!(alter.flags.contains(PfcFlags::SUPPORT_HEADER_SIGN));
+        assert_eq!(alter.auth.unwrap().auth_value, vec![1, 2, 3]);
+        let p =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/samba-dc-tcp-krb5/alter-resp.hex");
+        let samba = hex::decode(std::fs::read_to_string(p).unwrap().trim()).unwrap();
+        assert_eq!(b.bind_call_id, 1);
+        let v = b.handle_alter_context_response(&samba).unwrap().unwrap();
+        assert_eq!(
+            (v.auth_type, v.auth_level, v.auth_value.len()),
+            (AuthType::KERBEROS, AuthLevel::PRIVACY, 0)
+        );
+        // More than a bare sec_trailer after the results is still trailing garbage.
+        let mut longer = samba.clone();
+        longer.extend_from_slice(&[0; 4]);
+        let n = longer.len() as u16;
+        longer[8..10].copy_from_slice(&n.to_le_bytes());
+        assert!(BindAck::decode_alter_context_resp(&longer).is_err());
+    }
+
+    #[test]
+    fn alter_context_answers_that_are_not_acceptance_break_the_association() {
+        let p =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/samba-dc-tcp-krb5/alter-resp.hex");
+        let samba = hex::decode(std::fs::read_to_string(p).unwrap().trim()).unwrap();
+        // Wrong call id.
+        let mut b = bound(&mut MockDc::new());
+        let mut wrong = samba.clone();
+        wrong[12] = 9;
+        assert!(matches!(b.handle_alter_context_response(&wrong), Err(RpcError::Protocol(_))));
+        assert!(b.request(1, &[]).is_err(), "unusable afterwards");
+        // A FAULT (e.g. the server rejecting our AP-REP).
+        let mut b = bound(&mut MockDc::new());
+        let fault = MockDc::render(1, CallReply::Fault(RpcFault::ACCESS_DENIED)).unwrap();
+        assert_eq!(
+            b.handle_alter_context_response(&fault),
+            Err(RpcError::Fault(RpcFault::ACCESS_DENIED))
+        );
+        // A BIND_ACK where an ALTER_CONTEXT_RESP belongs.
+        let mut b = bound(&mut MockDc::new());
+        let mut ack = samba.clone();
+        ack[2] = PacketType::BIND_ACK.0;
+        assert!(b.handle_alter_context_response(&ack).is_err());
+        // The context rejected.
+        let mut b = bound(&mut MockDc::new());
+        let mut rej = samba;
+        rej[32] = 2; // result: provider rejection
+        assert!(matches!(
+            b.handle_alter_context_response(&rej),
+            Err(RpcError::ContextRejected { .. })
+        ));
     }
 
     #[test]

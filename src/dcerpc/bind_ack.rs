@@ -138,6 +138,21 @@ impl BindAck {
             let transfer_syntax = SyntaxId::decode(&mut r)?;
             results.push(ContextResult { result, reason, transfer_syntax });
         }
+        // Samba ends a Kerberos third-leg ALTER_CONTEXT_RESP with a sec_trailer and an empty
+        // auth_value (auth_length 0): accept exactly that as an empty verifier.
+        let mut auth = f.verifier();
+        if ptype == PacketType::ALTER_CONTEXT_RESP
+            && auth.is_none()
+            && r.remaining() == super::header::SEC_TRAILER_LEN
+        {
+            let t = super::auth::SecTrailer::decode(&mut r)?;
+            auth = Some(AuthVerifier {
+                auth_type: t.auth_type,
+                auth_level: t.auth_level,
+                context_id: t.auth_context_id,
+                auth_value: Vec::new(),
+            });
+        }
         r.finish("BIND_ACK body")?;
         Ok(Self {
             call_id: f.header.call_id,
@@ -147,7 +162,7 @@ impl BindAck {
             assoc_group_id,
             sec_addr,
             results,
-            auth: f.verifier(),
+            auth,
         })
     }
 }

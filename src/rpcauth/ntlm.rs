@@ -105,17 +105,13 @@ impl NtlmRpcBind {
         rng: &mut dyn SecureRandom,
         now_filetime: u64,
     ) -> Result<(AuthVerifier, NtlmPduAuth), RpcAuthError> {
-        let c =
-            challenge.ok_or(RpcAuthError::Verifier("the BIND_ACK carries no NTLM CHALLENGE"))?;
-        if c.auth_type != AuthType::NTLMSSP {
-            return Err(RpcAuthError::Verifier("the BIND_ACK's verifier is not NTLMSSP"));
-        }
-        if c.auth_level != self.level {
-            return Err(RpcAuthError::Verifier("the BIND_ACK's verifier has another auth level"));
-        }
-        if c.context_id != CONTEXT_ID {
-            return Err(RpcAuthError::Verifier("the BIND_ACK's verifier has another context id"));
-        }
+        let c = super::bind_ack_verifier(
+            challenge,
+            AuthType::NTLMSSP,
+            self.level,
+            "the BIND_ACK carries no NTLM CHALLENGE",
+        )
+        .map_err(RpcAuthError::Verifier)?;
         if !header_signing {
             return Err(RpcAuthError::Verifier("the server did not agree to header signing"));
         }

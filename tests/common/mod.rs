@@ -64,6 +64,50 @@ pub fn require_servers() {
     }
 }
 
+/// Run the DC's samba-tool on its state directory; panics naming the command on failure.
+pub fn samba_tool(args: &[&str]) {
+    let o = Command::new("samba-tool")
+        .args(args)
+        .arg("-s")
+        .arg(state_dir().join("dc/etc/smb.conf"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run samba-tool ({e}); install the servers with `{SETUP}`")
+        });
+    assert!(
+        o.status.success(),
+        "samba-tool {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `tshark -r file -Y filter -T fields -e …` (first occurrence of each field), one Vec of
+/// fields per packet.
+pub fn tshark_fields(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut c = Command::new("tshark");
+    c.arg("-r").arg(file).args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let o = c.output().unwrap_or_else(|e| panic!("cannot run tshark ({e}); `{SETUP}`"));
+    assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// Neither of `passwords`, in ASCII/UTF-8 or UTF-16LE, occurs anywhere in `bytes` (a capture).
+pub fn assert_no_password_bytes(bytes: &[u8], passwords: &[&str]) {
+    for pw in passwords {
+        let utf16: Vec<u8> = pw.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for needle in [pw.as_bytes().to_vec(), utf16] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "password in capture");
+        }
+    }
+}
+
 /// The administrator password of every server.
 pub fn admin_password() -> String {
     let p = state_dir().join("admin-password");

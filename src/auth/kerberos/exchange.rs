@@ -520,6 +520,23 @@ pub struct ApExchange {
     ctime: KrbTimestamp,
     session_key: KerberosKey,
     subkey: KerberosKey,
+    seq: u32,
+}
+
+/// What a verified AP-REP established: the context key and each side's first sequence
+/// number (for per-message tokens, [`super::wrap`]).
+#[derive(Debug)]
+pub struct ApContext {
+    /// The context key: the acceptor's subkey if the AP-REP carried one, else ours.
+    pub key: KerberosKey,
+    /// Whether `key` is the acceptor's subkey.
+    pub acceptor_subkey: bool,
+    /// The sequence number our authenticator announced.
+    pub initiator_seq: u32,
+    /// The AP-REP's sequence number (0 if it had none).
+    pub acceptor_seq: u32,
+    /// The AP-REP's ctime (the DCE-style third leg echoes it).
+    ctime: KrbTimestamp,
 }
 
 impl core::fmt::Debug for ApExchange {
@@ -557,7 +574,41 @@ impl ApExchange {
             ticket: cred.ticket.clone(),
             authenticator: enc(&cred.session_key, usage::AP_REQ_AUTHENTICATOR, &auth.encode(), rng),
         };
-        (Self { ctime: now, session_key: cred.session_key.clone(), subkey }, ap.encode())
+        (Self { ctime: now, session_key: cred.session_key.clone(), subkey, seq }, ap.encode())
+    }
+
+    /// [`ApExchange::verify`], keeping what per-message protection needs: the context key,
+    /// whether it is the acceptor's subkey, and both sequence numbers.
+    pub fn verify_context(&self, ap_rep: &[u8]) -> Result<ApContext, KerberosError> {
+        let rep = ApRep::decode(ap_rep)?;
+        let plain = self.session_key.decrypt(usage::AP_REP_ENC_PART, &rep.enc_part.cipher)?;
+        let part = EncApRepPart::decode(&plain)?;
+        if part.ctime != self.ctime {
+            return Err(KerberosError::Protocol("the AP-REP does not answer our authenticator"));
+        }
+        let (key, acceptor_subkey) = match &part.subkey {
+            Some(k) => (key_from_raw(k)?, true),
+            None => (self.subkey.clone(), false),
+        };
+        Ok(ApContext {
+            key,
+            acceptor_subkey,
+            initiator_seq: self.seq,
+            acceptor_seq: part.seq_number.unwrap_or(0),
+            ctime: part.ctime,
+        })
+    }
+
+    /// The initiator's own AP-REP that ends a DCE-style exchange ([MS-KILE] 3.4.5.1): built
+    /// "exactly as the server would", encrypted with the ticket session key (usage 12), with
+    /// the server's ctime and sequence number and no subkey.
+    ///
+    /// [MS-KILE]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-kile/
+    pub fn dce_reply(&self, ctx: &ApContext, rng: &mut dyn SecureRandom) -> Vec<u8> {
+        let part =
+            EncApRepPart { ctime: ctx.ctime, subkey: None, seq_number: Some(ctx.acceptor_seq) };
+        ApRep { enc_part: enc(&self.session_key, usage::AP_REP_ENC_PART, &part.encode(), rng) }
+            .encode()
     }
 
     /// Verify the server's AP-REP: decrypt it (usage 12) with the ticket session key, check

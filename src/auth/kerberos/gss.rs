@@ -27,6 +27,11 @@ pub mod flags {
     pub const CONF: u32 = 16;
     /// GSS_C_INTEG_FLAG.
     pub const INTEG: u32 = 32;
+    /// GSS_C_DCE_STYLE ([RFC 4757] 7.1; [MS-KILE] 3.4.5.1): unframed AP-REQ, three legs.
+    ///
+    /// [RFC 4757]: https://www.rfc-editor.org/rfc/rfc4757
+    /// [MS-KILE]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-kile/
+    pub const DCE_STYLE: u32 = 0x1000;
 }
 
 /// The flags samrpc asks for over SMB: mutual authentication (required), replay and
@@ -34,6 +39,12 @@ pub mod flags {
 /// the context's session key).
 pub const SMB_FLAGS: u32 =
     flags::MUTUAL | flags::REPLAY | flags::SEQUENCE | flags::CONF | flags::INTEG;
+
+/// The flags samrpc asks for in an RPC bind over TCP at integrity: mutual authentication,
+/// replay and sequence detection, integrity, DCE style. Sealing adds [`flags::CONF`]; a server
+/// that sees CONF expects every PDU sealed (Samba does), so it is asked for only at privacy.
+pub const DCE_RPC_FLAGS: u32 =
+    flags::MUTUAL | flags::REPLAY | flags::SEQUENCE | flags::INTEG | flags::DCE_STYLE;
 
 /// The token kinds inside the framing.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -25,5 +25,6 @@ pub mod gss;
 pub mod kpasswd;
 pub mod krb5conf;
 pub mod messages;
+pub mod wrap;
 
 pub use crypto::{Etype, KerberosKey, KrbCryptoError};

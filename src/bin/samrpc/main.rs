@@ -125,23 +125,23 @@ enum TopLevel {
 #[derive(Subcommand)]
 enum Command {
     /// Change a password with the current password (or its NT hash)
-    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous | --no-anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = PASSWD_LONG, after_help = EXIT_CODES, override_usage = "samrpc passwd <HOST> <USER> [-d DOMAIN] [--anonymous | --no-anonymous] [--old-nt-hash HEX|-] [--allow-rc4] [--iterations N] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--epm-port P] [--timeout SECS] [--json] [-v]")]
     Passwd(PasswdArgs),
     /// Reset a password as an administrator (can make the user's DPAPI secrets unreadable;
     /// prefer passwd)
-    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = RESET_LONG, after_help = EXIT_CODES, override_usage = "samrpc reset <HOST> <USER> -U [DOMAIN\\]ADMIN [--must-change] [--allow-rc4] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--epm-port P] [--timeout SECS] [--json] [-v]")]
     Reset(ResetArgs),
     /// Show the domain password policy (and a user's password state)
-    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = POLICY_LONG, after_help = EXIT_CODES, override_usage = "samrpc policy <HOST> [-U [DOMAIN\\]NAME | --anonymous] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--epm-port P] [--timeout SECS] [--json] [-v]")]
     Policy(PolicyArgs),
     /// List the domain's user accounts
-    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = USERS_LONG, after_help = EXIT_CODES, override_usage = "samrpc users <HOST> -U [DOMAIN\\]NAME [--kind normal|computer|trust|all] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--epm-port P] [--timeout SECS] [--json] [-v]")]
     Users(UsersArgs),
     /// Reset many accounts to random passwords that satisfy the policy (results in a 0600 file)
-    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--resume FILE] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = rotate::ROTATE_LONG, override_usage = "samrpc rotate <HOST> -U [DOMAIN\\]ADMIN (--users FILE | --all) [--jobs N] [--length L] --out FILE [--resume FILE] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--epm-port P] [--timeout SECS] [--json] [-v]")]
     Rotate(rotate::RotateArgs),
     /// Check each step on the way to a password change and say what to fix
-    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--timeout SECS] [--json] [-v]")]
+    #[command(long_about = DOCTOR_LONG, override_usage = "samrpc doctor <HOST> [-U [DOMAIN\\]NAME] [--user USER] [--transport smb|tcp|auto] [-k | --auth MODE] [--kdc HOST[:PORT]] [--realm REALM] [--address ADDR] [--port P] [--epm-port P] [--timeout SECS] [--json] [-v]")]
     Doctor(DoctorArgs),
 }
 
@@ -152,6 +152,10 @@ pub(crate) struct Common {
     #[arg(long, value_name = "P", default_value_t = 445,
           value_parser = clap::value_parser!(u16).range(1..))]
     port: u16,
+    /// TCP port of the endpoint mapper, for --transport tcp or auto (default 135)
+    #[arg(long, value_name = "P", default_value_t = 135,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    epm_port: u16,
     /// Seconds allowed for connecting and for each request (default: 10 to connect, 30 per
     /// request)
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -192,8 +196,8 @@ pub(crate) struct Common {
     /// HOST's DNS suffix upper-cased)
     #[arg(long, value_name = "REALM")]
     realm: Option<String>,
-    /// Connect to ADDR but keep HOST as the server's name (Kerberos SPN cifs/HOST, tree
-    /// path): Kerberos needs a name, the network may need an address
+    /// Connect to ADDR but keep HOST as the server's name (Kerberos SPN cifs/HOST over SMB,
+    /// host/HOST over TCP; tree path): Kerberos needs a name, the network may need an address
     #[arg(long, value_name = "ADDR")]
     address: Option<String>,
 }
@@ -371,6 +375,7 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
 pub(crate) fn config(common: &Common, allow_rc4: bool) -> ClientConfig {
     let mut c = ClientConfig::default()
         .with_port(common.port)
+        .with_epm_port(common.epm_port)
         .with_allow_rc4(allow_rc4)
         .with_auth(common.auth_method())
         .with_kdc(common.kdc.clone())
@@ -923,6 +928,7 @@ mod tests {
     fn config_from_options() {
         let common = Common {
             port: 4445,
+            epm_port: 1135,
             timeout: Some(7),
             transport: Transport::Auto,
             min_smb: None,
@@ -940,6 +946,7 @@ mod tests {
         assert_eq!(c.min_dialect, ClientConfig::default().min_dialect);
         assert!(!c.require_encryption);
         assert_eq!(c.port, 4445);
+        assert_eq!(c.epm_port, 1135);
         assert_eq!(c.transport, Transport::Auto);
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(7));

@@ -131,7 +131,12 @@ impl Report {
                     .or(self.session.filter(|s| *s == "anonymous"))
             ),
         );
-        o.insert("transport".into(), json!(self.summary.as_ref().map(|s| s.transport.name())));
+        // A kpasswd change (RFC 3244, to the KDC) uses neither SAMR transport.
+        let samr = self.method != Some("kpasswd");
+        o.insert(
+            "transport".into(),
+            json!(self.summary.as_ref().filter(|_| samr).map(|s| s.transport.name())),
+        );
         o.insert(
             "dialect".into(),
             json!(self.summary.as_ref().and_then(|s| s.dialect).map(|d| d.to_string())),
@@ -693,6 +698,9 @@ mod tests {
             describe_session(&tcp),
             "authenticated session, ncacn_ip_tcp, signed, encrypted"
         );
+        // A kpasswd change went to the KDC: no SAMR transport to name.
+        r.method = Some("kpasswd");
+        assert_eq!(r.to_json()["transport"], serde_json::Value::Null);
     }
 
     #[test]

@@ -217,7 +217,7 @@ pub(crate) fn usage_key(
 }
 
 /// HMAC-SHA1 truncated to 96 bits.
-fn hmac_sha1_96(key: &[u8], parts: &[&[u8]]) -> [u8; MAC_LEN] {
+pub(crate) fn hmac_sha1_96(key: &[u8], parts: &[&[u8]]) -> [u8; MAC_LEN] {
     // HMAC accepts keys of any length, so this cannot fail; a failure would give a MAC no
     // check can match, never a panic.
     let Ok(mut m) = <HmacSha1 as Mac>::new_from_slice(key) else {

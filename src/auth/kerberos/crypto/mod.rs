@@ -136,7 +136,7 @@ impl Etype {
         }
     }
 
-    const fn is_aes(self) -> bool {
+    pub(crate) const fn is_aes(self) -> bool {
         matches!(self, Etype::Aes128CtsHmacSha196 | Etype::Aes256CtsHmacSha196)
     }
 }

@@ -146,7 +146,7 @@ fn captured_chain_decrypts_end_to_end() {
 
     let resp = NegTokenResp::decode(&vector!("smb-spnego-ap-rep")).unwrap();
     let (_, ap_rep) = gss::unwrap(resp.response_token.as_deref().unwrap()).unwrap();
-    let ap = ApExchange { ctime: a.ctime, session_key: cifs.session_key.clone(), subkey };
+    let ap = ApExchange { ctime: a.ctime, session_key: cifs.session_key.clone(), subkey, seq: 0 };
     let k = ap.verify(ap_rep).unwrap();
     assert_eq!(k.etype(), Etype::Aes256CtsHmacSha196);
     assert_ne!(k.expose(), ap.subkey().expose(), "Samba sends its own acceptor subkey");
@@ -200,7 +200,7 @@ fn captured_kpasswd_change() {
     assert_eq!(part.seq_number, a.seq_number);
 
     let k = KpasswdExchange {
-        ap: ApExchange { ctime: a.ctime, session_key: cp.session_key.clone(), subkey },
+        ap: ApExchange { ctime: a.ctime, session_key: cp.session_key.clone(), subkey, seq: 0 },
     };
     let r = k.on_reply(body(&vector!("kpasswd-rep"))).unwrap();
     assert_eq!(r.code, kpasswd::ResultCode::Success);
