@@ -16,6 +16,10 @@
 # SAMRPC_BIN=path times another samrpc binary instead of building one; SAMRPC_BASE=path adds
 # a second samrpc binary (e.g. the build before a change) to the rotation as "samrpc-base";
 # SHARE_VERBOSE=1 prints every run's breakdown; SHARE_KEEP=DIR keeps the capture and tables.
+# With perf (optional): sched fork/exec/exit tracepoints split the shell's fork and wake-up
+# off the process's own lifetime (SHARE_TRACE=0: off), and SHARE_CPU_RUNS (10) more runs per
+# tool under `perf stat -e task-clock` give each client's CPU time per change.
+# SHARE_ITERATIONS changes the pinned PBKDF2 count (default 5000).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
