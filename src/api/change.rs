@@ -340,9 +340,16 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
     let deadline = Deadline::start(&req.config);
     // The PBKDF2 key derivation (the client's only heavy work) runs on a blocking thread
     // while the connection is set up, so its time hides behind the network round trips; all
-    // input was checked above, before any traffic. Dropping `derive` cancels it.
-    let derive = Derivation::spawn(&prepared.old_hash, &req.new, prepared.iterations);
-    let mut client = match deadline.run(connect_change(&req)).await {
+    // input was checked above, before any traffic. It starts as soon as the connection first
+    // waits on the network (the NEGOTIATE has left, or a name is being looked up), not
+    // before: on a machine with few free cores the new thread would otherwise compete with
+    // the connection's start (issue 14 item 5). Dropping `derive` cancels it.
+    let derive = Arc::new(LazyDerivation::new(&prepared.old_hash, &req.new, prepared.iterations));
+    let start = Arc::clone(&derive);
+    let connecting = deadline.run(connect_change(&req));
+    let connected =
+        crate::transport::with_wait_hook(Box::new(move || start.start()), connecting).await;
+    let mut client = match connected {
         Some(Ok(c)) => c,
         // Under Kerberos the KDC already says KEY_EXPIRED to the AS-REQ: change through
         // kpasswd (authenticated) rather than the anonymous SAMR path.
@@ -369,6 +376,10 @@ pub async fn change_password(req: ChangePassword) -> Result<Outcome, Error> {
         None => return Err(deadline.expired(None, Operation::Connect)),
     };
     let op4 = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+    // Started by now (the connection waited on the network), or started here.
+    let derive = derive.take().ok_or_else(|| {
+        Error::new(ErrorKind::Protocol, op4, "the key derivation was already taken")
+    })?;
     let work = async {
         let encrypted = derive.finish(op4).await?;
         let first = change_on(&mut client, &req, prepared.clone(), encrypted.clone()).await;
@@ -506,6 +517,48 @@ static DERIVATIONS_CANCELLED: std::sync::atomic::AtomicUsize =
 struct Derivation {
     task: tokio::task::JoinHandle<Result<EncryptedPasswordAes, CryptoError>>,
     _cancel: CancelOnDrop,
+}
+
+/// A derivation that starts when first asked to ([`LazyDerivation::start`], idempotent) or
+/// when taken. Dropping it drops a started derivation, which cancels it.
+struct LazyDerivation(std::sync::Mutex<Lazy>);
+
+enum Lazy {
+    Waiting { old_hash: NtHash, new: Password, iterations: u64 },
+    Running(Derivation),
+    Taken,
+}
+
+impl LazyDerivation {
+    fn new(old_hash: &NtHash, new: &Password, iterations: u64) -> Self {
+        Self(std::sync::Mutex::new(Lazy::Waiting {
+            old_hash: old_hash.clone(),
+            new: new.clone(),
+            iterations,
+        }))
+    }
+
+    /// Start the derivation unless it already started.
+    fn start(&self) {
+        // Poisoning cannot leave the state half-written: ignore it.
+        let mut state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Lazy::Waiting { old_hash, new, iterations } = &*state {
+            let running = Derivation::spawn(old_hash, new, *iterations);
+            *state = Lazy::Running(running);
+        }
+    }
+
+    /// The running derivation (started now if it had not been); `None` if already taken.
+    fn take(&self) -> Option<Derivation> {
+        let mut state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match core::mem::replace(&mut *state, Lazy::Taken) {
+            Lazy::Running(d) => Some(d),
+            Lazy::Waiting { old_hash, new, iterations } => {
+                Some(Derivation::spawn(&old_hash, &new, iterations))
+            }
+            Lazy::Taken => None,
+        }
+    }
 }
 
 /// Sets the flag when dropped.
@@ -659,6 +712,29 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("the derivation did not stop after its future was dropped");
+    }
+
+    /// The lazy derivation runs nothing until asked; `start` is idempotent; `take` hands out
+    /// the running derivation once (starting it if nobody asked), and it derives with the
+    /// requested iteration count.
+    #[tokio::test]
+    async fn a_lazy_derivation_starts_when_asked_and_once() {
+        let op = Operation::Call(SamrUnicodeChangePasswordUser4::NAME);
+        let lazy = LazyDerivation::new(&NtHash::new([1; 16]), &Password::from("New-Pass-1!"), 5000);
+        assert!(matches!(*lazy.0.lock().unwrap(), Lazy::Waiting { .. }));
+        lazy.start();
+        assert!(matches!(*lazy.0.lock().unwrap(), Lazy::Running(_)));
+        lazy.start();
+        let encrypted = lazy.take().unwrap().finish(op).await.unwrap();
+        assert_eq!(encrypted.pbkdf2_iterations, 5000);
+        assert!(lazy.take().is_none());
+        lazy.start(); // after the take: nothing to start
+        assert!(matches!(*lazy.0.lock().unwrap(), Lazy::Taken));
+
+        let never_asked =
+            LazyDerivation::new(&NtHash::new([2; 16]), &Password::from("New-Pass-2!"), 6000);
+        let encrypted = never_asked.take().unwrap().finish(op).await.unwrap();
+        assert_eq!(encrypted.pbkdf2_iterations, 6000);
     }
 
     #[tokio::test]

@@ -47,6 +47,8 @@ async fn map_on(
         ..Default::default()
     });
     let bind = unbound.bind_pdu().map_err(rpc)?;
+    // The connection is up and its first request about to leave.
+    super::net::waiting_on_peer();
     let ack = t.transceive(&bind).await?;
     let mut bound = unbound.handle_bind_response(&ack).map_err(rpc)?;
     let call = bound.request(OPNUM_EPT_MAP, &ept_map_request(interface)).map_err(rpc)?;

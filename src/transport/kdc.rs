@@ -169,6 +169,7 @@ async fn srv_query_once(ns: SocketAddr, name: &str, t: Duration) -> Result<SrvAn
         .await
         .map_err(|_| format!("{ns}: send timed out"))?
         .map_err(|e| format!("{ns}: {e}"))?;
+    super::net::waiting_on_peer();
     let mut buf = vec![0u8; dns::MAX_MESSAGE];
     let n = timeout(t, sock.recv(&mut buf))
         .await
@@ -364,6 +365,7 @@ async fn exchange_on(
         .await
         .map_err(|_| format!("{addr}: write timed out"))?
         .map_err(|e| format!("{addr}: {e}"))?;
+    super::net::waiting_on_peer();
     let mut mark = [0u8; 4];
     timeout(t, s.read_exact(&mut mark))
         .await

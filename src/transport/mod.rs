@@ -25,6 +25,7 @@ pub mod tcp;
 
 pub use crate::smb2::SessionInfo;
 pub use error::{TransportError, TransportStep};
+pub(crate) use net::with_wait_hook;
 pub use smb::{AuthenticatorFuture, Reauthenticator, SmbPipe, TransportConfig};
 pub use tcp::{RpcTcp, TcpConfig};
 

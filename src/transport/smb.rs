@@ -168,6 +168,7 @@ async fn round_trip(
     cfg: &TransportConfig,
 ) -> Result<Response, TransportError> {
     send_frame(stream, &out.bytes, step, cfg).await?;
+    super::net::waiting_on_peer();
     let max = frame_limit(cfg, conn.max_frame_len());
     let finals = await_finals(stream, max, step, cfg, &[out.message_id], |m| {
         conn.receive(m).map(|r| vec![r])
@@ -918,6 +919,36 @@ mod tests {
             "{e}"
         );
         assert!(e.request_sent());
+    }
+
+    /// The wait hook (which starts a change's PBKDF2 derivation) runs only once the request
+    /// is on the wire: when it runs, the server can already read the whole framed NEGOTIATE.
+    #[tokio::test]
+    async fn the_wait_hook_runs_once_the_request_has_left() {
+        use std::io::Read;
+        use std::sync::{Arc, Mutex};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut stream = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (server, _) = l.accept().unwrap();
+        server.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        let server = Arc::new(Mutex::new(server));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let hook = Box::new(move || {
+            let mut buf = [0u8; 4096];
+            let n = server.lock().unwrap().read(&mut buf).unwrap_or(0);
+            log.lock().unwrap().push(n);
+        });
+        let mut conn =
+            Connection::new(ConnectionConfig::default(), &mut crate::rng::OsRandom).unwrap();
+        let out = conn.negotiate_request().unwrap();
+        let framed = FRAME_HEADER_LEN + out.bytes.len();
+        let cfg =
+            TransportConfig { request_timeout: Duration::from_millis(100), ..Default::default() };
+        let sent = round_trip(&mut stream, &mut conn, out, TransportStep::Negotiate, &cfg);
+        let e = super::super::net::with_wait_hook(hook, sent).await.unwrap_err();
+        assert!(matches!(e, TransportError::Timeout { request_sent: true, .. }), "{e}");
+        assert_eq!(*seen.lock().unwrap(), vec![framed], "one call, after the whole request left");
     }
 
     fn interim(message_id: u64) -> Vec<u8> {

@@ -825,7 +825,14 @@ fn main() -> ExitCode {
     let mut warn = |w: &str| eprintln!("{w}");
     let mut secrets = SecretReader::new(&env, stdin_reader, &mut prompt, &mut warn);
 
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // The blocking pool's only job here is the PBKDF2 derivation: its thread ends when the
+    // derivation does, instead of idling until the process exits (which then has one thread
+    // fewer to wake and reap on a busy machine).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_keep_alive(Duration::ZERO)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
