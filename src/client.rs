@@ -826,7 +826,7 @@ async fn connect_tcp_kerberos(
             Err(BindFail::Kerberos(KrbRpcError::Kerberos(KerberosError::ClockSkew {
                 server_time,
             }))) if attempt == 0 => {
-                offset = server_time.time.0 - now_krb().time.0;
+                offset = server_time.time.0 - crate::transport::now_krb().time.0;
                 crate::log_debug!(
                     offset,
                     "the server reported clock skew at the bind: retrying once with its time"
@@ -841,10 +841,6 @@ async fn connect_tcp_kerberos(
         }
     }
     Err(Error::new(ErrorKind::Protocol, Operation::Bind, "clock skew persisted after one retry"))
-}
-
-fn now_krb() -> crate::auth::kerberos::asn1::KrbTimestamp {
-    crate::auth::kerberos::asn1::KrbTimestamp::from_filetime(crate::transport::now_filetime())
 }
 
 enum BindFail {
@@ -864,7 +860,7 @@ async fn bind_tcp_kerberos(
 ) -> Result<(RpcTcp, Bound), BindFail> {
     let bind_err = |e| BindFail::Other(map_tcp(e, Operation::Bind, port));
     let rpc_err = |e| BindFail::Other(map_rpc(e, Operation::Bind));
-    let mut now = now_krb();
+    let mut now = crate::transport::now_krb();
     now.time.0 += offset;
     let (krb, ap_req) =
         KrbRpcBind::new(ticket, level, &mut OsRandom, now).map_err(BindFail::Kerberos)?;
@@ -911,12 +907,7 @@ async fn connect_kerberos(
             Err(ConnectFail::Transport(TransportError::Auth(AuthError::Kerberos(
                 KerberosError::ClockSkew { server_time },
             )))) if attempt == 0 => {
-                offset = server_time.time.0
-                    - crate::auth::kerberos::asn1::KrbTimestamp::from_filetime(
-                        crate::transport::now_filetime(),
-                    )
-                    .time
-                    .0;
+                offset = server_time.time.0 - crate::transport::now_krb().time.0;
                 crate::log_debug!(
                     offset,
                     "the server reported clock skew: retrying once with its time"
@@ -972,7 +963,7 @@ fn kerberos_reauthenticator(
                 }
             }
             let ticket = held.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let mut now = now_krb();
+            let mut now = crate::transport::now_krb();
             now.time.0 += clock_offset;
             if !ticket.is_valid_at(now.time) {
                 return Err(TransportError::Auth(AuthError::Kerberos(KerberosError::Other {

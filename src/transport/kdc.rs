@@ -14,7 +14,6 @@
 //!
 //! [RFC 4120]: https://www.rfc-editor.org/rfc/rfc4120
 
-use crate::auth::kerberos::asn1::KrbTimestamp;
 use crate::auth::kerberos::ccache::{
     CcacheName, default_ccache_name, dir_primary_name, parse_ccache,
 };
@@ -326,10 +325,6 @@ impl KdcSettings {
     }
 }
 
-fn now() -> KrbTimestamp {
-    KrbTimestamp::from_filetime(super::now_filetime())
-}
-
 fn endpoint_addr(ep: &Endpoint) -> String {
     if ep.host.contains(':') && !ep.host.starts_with('[') {
         format!("[{}]:{}", ep.host, ep.port)
@@ -444,7 +439,7 @@ pub async fn get_initial(
     service: Option<PrincipalName>,
     trips: &mut KdcTrips,
 ) -> Result<Credential, KdcError> {
-    let t = now();
+    let t = super::now_krb();
     let (mut x, mut req) =
         tokio::task::spawn_blocking(move || AsExchange::start(creds, service, &mut OsRandom, t))
             .await
@@ -454,7 +449,7 @@ pub async fn get_initial(
     loop {
         trips.as_req += 1;
         let (rep, _) = kdc_round_trip(s, &s.kdcs, &req).await?;
-        let t = now();
+        let t = super::now_krb();
         let (x2, step) = tokio::task::spawn_blocking(move || {
             let r = x.on_reply(&rep, &mut OsRandom, t);
             (x, r)
@@ -487,7 +482,7 @@ pub async fn get_service_ticket(
 ) -> Result<Credential, KdcError> {
     let mut offset = 0i64;
     for attempt in 0..2 {
-        let mut t = now();
+        let mut t = super::now_krb();
         t.time.0 += offset;
         let (x, req) = TgsExchange::start(tgt, service.clone(), &s.realm, &mut OsRandom, t)?;
         trips.tgs_req += 1;
@@ -498,7 +493,7 @@ pub async fn get_service_ticket(
                 return Ok(c);
             }
             Err(KerberosError::ClockSkew { server_time }) if attempt == 0 => {
-                offset = server_time.time.0 - now().time.0;
+                offset = server_time.time.0 - super::now_krb().time.0;
                 crate::log_debug!(
                     offset,
                     "KDC clock skew: retrying the TGS-REQ with the KDC's time"
@@ -535,7 +530,7 @@ pub async fn kpasswd_change(
             kpasswd::VERSION_CHANGE,
             HostAddress::ip(local),
             &mut OsRandom,
-            now(),
+            super::now_krb(),
         )?;
         let rep = exchange_on(&mut stream, &endpoint_addr(ep), &req, s.timeout)
             .await
@@ -593,7 +588,7 @@ pub fn read_cache(
     }
     let cc =
         parse_ccache(&bytes).map_err(|e| KdcError::Cache(format!("{}: {e}", path.display())))?;
-    let now = u64::try_from(now().time.0).unwrap_or(0);
+    let now = u64::try_from(super::now_krb().time.0).unwrap_or(0);
     let comps: Vec<&str> = service.components.iter().map(String::as_str).collect();
     let to_cred = |c: &crate::auth::kerberos::ccache::Credential| -> Result<Credential, KdcError> {
         let ticket =

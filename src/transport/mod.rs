@@ -158,6 +158,11 @@ pub fn now_filetime() -> u64 {
         .saturating_add(u64::from(d.subsec_nanos() / 100))
 }
 
+/// The current time as Kerberos carries it (seconds and microseconds).
+pub(crate) fn now_krb() -> crate::auth::kerberos::asn1::KrbTimestamp {
+    crate::auth::kerberos::asn1::KrbTimestamp::from_filetime(now_filetime())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
