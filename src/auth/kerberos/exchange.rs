@@ -577,8 +577,8 @@ impl ApExchange {
         (Self { ctime: now, session_key: cred.session_key.clone(), subkey, seq }, ap.encode())
     }
 
-    /// [`ApExchange::verify`], keeping what per-message protection needs: the context key,
-    /// whether it is the acceptor's subkey, and both sequence numbers.
+    /// [`ApExchange::verify`], keeping what per-message protection needs besides the context
+    /// key: whether it is the acceptor's subkey, and both sequence numbers.
     pub fn verify_context(&self, ap_rep: &[u8]) -> Result<ApContext, KerberosError> {
         let rep = ApRep::decode(ap_rep)?;
         let plain = self.session_key.decrypt(usage::AP_REP_ENC_PART, &rep.enc_part.cipher)?;
@@ -615,16 +615,7 @@ impl ApExchange {
     /// that ctime/cusec are ours, and return the context key: the AP-REP's subkey if it has
     /// one, else the authenticator's subkey. Nothing is returned unless this verifies.
     pub fn verify(&self, ap_rep: &[u8]) -> Result<KerberosKey, KerberosError> {
-        let rep = ApRep::decode(ap_rep)?;
-        let plain = self.session_key.decrypt(usage::AP_REP_ENC_PART, &rep.enc_part.cipher)?;
-        let part = EncApRepPart::decode(&plain)?;
-        if part.ctime != self.ctime {
-            return Err(KerberosError::Protocol("the AP-REP does not answer our authenticator"));
-        }
-        match &part.subkey {
-            Some(k) => key_from_raw(k),
-            None => Ok(self.subkey.clone()),
-        }
+        self.verify_context(ap_rep).map(|c| c.key)
     }
 
     /// The authenticator's subkey.
