@@ -208,21 +208,7 @@ fn aes256_gcm_encryption_over_kerberos() {
 static CACHE_LOCK: Mutex<()> = Mutex::new(());
 
 fn kinit(ccname: &str) {
-    let o = Command::new("kinit")
-        .arg("Administrator@SAMR.TEST")
-        .env("KRB5_CONFIG", state_dir().join("krb5.conf"))
-        .env("KRB5CCNAME", ccname)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(format!("{}\n", admin_password()).as_bytes())?;
-            c.wait_with_output()
-        })
-        .expect("kinit (MIT krb5-user) must be installed");
-    assert!(o.status.success(), "kinit failed: {}", String::from_utf8_lossy(&o.stderr));
+    kinit_for(ccname, None);
 }
 
 /// reset, policy and users with the administrator's tickets from a `kinit` FILE cache and a
@@ -886,11 +872,13 @@ fn cli_discovers_the_kdc_through_dns_srv() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `kinit -l SECS` into `ccname` (the KDC will not hand out service tickets on a TGT with less
-/// than about two minutes left, so short lifetimes start at 130 s).
-fn kinit_for(ccname: &str, lifetime: &str) {
+/// `kinit [-l LIFETIME] Administrator` into `ccname` (the KDC will not hand out service
+/// tickets on a TGT with less than about two minutes left, so short lifetimes start at 130 s).
+fn kinit_for(ccname: &str, lifetime: Option<&str>) {
+    let life = lifetime.map(|l| ["-l", l]);
     let o = Command::new("kinit")
-        .args(["-l", lifetime, "Administrator@SAMR.TEST"])
+        .args(life.iter().flatten())
+        .arg("Administrator@SAMR.TEST")
         .env("KRB5_CONFIG", state_dir().join("krb5.conf"))
         .env("KRB5CCNAME", ccname)
         .stdin(std::process::Stdio::piped())
@@ -921,8 +909,8 @@ fn an_expired_session_renews_its_service_ticket_and_carries_on() {
         format!("FILE:{}", dir.join("renewed").display()),
         format!("FILE:{}", dir.join("stale").display()),
     );
-    kinit_for(&renewed, "130s");
-    kinit_for(&stale, "130s");
+    kinit_for(&renewed, Some("130s"));
+    kinit_for(&stale, Some("130s"));
     let start = std::time::Instant::now();
     block_on(async {
         let connect = |cc: &str| {
@@ -937,7 +925,7 @@ fn an_expired_session_renews_its_service_ticket_and_carries_on() {
         let mut b = connect(&stale).await;
         assert_eq!(a.password_policy(None).await.unwrap().policy.min_length, 7);
         assert_eq!(b.password_policy(None).await.unwrap().policy.min_length, 7);
-        kinit_for(&renewed, "10h");
+        kinit_for(&renewed, Some("10h"));
         // The first tickets end 130 s after their kinit.
         tokio::time::sleep(Duration::from_secs(140).saturating_sub(start.elapsed())).await;
         let r = a.password_policy(None).await.unwrap_or_else(|e| panic!("{e} / {:?}", e.hint()));
