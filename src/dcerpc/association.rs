@@ -366,7 +366,7 @@ impl Bound {
     }
 
     /// An ALTER_CONTEXT PDU carrying `verifier`: the third leg of a multi-leg bind that the
-    /// server answers (Kerberos' DCE-style AP-REP, [MS-RPCE] 3.3.1.5.2.2; research note
+    /// server answers (Kerberos' DCE-style AP-REP; research note
     /// "ncacn-ip-tcp"). It offers the bound interface again as context 0 (the server accepts
     /// it unchanged) and reuses the BIND's call id, like AUTH3. Feed the answer to
     /// [`Bound::handle_alter_context_response`].
