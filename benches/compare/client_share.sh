@@ -67,11 +67,7 @@ for host in "${HOSTS[@]}"; do
     bash "$SAMBA_SH" add-user "$host" "$UO" "$A" >/dev/null
     bash "$SAMBA_SH" add-user "$host" "$UT" "$A" >/dev/null
     [ -n "$BASE" ] && bash "$SAMBA_SH" add-user "$host" "$UB" "$A" >/dev/null
-    SAMRPC_PIN_LOG=1 SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
-        rpcclient -U "${DOM[$host]}\\$UT%$A" "$host" -c "chgpasswd4 $UT $A $B" >"$WORK/pin" 2>&1
-    grep -q "generate_random_u64_range(5000, 1000000) -> $ITER" "$WORK/pin" ||
-        { echo "the iteration shim did not take effect:"; cat "$WORK/pin"; exit 1; }
-    theirs "$host" "${DOM[$host]}" "$UT" "$B" "$A" || { cat "$WORK/err"; exit 1; }
+    prove_pin_shim "$host" "${DOM[$host]}" "$UT"
 done
 
 # One capture for all runs; the analysis picks each run's connection by time and user name.

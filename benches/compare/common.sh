@@ -33,3 +33,14 @@ machine_line() {
     echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "samba:   $(rpcclient --version)"
 }
+
+# Prove the LD_PRELOAD iteration shim is in effect: one rpcclient change of USER on HOST from
+# $A to $B with the shim logging what samba asked for, then back to $A with the caller's
+# `theirs`. Needs ITER, SHIM, WORK, A, B and a `theirs HOST DOMAIN USER OLD NEW` function.
+prove_pin_shim() {  # host domain user
+    SAMRPC_PIN_LOG=1 SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
+        rpcclient -U "$2\\$3%$A" "$1" -c "chgpasswd4 $3 $A $B" >"$WORK/pin" 2>&1
+    grep -q "generate_random_u64_range(5000, 1000000) -> $ITER" "$WORK/pin" ||
+        { echo "the iteration shim did not take effect:"; cat "$WORK/pin"; exit 1; }
+    theirs "$1" "$2" "$3" "$B" "$A" || { cat "$WORK/err"; exit 1; }
+}

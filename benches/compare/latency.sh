@@ -46,11 +46,7 @@ for host in "${HOSTS[@]}"; do
     bash "$SAMBA_SH" add-user "$host" "$uo" "$A" >/dev/null
     bash "$SAMBA_SH" add-user "$host" "$ut" "$A" >/dev/null
     # Prove the shim is in effect (and leave the account at A again).
-    SAMRPC_PIN_LOG=1 SAMRPC_PIN_ITERATIONS="$ITER" LD_PRELOAD="$SHIM" \
-        rpcclient -U "$dom\\$ut%$A" "$host" -c "chgpasswd4 $ut $A $B" >"$WORK/pin" 2>&1
-    grep -q "generate_random_u64_range(5000, 1000000) -> $ITER" "$WORK/pin" ||
-        { echo "the iteration shim did not take effect:"; cat "$WORK/pin"; exit 1; }
-    theirs "$host" "$dom" "$ut" "$B" "$A" || { cat "$WORK/err"; exit 1; }
+    prove_pin_shim "$host" "$dom" "$ut"
     echo
     echo "== $host (domain $dom): shim in effect (rpcclient asked for 5000..1000000, got $ITER)"
     : >"$WORK/ours.ms"; : >"$WORK/theirs.ms"
